@@ -1,0 +1,92 @@
+"""Configuration from environment variables, with defaults that work locally.
+
+Every knob is read here so README.md has one place to document them. Secrets
+are read but never logged (see `describe`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+
+DEFAULT_PORTS = {
+    "intake_chat": 8001,
+    "intake_whatsapp": 8002,
+    "intake_voice": 8003,
+    "tickets": 8004,
+    "router": 8005,
+    "notifier": 8006,
+    "intake_email": 8007,
+}
+
+SECRET_NAMES = ("TRACKING_SECRET",)
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", "amqp://guest:guest@localhost:5672/")
+
+
+def database_url(service: str) -> str:
+    """DATABASE_URL for the service; each service owns its own SQLite file by default."""
+    specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if specific:
+        return specific
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / (service + '.db')}"
+
+
+def http_host() -> str:
+    return os.environ.get("HTTP_HOST", "127.0.0.1")
+
+
+def port(service: str) -> int:
+    return int(os.environ.get(f"{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def public_base_url() -> str:
+    """Where customers reach the web intake (tracking links in messages)."""
+    return os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port('intake_chat')}").rstrip("/")
+
+
+def max_body_bytes() -> int:
+    return int(os.environ.get("MAX_BODY_BYTES", 256 * 1024))
+
+
+def rpc_timeout() -> float:
+    return float(os.environ.get("RPC_TIMEOUT_SECONDS", 5))
+
+
+def tracking_secret() -> str:
+    """TRACKING_SECRET, or a random one kept under var/ for local runs."""
+    value = os.environ.get("TRACKING_SECRET")
+    if value:
+        return value
+    path = VAR_DIR / "tracking_secret"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+def describe(names) -> dict[str, str]:
+    """Values for a startup log line, with secrets and passwords masked."""
+    out = {}
+    for name in names:
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        if name in SECRET_NAMES or "PASSWORD" in name:
+            value = "***"
+        elif "://" in value and "@" in value:
+            scheme, rest = value.split("://", 1)
+            value = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        out[name] = value
+    return out

@@ -1,0 +1,265 @@
+"""The one message that enters the system: ComplaintReceived.
+
+Every intake builds it, the tickets service consumes it. It is defined here
+only; services import it and never re-declare it. Validation collects every
+problem with the field it belongs to, so an intake can answer a caller with
+all of them at once and a consumer can quarantine with a precise reason.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from .reference import reference_for
+
+SCHEMA_VERSION = 1
+
+CHANNELS = ("email", "web", "chat", "whatsapp", "voice")
+CATEGORIES = ("billing", "technical", "delivery", "product", "service", "other")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# E.164: a plus and up to 15 digits.
+PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+MAX_SUBJECT = 300
+MAX_BODY = 100_000
+MAX_NAME = 200
+MAX_EXTERNAL_ID = 500
+
+
+class ContractError(ValueError):
+    """Raised with every invalid field named: {"customer.email": "not an email address"}."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())))
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    whatsapp: str | None = None
+    anonymous: bool = False
+
+    def identities(self) -> dict[str, str]:
+        """The identities that can match a customer to an existing ticket."""
+        return {k: v for k, v in (("email", self.email), ("phone", self.phone),
+                                  ("whatsapp", self.whatsapp)) if v}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Threading:
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    # A reference the intake verified itself (tracking token, IVR entry):
+    # trusted without matching the customer's identity.
+    ticket_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ComplaintReceived:
+    intake_id: str
+    channel: str
+    external_id: str
+    received_at: str
+    customer: Customer
+    body: str
+    subject: str = ""
+    category: str | None = None
+    language: str | None = None
+    region: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    threading: Threading = field(default_factory=Threading)
+    extras: dict = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def reference(self) -> str:
+        """The customer-facing ticket reference, fixed at intake."""
+        return reference_for(self.intake_id)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["attachments"] = [dict(a) for a in data["attachments"]]
+        data["threading"]["references"] = list(data["threading"]["references"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data) -> ComplaintReceived:
+        """Build and validate; raises ContractError naming every bad field."""
+        if not isinstance(data, dict):
+            raise ContractError({"$": "expected a JSON object"})
+        errors: dict[str, str] = {}
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            errors["schema_version"] = f"unsupported version {version!r}, expected {SCHEMA_VERSION}"
+        customer = _customer(data.get("customer"), errors)
+        threading = _threading(data.get("threading"), errors)
+        attachments = _attachments(data.get("attachments"), errors)
+        complaint = dict(
+            intake_id=_intake_id(data.get("intake_id"), errors),
+            channel=_choice(data, "channel", CHANNELS, errors, required=True),
+            external_id=_text(data, "external_id", MAX_EXTERNAL_ID, errors, required=True),
+            received_at=_timestamp(data.get("received_at"), errors),
+            body=_text(data, "body", MAX_BODY, errors, required=False) or "",
+            subject=_text(data, "subject", MAX_SUBJECT, errors) or "",
+            category=_choice(data, "category", CATEGORIES, errors),
+            language=_pattern(data, "language", LANGUAGE_RE, "not a language tag like 'en' or 'pt-BR'", errors),
+            region=_text(data, "region", 64, errors),
+        )
+        extras = data.get("extras") or {}
+        if not isinstance(extras, dict):
+            errors["extras"] = "expected an object"
+        if not complaint["body"].strip() and not attachments and not extras:
+            errors["body"] = "empty: a complaint needs text, an attachment or a recording"
+        if errors:
+            raise ContractError(errors)
+        return cls(customer=customer, threading=threading, attachments=attachments,
+                   extras=extras, **complaint)
+
+
+def new_intake_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+# --- field validators: each records its problem under the field's dotted name
+
+
+def _text(data, name, limit, errors, required=False, prefix=""):
+    value = data.get(name)
+    key = prefix + name
+    if value is None or value == "":
+        if required:
+            errors[key] = "required"
+        return None
+    if not isinstance(value, str):
+        errors[key] = "expected a string"
+        return None
+    if len(value) > limit:
+        errors[key] = f"too long ({len(value)} characters, at most {limit})"
+        return None
+    return value
+
+
+def _choice(data, name, allowed, errors, required=False):
+    value = _text(data, name, 64, errors, required=required)
+    if value is not None and value not in allowed:
+        errors[name] = f"unknown {name} {value!r}; expected one of {', '.join(allowed)}"
+        return None
+    return value
+
+
+def _pattern(data, name, regex, message, errors, prefix=""):
+    value = _text(data, name, 320, errors, prefix=prefix)
+    if value is not None and not regex.match(value):
+        errors[prefix + name] = message
+        return None
+    return value
+
+
+def _intake_id(value, errors):
+    try:
+        return str(uuid.UUID(str(value))) if value else _missing(errors, "intake_id")
+    except ValueError:
+        errors["intake_id"] = "not a UUID"
+        return None
+
+
+def _missing(errors, key):
+    errors[key] = "required"
+    return None
+
+
+def _timestamp(value, errors):
+    if not value:
+        return _missing(errors, "received_at")
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        errors["received_at"] = "not an ISO 8601 timestamp"
+        return None
+    if parsed.tzinfo is None:
+        errors["received_at"] = "needs a timezone offset"
+        return None
+    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _customer(value, errors) -> Customer:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        errors["customer"] = "expected an object"
+        return Customer()
+    p = "customer."
+    anonymous = bool(value.get("anonymous", False))
+    customer = Customer(
+        name=_text(value, "name", MAX_NAME, errors, prefix=p),
+        email=_pattern(value, "email", EMAIL_RE, "not an email address", errors, prefix=p),
+        phone=_pattern(value, "phone", PHONE_RE, "not an E.164 phone number like +351912345678", errors, prefix=p),
+        whatsapp=_pattern(value, "whatsapp", PHONE_RE, "not an E.164 number like +351912345678", errors, prefix=p),
+        anonymous=anonymous,
+    )
+    if anonymous and (customer.name or customer.identities()):
+        errors["customer.anonymous"] = "an anonymous complaint carries no name or contact"
+    return customer
+
+
+def _threading(value, errors) -> Threading:
+    if value is None:
+        return Threading()
+    if not isinstance(value, dict):
+        errors["threading"] = "expected an object"
+        return Threading()
+    refs = value.get("references") or []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        errors["threading.references"] = "expected a list of message ids"
+        refs = []
+    return Threading(
+        in_reply_to=_text(value, "in_reply_to", 998, errors, prefix="threading."),
+        references=tuple(refs[-50:]),
+        ticket_reference=_text(value, "ticket_reference", 32, errors, prefix="threading."),
+    )
+
+
+def _attachments(value, errors) -> tuple[Attachment, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        errors["attachments"] = "expected a list"
+        return ()
+    result = []
+    for i, item in enumerate(value):
+        p = f"attachments[{i}]."
+        if not isinstance(item, dict):
+            errors[f"attachments[{i}]"] = "expected an object"
+            continue
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            errors[p + "size"] = "expected a non-negative integer"
+            size = 0
+        result.append(Attachment(
+            filename=_text(item, "filename", 255, errors, prefix=p) or "",
+            content_type=_text(item, "content_type", 255, errors, required=True, prefix=p) or "",
+            size=size,
+            sha256=_text(item, "sha256", 64, errors, prefix=p),
+            url=_text(item, "url", 2000, errors, prefix=p),
+        ))
+    return tuple(result)
