@@ -68,6 +68,8 @@ class Threading:
     # A reference the intake verified itself (tracking token, IVR entry):
     # trusted without matching the customer's identity.
     ticket_reference: str | None = None
+    # This message's own id (email Message-ID), so later replies can thread to it.
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,7 @@ def _threading(value, errors) -> Threading:
         in_reply_to=_text(value, "in_reply_to", 998, errors, prefix="threading."),
         references=tuple(refs[-50:]),
         ticket_reference=_text(value, "ticket_reference", 32, errors, prefix="threading."),
+        message_id=_text(value, "message_id", 998, errors, prefix="threading."),
     )
 
 

@@ -1,0 +1,109 @@
+"""Turning HTTP and RPC requests into store calls and errors into clear answers.
+
+Errors keep one JSON shape: {"error": <kind>, "detail": <what is wrong>}.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from werkzeug.wrappers import Response
+
+from services.common.contract import CATEGORIES, CHANNELS
+
+from . import domain
+from .store import MAX_PER_PAGE, SORTS, Conflict, NotFound
+
+
+class BadRequest(ValueError):
+    pass
+
+
+ERRORS = (
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (domain.IllegalTransition, 409, "illegal_transition"),
+    (domain.TicketError, 422, "invalid"),
+    (BadRequest, 400, "bad_request"),
+)
+
+
+def json_response(payload, status=200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def respond(work, created=False) -> Response:
+    try:
+        return json_response(work(), 201 if created else 200)
+    except tuple(e for e, _, _ in ERRORS) as exc:
+        status, kind = next((s, k) for e, s, k in ERRORS if isinstance(exc, e))
+        return json_response({"error": kind, "detail": str(exc)}, status)
+
+
+def json_body(request) -> dict:
+    if request.mimetype != "application/json":
+        raise BadRequest("send JSON with Content-Type: application/json")
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def actor(request, body: dict) -> str:
+    """Who acts. Agent sign-in comes with the console; until then the caller names
+    itself in X-Agent or 'actor', and the audit trail records it."""
+    name = request.headers.get("X-Agent") or body.get("actor")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("say who is acting: an X-Agent header or an 'actor' field")
+    return name.strip()[:100]
+
+
+def search_filters(args) -> dict:
+    """Query parameters (or an RPC dict) -> TicketStore.search keyword arguments."""
+    get = args.get
+    filters = {}
+    for name, allowed in (("status", domain.STATUSES), ("priority", domain.PRIORITIES),
+                          ("category", CATEGORIES), ("channel", CHANNELS)):
+        value = get(name)
+        if value:
+            values = value if isinstance(value, list) else str(value).split(",")
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise BadRequest(f"unknown {name} {', '.join(bad)}; expected any of {', '.join(allowed)}")
+            filters[name] = values
+    for name, key in (("queue", "queue"), ("assignee", "assignee"), ("customer", "customer"), ("q", "text")):
+        if get(name):
+            filters[key] = str(get(name))
+    for name in ("created_from", "created_to"):
+        if get(name):
+            filters[name] = _timestamp(name, get(name))
+    sort = get("sort") or "-created_at"
+    if sort.lstrip("-") not in SORTS:
+        raise BadRequest(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)} (prefix - for descending)")
+    filters["sort"] = sort
+    filters["page"] = _positive_int("page", get("page") or 1)
+    filters["per_page"] = _positive_int("per_page", get("per_page") or 25, MAX_PER_PAGE)
+    return filters
+
+
+def _timestamp(name, value) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadRequest(f"{name} is not an ISO 8601 date or timestamp: {value!r}") from None
+    # Stored in UTC; an offset-less value is taken as UTC too.
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _positive_int(name, value, maximum=None) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a whole number") from None
+    if number < 1 or (maximum and number > maximum):
+        raise BadRequest(f"{name} must be between 1 and {maximum or 'any'}")
+    return number

@@ -1,0 +1,30 @@
+"""Prometheus metrics of the tickets service (prefix complaints_)."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from werkzeug.wrappers import Response
+
+from . import domain
+
+INGESTED = Counter("complaints_tickets_messages_total",
+                   "Complaint messages consumed, by channel and outcome (created, appended, duplicate)",
+                   ["channel", "outcome"])
+INGEST_SECONDS = Histogram("complaints_tickets_ingest_seconds",
+                           "Time to turn one ComplaintReceived into a committed ticket change")
+QUARANTINED = Counter("complaints_tickets_quarantined_total",
+                      "Messages kept aside because they can never become a ticket", ["reason"])
+EVENTS = Counter("complaints_tickets_events_total",
+                 "Ticket events relayed from the outbox, by type and outcome (published, unrouted)",
+                 ["event_type", "outcome"])
+OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
+OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
+
+
+def render(store) -> Response:
+    # Open counts come from the database at scrape time, so every replica
+    # reports the same truth rather than its own share.
+    counts = store.open_counts()
+    for status in domain.OPEN_STATUSES:
+        for priority in domain.PRIORITIES:
+            OPEN.labels(status, priority).set(counts.get((status, priority), 0))
+    OUTBOX_PENDING.set(store.outbox_pending())
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,125 @@
+"""The tickets service's own tables (SQLAlchemy Core). No other service reads them.
+
+Alembic migrations in services/tickets/migrations/ create and evolve these;
+keep both in step (tests/test_tickets_store.py checks they match).
+"""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("intake_id", String(36), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("priority", String(10), nullable=False, index=True),
+    Column("category", String(32), index=True),
+    Column("queue", String(64), nullable=False, index=True),
+    Column("channel", String(16), nullable=False, index=True),
+    Column("subject", String(300), nullable=False, default=""),
+    Column("customer_name", String(200)),
+    Column("customer_email", String(320), index=True),
+    Column("customer_phone", String(20), index=True),
+    Column("customer_whatsapp", String(20), index=True),
+    Column("customer_anonymous", Boolean, nullable=False, default=False),
+    Column("region", String(64)),
+    Column("language", String(35)),
+    Column("assignee", String(100), index=True),
+    Column("related_reference", String(16)),
+    # Optimistic concurrency: every change is UPDATE ... WHERE version = :seen.
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("channel", String(16), nullable=False),
+    # The channel's own id of the message: the idempotency key.
+    Column("external_id", String(500), nullable=False),
+    Column("intake_id", String(36), unique=True),
+    # The reference the customer was told at intake (may differ from the
+    # ticket's when the message was threaded onto an existing ticket).
+    Column("intake_reference", String(16), index=True),
+    Column("message_id", String(998), index=True),  # email Message-ID, for In-Reply-To threading
+    Column("author", String(320)),
+    Column("subject", String(300), nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("attachments", JSON, nullable=False, default=list),
+    Column("extras", JSON, nullable=False, default=dict),
+    Column("threaded_via", String(40)),
+    Column("received_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
+)
+
+notes = Table(
+    "notes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("author", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_type", String(10), nullable=False),  # agent | system | customer
+    Column("actor", String(320)),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSON, nullable=False, default=dict),
+)
+
+# Events are written here in the same transaction as the change they describe,
+# then relayed to RabbitMQ with confirms: a crash between commit and publish
+# delays an event, never loses it.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500)),
+    Index("ix_outbox_pending", "published_at", "id"),
+)
+
+# Messages that can never become a ticket (not a valid ComplaintReceived),
+# kept whole with the reason, visible through the API and a metric.
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)

@@ -1,0 +1,252 @@
+"""The tickets service's nameko entrypoints: consume complaints, relay events,
+answer RPC and the agent-facing HTTP API. Logic lives in domain.py and store.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.extensions import DependencyProvider
+from nameko.messaging import consume
+from nameko.rpc import rpc
+from nameko.standalone.events import get_event_exchange
+from nameko.timer import timer
+from nameko.web.handlers import http
+from sqlalchemy.exc import DBAPIError
+
+from services.common import topology
+from services.common.contract import ComplaintReceived, ContractError
+
+from . import api, metrics
+from .store import TicketStore, make_engine
+
+log = logging.getLogger("tickets")
+
+# Retries inside one delivery for a database that is briefly away, before the
+# message goes back to the queue (where the delivery limit dead-letters it).
+DB_RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+class Store(DependencyProvider):
+    """One engine (and pool) per service process, shared by its workers."""
+
+    def setup(self):
+        self.store = TicketStore(make_engine(self.container.config["DATABASE_URL"]))
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+    def stop(self):
+        self.store.engine.dispose()
+
+
+class EventRelay(DependencyProvider):
+    """Publishes outbox rows to the `tickets.events` exchange, where nameko
+    @event_handler("tickets", ...) subscribers listen; confirms on, mandatory on."""
+
+    def setup(self):
+        config = self.container.config
+        self.exchange = get_event_exchange("tickets", config)
+        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True,
+                                   declare=[self.exchange], retry=False)
+        self.lock = Semaphore()
+
+    def publish(self, event_type: str, payload: dict) -> None:
+        try:
+            self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type,
+                                   message_id=payload["event_id"], type=event_type)
+            metrics.EVENTS.labels(event_type, "published").inc()
+        except UndeliverableMessage:
+            # No service subscribes to this event yet: nothing to deliver to.
+            metrics.EVENTS.labels(event_type, "unrouted").inc()
+
+    def relay(self, store: TicketStore) -> int:
+        with self.lock:  # the timer and post-commit triggers must not send a row twice
+            return store.relay_outbox(self.publish)
+
+    def ping(self) -> None:
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class TicketsService:
+    name = "tickets"
+
+    store: TicketStore = Store()
+    events: EventRelay = EventRelay()
+
+    # --- complaints in --------------------------------------------------------
+
+    @consume(topology.kombu_complaints_queue(), requeue_on_error=True)
+    def handle_complaint(self, body):
+        """Ack only after the ticket committed. Unusable input is quarantined
+        (kept whole, with the reason); a failing database requeues the message."""
+        started = time.monotonic()
+        try:
+            complaint = ComplaintReceived.from_dict(body)
+        except ContractError as exc:
+            qid = self.store.quarantine(f"invalid ComplaintReceived: {exc}", _raw(body))
+            metrics.QUARANTINED.labels("invalid_contract").inc()
+            log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": str(exc)})
+            return
+        result = self._with_db_retries(lambda: self.store.ingest(complaint))
+        metrics.INGESTED.labels(complaint.channel, result.outcome).inc()
+        metrics.INGEST_SECONDS.observe(time.monotonic() - started)
+        log.info("complaint %s", result.outcome, extra={
+            "intake_id": complaint.intake_id, "reference": result.reference, "channel": complaint.channel,
+            "threaded_via": result.threaded_via})
+        self._relay_soon()
+
+    def _with_db_retries(self, work):
+        for delay in (*DB_RETRY_DELAYS, None):
+            try:
+                return work()
+            except DBAPIError as exc:
+                if delay is None or not exc.connection_invalidated and not _is_transient(exc):
+                    raise
+                log.warning("database unavailable (%s); retrying in %ss", type(exc.orig).__name__, delay)
+                eventlet.sleep(delay)
+
+    # --- events out -----------------------------------------------------------
+
+    @timer(interval=1)
+    def relay_events(self):
+        self.events.relay(self.store)
+        metrics.OUTBOX_PENDING.set(self.store.outbox_pending())
+
+    def _relay_soon(self):
+        try:
+            self.events.relay(self.store)
+        except Exception:  # the timer will pick the rows up; never fail the complaint for it
+            log.exception("event relay failed; will retry")
+
+    # --- RPC (router, intakes) ----------------------------------------------------
+
+    @rpc
+    def get_ticket(self, reference):
+        return self.store.get(reference)
+
+    @rpc
+    def get_public_view(self, reference):
+        return self.store.public_view(reference)
+
+    @rpc
+    def search(self, filters):
+        return self.store.search(**api.search_filters(filters))
+
+    @rpc
+    def change(self, reference, fields, actor_type="agent", actor=None):
+        result = self.store.change(reference, fields, actor_type, actor)
+        self._relay_soon()
+        return result
+
+    @rpc
+    def assign(self, reference, assignee, actor_type="system", actor="router", expected_assignee="*"):
+        result = self.store.assign(reference, assignee, actor_type, actor, expected_assignee)
+        self._relay_soon()
+        return result
+
+    @rpc
+    def add_note(self, reference, author, body):
+        return self.store.add_note(reference, author, body)
+
+    # --- HTTP API (agents) ------------------------------------------------------
+
+    @http("GET", "/tickets")
+    def http_search(self, request):
+        return api.respond(lambda: self.store.search(**api.search_filters(request.args)))
+
+    @http("GET", "/tickets/<reference>")
+    def http_get(self, request, reference):
+        return api.respond(lambda: self.store.get(reference))
+
+    @http("PATCH", "/tickets/<reference>")
+    def http_change(self, request, reference):
+        def work():
+            body = api.json_body(request)
+            fields = {k: body[k] for k in ("status", "priority", "category") if k in body}
+            if not fields:
+                raise api.BadRequest("nothing to change: give status, priority and/or category")
+            return self.store.change(reference, fields, "agent", api.actor(request, body))
+        return self._respond_and_relay(work)
+
+    @http("POST", "/tickets/<reference>/assignee")
+    def http_assign(self, request, reference):
+        def work():
+            body = api.json_body(request)
+            assignee = body.get("assignee")
+            if not isinstance(assignee, str) or not assignee.strip():
+                raise api.BadRequest("'assignee' is required (use DELETE to unassign)")
+            expected = body.get("expected_assignee", "*")
+            return self.store.assign(reference, assignee.strip(), "agent", api.actor(request, body), expected)
+        return self._respond_and_relay(work)
+
+    @http("DELETE", "/tickets/<reference>/assignee")
+    def http_unassign(self, request, reference):
+        return self._respond_and_relay(
+            lambda: self.store.assign(reference, None, "agent", api.actor(request, {})))
+
+    @http("POST", "/tickets/<reference>/notes")
+    def http_note(self, request, reference):
+        def work():
+            body = api.json_body(request)
+            return self.store.add_note(reference, api.actor(request, body), body.get("body", ""))
+        return api.respond(work, created=True)
+
+    @http("GET", "/quarantine")
+    def http_quarantine(self, request):
+        return api.respond(lambda: {"items": self.store.list_quarantine()})
+
+    def _respond_and_relay(self, work):
+        response = api.respond(work)
+        if response.status_code < 300:
+            self._relay_soon()
+        return response
+
+    # --- operations -------------------------------------------------------------
+
+    @http("GET", "/health/live")
+    def live(self, request):
+        return api.json_response({"status": "ok"})
+
+    @http("GET", "/health/ready")
+    def ready(self, request):
+        checks = {"database": _check(self.store.ping), "broker": _check(self.events.ping)}
+        ok = all(v == "ok" for v in checks.values())
+        return api.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        return metrics.render(self.store)
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:
+        return f"failed: {type(exc).__name__}"
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    # Connection-level failures (server restart, network) are worth retrying;
+    # constraint violations and programming errors are not.
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError)
+
+
+def _raw(body) -> str:
+    try:
+        return json.dumps(body)
+    except (TypeError, ValueError):
+        return repr(body)

@@ -1,0 +1,472 @@
+"""SQL for the tickets service: every change, its audit rows and its outbox
+events are written in one transaction.
+
+Idempotency rests on unique constraints, not on look-before-insert: two
+deliveries of one message racing on two replicas both try to insert, one wins,
+the other gets an IntegrityError and is reported as a duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, case, create_engine, event, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from services.common.contract import ComplaintReceived
+from services.common.reference import find_references, normalize_reference
+
+from . import domain
+from .schema import audit, messages, notes, outbox, quarantine, tickets
+
+TICKET_FIELDS = ("reference", "status", "priority", "category", "queue", "channel", "subject",
+                 "region", "language", "assignee", "related_reference", "version")
+SORTS = {
+    "created_at": tickets.c.created_at, "updated_at": tickets.c.updated_at,
+    "priority": case({p: i for i, p in enumerate(domain.PRIORITIES)}, value=tickets.c.priority),
+}
+MAX_PER_PAGE = 100
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(RuntimeError):
+    """The ticket changed under us (another replica or agent); retry with fresh data."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str          # created | appended | duplicate
+    reference: str        # the ticket's reference (may differ from the intake's)
+    threaded_via: str | None = None
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # WAL lets the API read while the consumer writes; FKs are off by default in SQLite.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat(timespec="milliseconds")
+
+
+class TicketStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # --- intake ---------------------------------------------------------------
+
+    def ingest(self, complaint: ComplaintReceived) -> IngestResult:
+        """Create a ticket or append to one; a message seen before is a duplicate."""
+        for _ in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    duplicate = self._existing_message(conn, complaint)
+                    if duplicate:
+                        return duplicate
+                    return self._ingest(conn, complaint)
+            except IntegrityError:
+                with self.engine.connect() as conn:
+                    duplicate = self._existing_message(conn, complaint)
+                if duplicate:
+                    return duplicate
+                raise
+            except Conflict:
+                continue
+        raise Conflict(f"ticket kept changing while adding message {complaint.intake_id}")
+
+    def _existing_message(self, conn, complaint) -> IngestResult | None:
+        row = conn.execute(
+            select(tickets.c.reference).join(messages, messages.c.ticket_id == tickets.c.id).where(or_(
+                and_(messages.c.channel == complaint.channel, messages.c.external_id == complaint.external_id),
+                messages.c.intake_id == complaint.intake_id))
+        ).first()
+        return IngestResult("duplicate", row.reference) if row else None
+
+    def _ingest(self, conn: Connection, c: ComplaintReceived) -> IngestResult:
+        sender = domain.identity_keys(c.customer.email, c.customer.phone, c.customer.whatsapp)
+        hint = c.threading
+        verified = normalize_reference(hint.ticket_reference) if hint.ticket_reference else None
+        decision = domain.decide_thread(
+            verified=self._thread_ref(conn, verified) if verified else None,
+            by_message_id=self._ticket_by_message_id(conn, [hint.in_reply_to, *reversed(hint.references)]),
+            mentioned=[t for t in (self._thread_ref(conn, r) for r in find_references(c.subject, c.body)) if t],
+            sender=sender,
+        )
+        at = now()
+        if decision.ticket is None:
+            ticket_id = self._create_ticket(conn, c, at, decision)
+            self._insert_message(conn, ticket_id, c, at, decision.via)
+            ticket = self._ticket_row(conn, ticket_id)
+            self._audit(conn, ticket_id, at, "customer", _customer_label(c), "created",
+                        {"status": {"before": None, "after": ticket.status}, "via": decision.via})
+            self._emit(conn, "ticket_created", {"ticket": _summary(ticket), "intake_id": c.intake_id,
+                                                "received_at": c.received_at}, at)
+            return IngestResult("created", ticket.reference, decision.via)
+
+        ticket = self._ticket_row(conn, decision.ticket.id)
+        message_id = self._insert_message(conn, ticket.id, c, at, decision.via)
+        changes = {}
+        status = domain.status_after_customer_reply(ticket.status, ticket.assignee is not None)
+        if status != ticket.status:
+            changes = {"status": {"before": ticket.status, "after": status}}
+            self._update_ticket(conn, ticket, {"status": status, "resolved_at": None}, at)
+        else:
+            self._touch(conn, ticket, at)
+        self._audit(conn, ticket.id, at, "customer", _customer_label(c), "message_added",
+                    {"message_id": message_id, "via": decision.via, **changes})
+        fresh = self._ticket_row(conn, ticket.id)
+        self._emit(conn, "ticket_message_added", {
+            "ticket": _summary(fresh), "message": _message_dict(self._message_row(conn, message_id))}, at)
+        if changes:
+            self._emit(conn, "ticket_updated", {"ticket": _summary(fresh), "changes": changes,
+                                                "actor_type": "customer", "actor": _customer_label(c)}, at)
+        return IngestResult("appended", ticket.reference, decision.via)
+
+    def _create_ticket(self, conn, c: ComplaintReceived, at, decision) -> int:
+        customer = c.customer
+        return conn.execute(insert(tickets).values(
+            reference=c.reference, intake_id=c.intake_id, status=domain.NEW,
+            priority=domain.DEFAULT_PRIORITY, category=c.category, queue=domain.queue_for(c.category),
+            channel=c.channel, subject=c.subject[:300], customer_name=customer.name,
+            customer_email=customer.email.lower() if customer.email else None,
+            customer_phone=customer.phone, customer_whatsapp=customer.whatsapp,
+            customer_anonymous=customer.anonymous, region=c.region, language=c.language,
+            related_reference=decision.related.reference if decision.related else None,
+            version=1, created_at=at, updated_at=at,
+        )).inserted_primary_key[0]
+
+    def _insert_message(self, conn, ticket_id, c: ComplaintReceived, at, via) -> int:
+        return conn.execute(insert(messages).values(
+            ticket_id=ticket_id, direction="in", channel=c.channel, external_id=c.external_id,
+            intake_id=c.intake_id, intake_reference=c.reference, message_id=c.threading.message_id,
+            author=_customer_label(c), subject=c.subject, body=c.body,
+            attachments=[a.__dict__ for a in c.attachments], extras=c.extras, threaded_via=via,
+            received_at=datetime.fromisoformat(c.received_at), created_at=at,
+        )).inserted_primary_key[0]
+
+    def _thread_ref(self, conn, reference: str) -> domain.TicketRef | None:
+        row = self._ticket_by_reference(conn, reference)
+        if row is None:
+            return None
+        return domain.TicketRef(row.id, row.reference, row.status, domain.identity_keys(
+            row.customer_email, row.customer_phone, row.customer_whatsapp))
+
+    def _ticket_by_message_id(self, conn, message_ids) -> domain.TicketRef | None:
+        for mid in filter(None, message_ids):
+            row = conn.execute(select(tickets.c.reference).join(messages, messages.c.ticket_id == tickets.c.id)
+                               .where(messages.c.message_id == mid).limit(1)).first()
+            if row:
+                return self._thread_ref(conn, row.reference)
+        return None
+
+    # --- reading --------------------------------------------------------------
+
+    def _ticket_by_reference(self, conn, reference: str):
+        """By the ticket's reference, or by the reference a follow-up was given at intake."""
+        row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
+        if row is None:
+            row = conn.execute(select(tickets).join(messages, messages.c.ticket_id == tickets.c.id)
+                               .where(messages.c.intake_reference == reference).limit(1)).first()
+        return row
+
+    def _ticket_row(self, conn, ticket_id):
+        return conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one()
+
+    def _message_row(self, conn, message_id):
+        return conn.execute(select(messages).where(messages.c.id == message_id)).one()
+
+    def _require(self, conn, reference: str):
+        ref = normalize_reference(reference) or reference
+        row = self._ticket_by_reference(conn, ref)
+        if row is None:
+            raise NotFound(f"no ticket {reference}")
+        return row
+
+    def get(self, reference: str) -> dict:
+        with self.engine.connect() as conn:
+            row = self._require(conn, reference)
+            result = _ticket_dict(row)
+            result["messages"] = [_message_dict(m) for m in conn.execute(
+                select(messages).where(messages.c.ticket_id == row.id).order_by(messages.c.id))]
+            result["notes"] = [{"id": n.id, "author": n.author, "body": n.body, "created_at": iso(n.created_at)}
+                               for n in conn.execute(select(notes).where(notes.c.ticket_id == row.id)
+                                                     .order_by(notes.c.id))]
+            result["audit"] = [{"at": iso(a.at), "actor_type": a.actor_type, "actor": a.actor,
+                                "action": a.action, "changes": a.changes}
+                               for a in conn.execute(select(audit).where(audit.c.ticket_id == row.id)
+                                                     .order_by(audit.c.id))]
+            return result
+
+    def public_view(self, reference: str) -> dict | None:
+        """What the customer may see: status and the conversation, no notes or audit."""
+        try:
+            full = self.get(reference)
+        except NotFound:
+            return None
+        return {
+            "reference": full["reference"], "status": full["status"], "category": full["category"],
+            "created_at": full["created_at"], "updated_at": full["updated_at"],
+            "messages": [{k: m[k] for k in ("direction", "channel", "subject", "body", "created_at")}
+                         for m in full["messages"]],
+        }
+
+    def search(self, *, status=None, priority=None, category=None, queue=None, assignee=None,
+               channel=None, customer=None, text=None, created_from=None, created_to=None,
+               sort="-created_at", page=1, per_page=25) -> dict:
+        conditions = []
+        for column, value in ((tickets.c.status, status), (tickets.c.priority, priority),
+                              (tickets.c.category, category), (tickets.c.queue, queue),
+                              (tickets.c.channel, channel)):
+            if value:
+                conditions.append(column.in_(value) if isinstance(value, list | tuple) else column == value)
+        if assignee == "none":
+            conditions.append(tickets.c.assignee.is_(None))
+        elif assignee:
+            conditions.append(tickets.c.assignee == assignee)
+        if customer:
+            pattern = f"%{_escape_like(customer.lower())}%"
+            conditions.append(or_(*(func.lower(col).like(pattern, escape="\\") for col in (
+                tickets.c.customer_email, tickets.c.customer_phone, tickets.c.customer_whatsapp,
+                tickets.c.customer_name))))
+        if text:
+            pattern = f"%{_escape_like(text.lower())}%"
+            conditions.append(or_(
+                func.lower(tickets.c.subject).like(pattern, escape="\\"),
+                func.lower(tickets.c.reference).like(pattern, escape="\\"),
+                exists().where(messages.c.ticket_id == tickets.c.id,
+                               func.lower(messages.c.body).like(pattern, escape="\\"))))
+        if created_from:
+            conditions.append(tickets.c.created_at >= created_from)
+        if created_to:
+            conditions.append(tickets.c.created_at < created_to)
+        descending = sort.startswith("-")
+        column = SORTS[sort.lstrip("-")]
+        order = [column.desc() if descending else column.asc(), tickets.c.id.desc() if descending
+                 else tickets.c.id.asc()]
+        per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        page = max(1, int(page))
+        query = select(tickets).where(*conditions)
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = conn.execute(query.order_by(*order).limit(per_page).offset((page - 1) * per_page))
+            return {"items": [_ticket_dict(r) for r in rows], "total": total, "page": page,
+                    "per_page": per_page}
+
+    # --- changes by agents, the system and the router ----------------------------
+
+    def change(self, reference: str, fields: dict, actor_type: str, actor: str | None) -> dict:
+        """Change status, priority and/or category; rules checked, audited, evented."""
+        domain.check_actor(actor_type, actor)
+        unknown = set(fields) - {"status", "priority", "category"}
+        if unknown:
+            raise domain.TicketError(f"cannot change {', '.join(sorted(unknown))}; "
+                                     "changeable: status, priority, category")
+        return self._mutate(reference, actor_type, actor, "changed",
+                            lambda row: _validated_changes(row, fields))
+
+    def assign(self, reference: str, assignee: str | None, actor_type: str, actor: str | None,
+               expected_assignee: str | None = "*") -> dict:
+        """Set or clear the assignee. With expected_assignee (None for 'unassigned'), the
+        change happens only if the ticket is still as the caller saw it: the router's
+        atomic claim under several replicas."""
+        domain.check_actor(actor_type, actor)
+
+        def changes(row):
+            if expected_assignee != "*" and row.assignee != expected_assignee:
+                raise Conflict(f"{row.reference} is assigned to {row.assignee or 'nobody'}, "
+                               f"not {expected_assignee or 'nobody'}")
+            if row.status == domain.CLOSED:
+                raise domain.TicketError(f"{row.reference} is closed; it cannot be assigned")
+            return {"assignee": assignee} if assignee != row.assignee else {}
+
+        return self._mutate(reference, actor_type, actor, "assigned" if assignee else "unassigned",
+                            changes, retry=expected_assignee == "*")
+
+    def add_note(self, reference: str, author: str, body: str) -> dict:
+        if not author or not (body or "").strip():
+            raise domain.TicketError("a note needs an author and a body")
+        at = now()
+        with self.engine.begin() as conn:
+            row = self._require(conn, reference)
+            note_id = conn.execute(insert(notes).values(ticket_id=row.id, author=author, body=body,
+                                                        created_at=at)).inserted_primary_key[0]
+            self._audit(conn, row.id, at, "agent", author, "note_added", {"note_id": note_id})
+            self._touch(conn, row, at)
+        return {"id": note_id, "author": author, "body": body, "created_at": iso(at)}
+
+    def _mutate(self, reference, actor_type, actor, action, compute, retry=True) -> dict:
+        for _ in range(5 if retry else 1):
+            at = now()
+            try:
+                with self.engine.begin() as conn:
+                    row = self._require(conn, reference)
+                    values = compute(row)
+                    if not values:
+                        return _ticket_dict(row)
+                    before = {k: getattr(row, k) for k in values}
+                    diff = domain.changes_between(before, values)
+                    self._update_ticket(conn, row, {**values, **_timestamps_for(values, at)}, at)
+                    self._audit(conn, row.id, at, actor_type, actor, action, diff)
+                    fresh = self._ticket_row(conn, row.id)
+                    self._emit(conn, "ticket_updated", {"ticket": _summary(fresh), "changes": diff,
+                                                        "actor_type": actor_type, "actor": actor}, at)
+                    return _ticket_dict(fresh)
+            except Conflict:
+                if not retry:
+                    raise
+        raise Conflict(f"{reference} kept changing; try again")
+
+    def _update_ticket(self, conn, row, values: dict, at) -> None:
+        result = conn.execute(update(tickets).where(tickets.c.id == row.id, tickets.c.version == row.version)
+                              .values(**values, version=row.version + 1, updated_at=at))
+        if result.rowcount != 1:
+            raise Conflict(f"{row.reference} changed concurrently")
+
+    def _touch(self, conn, row, at) -> None:
+        self._update_ticket(conn, row, {}, at)
+
+    def _audit(self, conn, ticket_id, at, actor_type, actor, action, changes) -> None:
+        conn.execute(insert(audit).values(ticket_id=ticket_id, at=at, actor_type=actor_type,
+                                          actor=actor, action=action, changes=changes))
+
+    def _emit(self, conn, event_type: str, payload: dict, at) -> None:
+        event_id = str(uuid.uuid4())
+        conn.execute(insert(outbox).values(
+            event_id=event_id, event_type=event_type, created_at=at, attempts=0,
+            payload={"event_id": event_id, "event_type": event_type, "occurred_at": iso(at), **payload}))
+
+    # --- outbox relay ---------------------------------------------------------
+
+    def relay_outbox(self, publish, limit=100) -> int:
+        """Publish pending events in order; each is marked only after publish() returned.
+
+        Rows are locked with SKIP LOCKED on PostgreSQL so replicas share the
+        work; a crash after publish and before commit re-sends an event, which
+        consumers absorb by its event_id.
+        """
+        sent = 0
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
+                                .limit(limit).with_for_update(skip_locked=True)).all()
+            for row in rows:
+                try:
+                    publish(row.event_type, row.payload)
+                except Exception as exc:  # the broker is down: keep the row, try later
+                    conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+                        attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
+                    break
+                conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+                    published_at=now(), attempts=row.attempts + 1, last_error=None))
+                sent += 1
+        return sent
+
+    def outbox_pending(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one()
+
+    # --- quarantine and health ------------------------------------------------
+
+    def quarantine(self, reason: str, raw: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(quarantine).values(at=now(), reason=reason, raw=raw)
+                                ).inserted_primary_key[0]
+
+    def list_quarantine(self, limit=100) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [{"id": r.id, "at": iso(r.at), "reason": r.reason, "raw": r.raw} for r in conn.execute(
+                select(quarantine).order_by(quarantine.c.id.desc()).limit(limit))]
+
+    def open_counts(self) -> dict[tuple[str, str], int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets.c.status, tickets.c.priority, func.count())
+                                .where(tickets.c.status.in_(domain.OPEN_STATUSES))
+                                .group_by(tickets.c.status, tickets.c.priority))
+            return {(s, p): n for s, p, n in rows}
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+
+def _validated_changes(row, fields: dict) -> dict:
+    from services.common.contract import CATEGORIES
+
+    values = {}
+    if "status" in fields:
+        values["status"] = domain.check_transition(row.status, fields["status"])
+    if "priority" in fields:
+        values["priority"] = domain.check_priority(fields["priority"])
+    if "category" in fields:
+        category = fields["category"]
+        if category not in CATEGORIES:
+            raise domain.TicketError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
+        values["category"] = category
+        values["queue"] = domain.queue_for(category)
+    return {k: v for k, v in values.items() if getattr(row, k) != v}
+
+
+def _timestamps_for(values: dict, at) -> dict:
+    status = values.get("status")
+    if status == domain.RESOLVED:
+        return {"resolved_at": at}
+    if status == domain.CLOSED:
+        return {"closed_at": at}
+    if status in domain.OPEN_STATUSES:
+        return {"resolved_at": None}
+    return {}
+
+
+def _customer_label(c: ComplaintReceived) -> str:
+    if c.customer.anonymous:
+        return "anonymous"
+    return c.customer.email or c.customer.phone or c.customer.whatsapp or c.customer.name or "unknown"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ticket_dict(row) -> dict:
+    result = {k: getattr(row, k) for k in TICKET_FIELDS}
+    result["customer"] = {"name": row.customer_name, "email": row.customer_email, "phone": row.customer_phone,
+                          "whatsapp": row.customer_whatsapp, "anonymous": bool(row.customer_anonymous)}
+    for k in ("created_at", "updated_at", "resolved_at", "closed_at"):
+        result[k] = iso(getattr(row, k))
+    return result
+
+
+def _summary(row) -> dict:
+    """The ticket as carried in events: enough for routing and notifying."""
+    return _ticket_dict(row)
+
+
+def _message_dict(m) -> dict:
+    return {"id": m.id, "direction": m.direction, "channel": m.channel, "external_id": m.external_id,
+            "intake_reference": m.intake_reference, "message_id": m.message_id, "author": m.author,
+            "subject": m.subject, "body": m.body, "attachments": m.attachments, "extras": m.extras,
+            "threaded_via": m.threaded_via, "received_at": iso(m.received_at), "created_at": iso(m.created_at)}
