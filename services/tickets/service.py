@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import eventlet
@@ -30,7 +31,7 @@ log = logging.getLogger("tickets")
 
 # Retries inside one delivery for a database that is briefly away, before the
 # message goes back to the queue (where the delivery limit dead-letters it).
-DB_RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+DB_RETRY_DELAYS = tuple(float(d) for d in os.environ.get("TICKETS_DB_RETRY_DELAYS", "0.5,1,2,4,8").split(","))
 
 
 class Store(DependencyProvider):

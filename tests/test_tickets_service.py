@@ -1,0 +1,223 @@
+"""The tickets service as it runs: its own process, a real RabbitMQ vhost, and
+SQLite or PostgreSQL. Complaints go in through the broker exactly as an intake
+sends them; what comes out is read through the HTTP API, RPC and the broker."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pika
+import pytest
+import requests
+from conftest import ROOT, wait_for
+
+from services.common import topology
+from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.publisher import ComplaintPublisher
+
+
+def complaint(**overrides) -> ComplaintReceived:
+    data = {
+        "schema_version": 1, "intake_id": new_intake_id(), "channel": "web", "received_at": utc_now_iso(),
+        "customer": {"name": "Ana", "email": "ana@example.org"}, "subject": "Charged twice",
+        "body": "I was charged twice for order 1234.", "category": "billing",
+    }
+    data["external_id"] = overrides.pop("external_id", data["intake_id"])
+    data.update(overrides)
+    return ComplaintReceived.from_dict(data)
+
+
+def ticket(service, reference):
+    resp = requests.get(f"{service.url}/tickets/{reference}", timeout=5)
+    return resp.json() if resp.status_code == 200 else None
+
+
+def start_tickets(services, rabbit, database_url, **env):
+    return services.start("tickets", AMQP_URI=rabbit.amqp_uri, DATABASE_URL=database_url, **env)
+
+
+def test_a_message_delivered_three_times_is_one_ticket(services, rabbit, database_url):
+    tickets = start_tickets(services, rabbit, database_url)
+    publisher = ComplaintPublisher(rabbit.amqp_uri)
+    c = complaint()
+    for _ in range(3):
+        publisher.publish(c)
+    found = wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0 and
+             "outcome=\"duplicate\"} 2.0" in requests.get(f"{tickets.url}/metrics").text,
+             message="all three deliveries consumed")
+    assert found["subject"] == "Charged twice" and found["customer"]["email"] == "ana@example.org"
+    assert len(ticket(tickets, c.reference)["messages"]) == 1
+    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+
+
+def test_a_complaint_sent_while_the_service_is_down_is_processed_when_it_starts(services, rabbit, database_url):
+    # No tickets service has ever run on this vhost: the publisher declares the queue itself.
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    assert rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 1 or wait_for(
+        lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 1, message="the complaint waiting in the queue")
+    tickets = start_tickets(services, rabbit, database_url)
+    assert wait_for(lambda: ticket(tickets, c.reference), message="the ticket")["status"] == "new"
+
+    # And again after a stop: a restart loses nothing.
+    tickets.stop()
+    later = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(later)
+    tickets = start_tickets(services, rabbit, database_url)
+    wait_for(lambda: ticket(tickets, later.reference), message="the ticket sent while stopped")
+
+
+def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(services, rabbit, database_url):
+    tickets = start_tickets(services, rabbit, database_url)
+    publisher = ComplaintPublisher(rabbit.amqp_uri)
+    first = complaint()
+    publisher.publish(first)
+    wait_for(lambda: ticket(tickets, first.reference), message="the first ticket")
+    reply = complaint(channel="email", subject=f"Re: Charged twice [{first.reference}]", body="Any news?",
+                      category=None)
+    publisher.publish(reply)
+    thread = wait_for(lambda: (t := ticket(tickets, first.reference)) and len(t["messages"]) == 2 and t,
+                      message="the reply on the first ticket")
+    assert [m["channel"] for m in thread["messages"]] == ["web", "email"]
+    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    # The customer may track the reply by the reference it was given: it leads to the same ticket.
+    assert ticket(tickets, reply.reference)["reference"] == first.reference
+
+
+def test_agents_work_tickets_through_the_http_api(services, rabbit, tmp_path):
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'api.db'}")
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    url = f"{tickets.url}/tickets/{c.reference}"
+    agent = {"X-Agent": "bob"}
+
+    resp = requests.patch(url, json={"status": "in_progress", "priority": "high"}, headers=agent)
+    assert resp.status_code == 200 and resp.json()["status"] == "in_progress"
+    resp = requests.patch(url, json={"status": "closed"}, headers=agent)
+    assert resp.status_code == 409 and "in_progress to closed" in resp.json()["detail"]
+    resp = requests.patch(url, json={"priority": "whenever"}, headers=agent)
+    assert resp.status_code == 422 and "whenever" in resp.json()["detail"]
+    resp = requests.patch(url, json={"status": "resolved"})
+    assert resp.status_code == 400 and "X-Agent" in resp.json()["detail"]
+    resp = requests.patch(url, data="{not json", headers={**agent, "Content-Type": "application/json"})
+    assert resp.status_code == 400 and "not valid JSON" in resp.json()["detail"]
+
+    assert requests.post(f"{url}/assignee", json={"assignee": "alice"}, headers=agent).json()["assignee"] == "alice"
+    resp = requests.post(f"{url}/assignee", json={"assignee": "carol", "expected_assignee": None}, headers=agent)
+    assert resp.status_code == 409
+    assert requests.post(f"{url}/notes", json={"body": "called the bank"}, headers=agent).status_code == 201
+    assert requests.delete(f"{url}/assignee", headers=agent).json()["assignee"] is None
+
+    full = ticket(tickets, c.reference)
+    assert full["notes"][0]["body"] == "called the bank"
+    assert [a["action"] for a in full["audit"]] == ["created", "changed", "assigned", "note_added", "unassigned"]
+
+    listing = requests.get(f"{tickets.url}/tickets", params={"status": "in_progress", "q": "order 1234"}).json()
+    assert [t["reference"] for t in listing["items"]] == [c.reference]
+    bad = requests.get(f"{tickets.url}/tickets", params={"status": "sleeping"})
+    assert bad.status_code == 400 and "sleeping" in bad.json()["detail"]
+    assert requests.get(f"{tickets.url}/tickets/C-0000000000").status_code == 404
+
+    metrics = requests.get(f"{tickets.url}/metrics").text
+    assert 'complaints_tickets_open{priority="high",status="in_progress"} 1.0' in metrics
+
+
+def test_events_reach_subscribers_from_the_outbox(services, rabbit, tmp_path):
+    # A subscriber queue like the router's, bound before anything happens.
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.exchange_declare("tickets.events", exchange_type="topic", durable=True)
+    channel.queue_declare("test-subscriber", durable=True)
+    for event in ("ticket_created", "ticket_updated"):
+        channel.queue_bind("test-subscriber", "tickets.events", routing_key=event)
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'ev.db'}")
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    requests.post(f"{tickets.url}/tickets/{c.reference}/assignee", json={"assignee": "alice"},
+                  headers={"X-Agent": "sup"})
+
+    received = []
+
+    def drain():
+        method, _props, body = channel.basic_get("test-subscriber", auto_ack=True)
+        if method:
+            received.append((method.routing_key, json.loads(body)))
+        return len(received) == 2
+
+    wait_for(drain, message="two events")
+    connection.close()
+    (created_key, created), (updated_key, updated) = received
+    assert created_key == "ticket_created" and created["ticket"]["reference"] == c.reference
+    assert updated_key == "ticket_updated"
+    assert updated["changes"]["assignee"] == {"before": None, "after": "alice"}
+    assert created["event_id"] != updated["event_id"]
+
+
+def test_an_invalid_message_is_quarantined_with_its_raw_content(services, rabbit, tmp_path):
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'q.db'}")
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    bad = {"schema_version": 1, "channel": "fax", "body": "hello"}
+    channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, json.dumps(bad),
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
+    connection.close()
+    items = wait_for(lambda: requests.get(f"{tickets.url}/quarantine").json()["items"], message="quarantine")
+    assert "channel" in items[0]["reason"] and "fax" in items[0]["reason"]
+    assert json.loads(items[0]["raw"]) == bad
+    assert 'complaints_tickets_quarantined_total{reason="invalid_contract"} 1.0' in \
+        requests.get(f"{tickets.url}/metrics").text
+    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 0
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(services, rabbit, tmp_path):
+    db = tmp_path / "dl.db"
+    tickets = start_tickets(services, rabbit, f"sqlite:///{db}", TICKETS_DB_RETRY_DELAYS="0.05")
+    # Break the database under the running service: the messages table disappears.
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE messages RENAME TO messages_away")
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 1, timeout=30,
+             message="the complaint parked in the dead-letter queue")
+    assert rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0
+    parked = rabbit.get_messages(topology.DEAD_LETTER_QUEUE)
+    assert json.loads(parked[0]["payload"])["intake_id"] == c.intake_id
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE messages_away RENAME TO messages")
+    env = {**tickets.env, "AMQP_URI": rabbit.amqp_uri}
+    subprocess.run([sys.executable, "-m", "services.tickets", "replay-dead-letters"], cwd=ROOT, env=env,
+                   check=True, timeout=60)
+    assert wait_for(lambda: ticket(tickets, c.reference), message="the replayed ticket")
+    assert rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0 or wait_for(
+        lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0, message="empty parking queue")
+
+
+def test_intakes_read_the_public_view_over_rpc(services, rabbit, tmp_path):
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'rpc.db'}")
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    requests.post(f"{tickets.url}/tickets/{c.reference}/notes", json={"body": "internal only"},
+                  headers={"X-Agent": "bob"})
+    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+        view = proxy.get_public_view(c.reference)
+        missing = proxy.get_public_view("C-0000000000")
+    assert view["status"] == "new" and view["messages"][0]["body"] == c.body
+    assert "internal only" not in json.dumps(view)
+    assert missing is None
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # requests must talk to the local services directly.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
