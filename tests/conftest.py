@@ -163,8 +163,10 @@ class ServiceProcess:
 
 
 @pytest.fixture
-def services(tmp_path, request):
-    """Factory: services.start('tickets', AMQP_URI=..., DATABASE_URL=...) -> ServiceProcess."""
+def services(tmp_path, request, rabbit):
+    """Factory: services.start('tickets', DATABASE_URL=...) -> ServiceProcess, on the
+    test's vhost. It depends on `rabbit` so services stop before the vhost goes;
+    list `database_url` before it in a test's arguments for the same reason."""
     started: list[ServiceProcess] = []
 
     class Factory:
@@ -175,6 +177,7 @@ def services(tmp_path, request):
                 "PYTHONUNBUFFERED": "1",
                 "VAR_DIR": str(tmp_path / "var"),
                 "TRACKING_SECRET": "test-tracking-secret",
+                "AMQP_URI": rabbit.amqp_uri,
                 f"{name.upper()}_PORT": str(port),
             })
             env.update({k: str(v) for k, v in env_overrides.items()})

@@ -39,7 +39,7 @@ def start_tickets(services, rabbit, database_url, **env):
     return services.start("tickets", AMQP_URI=rabbit.amqp_uri, DATABASE_URL=database_url, **env)
 
 
-def test_a_message_delivered_three_times_is_one_ticket(services, rabbit, database_url):
+def test_a_message_delivered_three_times_is_one_ticket(database_url, rabbit, services):
     tickets = start_tickets(services, rabbit, database_url)
     publisher = ComplaintPublisher(rabbit.amqp_uri)
     c = complaint()
@@ -54,7 +54,7 @@ def test_a_message_delivered_three_times_is_one_ticket(services, rabbit, databas
     assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
 
 
-def test_a_complaint_sent_while_the_service_is_down_is_processed_when_it_starts(services, rabbit, database_url):
+def test_a_complaint_sent_while_the_service_is_down_is_processed_when_it_starts(database_url, rabbit, services):
     # No tickets service has ever run on this vhost: the publisher declares the queue itself.
     c = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
@@ -71,7 +71,7 @@ def test_a_complaint_sent_while_the_service_is_down_is_processed_when_it_starts(
     wait_for(lambda: ticket(tickets, later.reference), message="the ticket sent while stopped")
 
 
-def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(services, rabbit, database_url):
+def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(database_url, rabbit, services):
     tickets = start_tickets(services, rabbit, database_url)
     publisher = ComplaintPublisher(rabbit.amqp_uri)
     first = complaint()
@@ -88,7 +88,7 @@ def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(services, rabbi
     assert ticket(tickets, reply.reference)["reference"] == first.reference
 
 
-def test_agents_work_tickets_through_the_http_api(services, rabbit, tmp_path):
+def test_agents_work_tickets_through_the_http_api(tmp_path, rabbit, services):
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'api.db'}")
     c = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
@@ -127,7 +127,7 @@ def test_agents_work_tickets_through_the_http_api(services, rabbit, tmp_path):
     assert 'complaints_tickets_open{priority="high",status="in_progress"} 1.0' in metrics
 
 
-def test_events_reach_subscribers_from_the_outbox(services, rabbit, tmp_path):
+def test_events_reach_subscribers_from_the_outbox(tmp_path, rabbit, services):
     # A subscriber queue like the router's, bound before anything happens.
     connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
     channel = connection.channel()
@@ -159,7 +159,7 @@ def test_events_reach_subscribers_from_the_outbox(services, rabbit, tmp_path):
     assert created["event_id"] != updated["event_id"]
 
 
-def test_an_invalid_message_is_quarantined_with_its_raw_content(services, rabbit, tmp_path):
+def test_an_invalid_message_is_quarantined_with_its_raw_content(tmp_path, rabbit, services):
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'q.db'}")
     connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
     channel = connection.channel()
@@ -176,7 +176,7 @@ def test_an_invalid_message_is_quarantined_with_its_raw_content(services, rabbit
     assert requests.get(f"{tickets.url}/tickets").json()["total"] == 0
 
 
-def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(services, rabbit, tmp_path):
+def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, rabbit, services):
     db = tmp_path / "dl.db"
     tickets = start_tickets(services, rabbit, f"sqlite:///{db}", TICKETS_DB_RETRY_DELAYS="0.05")
     # Break the database under the running service: the messages table disappears.
@@ -200,7 +200,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(services, r
         lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0, message="empty parking queue")
 
 
-def test_intakes_read_the_public_view_over_rpc(services, rabbit, tmp_path):
+def test_intakes_read_the_public_view_over_rpc(tmp_path, rabbit, services):
     from nameko.standalone.rpc import ServiceRpcProxy
 
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'rpc.db'}")
