@@ -221,3 +221,25 @@ def test_intakes_read_the_public_view_over_rpc(tmp_path, rabbit, services):
 def _no_proxy(monkeypatch):
     # requests must talk to the local services directly.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbit, services):
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'u.db'}")
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for body, content_type in ((b"{broken json", "application/json"), (b"<xml/>", "application/xml")):
+        channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, body,
+                              pika.BasicProperties(content_type=content_type, delivery_mode=2), mandatory=True)
+    connection.close()
+    # Quorum queues may take a few seconds to dead-letter a rejected message.
+    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, timeout=30, message="both parked")
+    parked = sorted(m["payload"] for m in rabbit.get_messages(topology.DEAD_LETTER_QUEUE))
+    assert parked == ["<xml/>", "{broken json"]
+    metrics = requests.get(f"{tickets.url}/metrics").text
+    assert 'complaints_tickets_quarantined_total{reason="undecodable"} 2.0' in metrics
+    assert "complaints_tickets_dead_letters 2.0" in metrics
+    # The service is still consuming.
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: ticket(tickets, c.reference), message="a good complaint after the bad ones")

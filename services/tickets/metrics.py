@@ -16,10 +16,12 @@ EVENTS = Counter("complaints_tickets_events_total",
                  "Ticket events relayed from the outbox, by type and outcome (published, unrouted)",
                  ["event_type", "outcome"])
 OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
+DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
+                     "Complaints parked in the dead-letter queue (-1: the broker could not be asked)")
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 
-def render(store) -> Response:
+def render(store, dead_letter_depth) -> Response:
     # Open counts come from the database at scrape time, so every replica
     # reports the same truth rather than its own share.
     counts = store.open_counts()
@@ -27,4 +29,8 @@ def render(store) -> Response:
         for priority in domain.PRIORITIES:
             OPEN.labels(status, priority).set(counts.get((status, priority), 0))
     OUTBOX_PENDING.set(store.outbox_pending())
+    try:
+        DEAD_LETTERS.set(dead_letter_depth())
+    except Exception:  # a metrics scrape must not fail because the broker is away
+        DEAD_LETTERS.set(-1)
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

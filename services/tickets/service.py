@@ -14,7 +14,6 @@ from eventlet.semaphore import Semaphore
 from kombu import Connection
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.extensions import DependencyProvider
-from nameko.messaging import consume
 from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
@@ -25,6 +24,7 @@ from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
 
 from . import api, metrics
+from .consumer import consume
 from .store import TicketStore, make_engine
 
 log = logging.getLogger("tickets")
@@ -74,6 +74,12 @@ class EventRelay(DependencyProvider):
     def ping(self) -> None:
         with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1)
+
+    def dead_letter_depth(self) -> int:
+        """Complaints parked in the dead-letter queue, for the metrics page."""
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
+            queue = topology.kombu_dead_letter_queue()(conn.default_channel)
+            return queue.queue_declare(passive=True).message_count
 
     def get_dependency(self, worker_ctx):
         return self
@@ -227,7 +233,7 @@ class TicketsService:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        return metrics.render(self.store)
+        return metrics.render(self.store, self.events.dead_letter_depth)
 
 
 def _check(probe) -> str:
