@@ -4,7 +4,7 @@ Alembic migrations (not create_all), so the migrations are what is tested."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect, select
@@ -240,7 +240,7 @@ def test_search_filters_sort_and_pages(store):
     assert refs(sort="created_at") == [a.reference, b.reference, d.reference]
     page = store.search(sort="created_at", per_page=2, page=2)
     assert page["total"] == 3 and [t["reference"] for t in page["items"]] == [d.reference]
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     assert refs(created_from=future) == [] and len(refs(created_to=future)) == 3
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .reference import reference_for
 
@@ -139,7 +139,7 @@ def new_intake_id() -> str:
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 # --- field validators: each records its problem under the field's dotted name
@@ -201,7 +201,7 @@ def _timestamp(value, errors):
     if parsed.tzinfo is None:
         errors["received_at"] = "needs a timezone offset"
         return None
-    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _customer(value, errors) -> Customer:

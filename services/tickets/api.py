@@ -6,7 +6,7 @@ Errors keep one JSON shape: {"error": <kind>, "detail": <what is wrong>}.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from werkzeug.wrappers import Response
 
@@ -96,7 +96,7 @@ def _timestamp(name, value) -> datetime:
     except ValueError:
         raise BadRequest(f"{name} is not an ISO 8601 date or timestamp: {value!r}") from None
     # Stored in UTC; an offset-less value is taken as UTC too.
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _positive_int(name, value, maximum=None) -> int:

@@ -1,13 +1,12 @@
 """initial tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 08:17:46.181856
 """
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
