@@ -1,0 +1,42 @@
+# Everything runs from the repository root; `make test` works on a fresh
+# Debian machine (it installs and starts what is missing, see scripts/setup.sh).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint migrate clean distclean
+
+help: ## List the targets
+	@echo "Targets:"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+	@echo
+	@echo "  PYTEST_ARGS='-k tickets -x' make test   passes arguments to pytest"
+
+setup: ## Install and start everything (venv, RabbitMQ + management, PostgreSQL)
+	bash scripts/setup.sh all
+
+run: ## Start all services locally with one combined log (Ctrl-C stops them)
+	bash scripts/setup.sh run
+	$(PYTHON) scripts/run.py
+
+test: ## Set up what is missing, then run the test suite (PYTEST_ARGS=...)
+	bash scripts/setup.sh all
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: ## ruff check
+	bash scripts/setup.sh python
+	$(VENV)/bin/ruff check .
+
+migrate: ## Apply the tickets database migrations
+	bash scripts/setup.sh python
+	$(PYTHON) -m services.tickets migrate
+
+clean: ## Remove var/ and caches (keeps .venv)
+	rm -rf var .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
