@@ -19,10 +19,10 @@ SCHEMA_VERSION = 1
 
 CHANNELS = ("email", "web", "chat", "whatsapp", "voice")
 CATEGORIES = ("billing", "technical", "delivery", "product", "service", "other")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-# E.164: a plus and up to 15 digits.
-PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+# Matched whole (fullmatch). E.164: a plus and up to 15 digits.
+PHONE_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 
 MAX_SUBJECT = 300
 MAX_BODY = 100_000
@@ -107,7 +107,7 @@ class ComplaintReceived:
             raise ContractError({"$": "expected a JSON object"})
         errors: dict[str, str] = {}
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             errors["schema_version"] = f"unsupported version {version!r}, expected {SCHEMA_VERSION}"
         customer = _customer(data.get("customer"), errors)
         threading = _threading(data.get("threading"), errors)
@@ -126,7 +126,7 @@ class ComplaintReceived:
         extras = data.get("extras") or {}
         if not isinstance(extras, dict):
             errors["extras"] = "expected an object"
-        if not complaint["body"].strip() and not attachments and not extras:
+        if "body" not in errors and not complaint["body"].strip() and not attachments and not extras:
             errors["body"] = "empty: a complaint needs text, an attachment or a recording"
         if errors:
             raise ContractError(errors)
@@ -171,7 +171,7 @@ def _choice(data, name, allowed, errors, required=False):
 
 def _pattern(data, name, regex, message, errors, prefix=""):
     value = _text(data, name, 320, errors, prefix=prefix)
-    if value is not None and not regex.match(value):
+    if value is not None and not regex.fullmatch(value):
         errors[prefix + name] = message
         return None
     return value
@@ -211,7 +211,10 @@ def _customer(value, errors) -> Customer:
         errors["customer"] = "expected an object"
         return Customer()
     p = "customer."
-    anonymous = bool(value.get("anonymous", False))
+    anonymous = value.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        errors[p + "anonymous"] = "expected true or false"
+        anonymous = False
     customer = Customer(
         name=_text(value, "name", MAX_NAME, errors, prefix=p),
         email=_pattern(value, "email", EMAIL_RE, "not an email address", errors, prefix=p),

@@ -28,7 +28,10 @@ _LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
 def reference_for(intake_id: str) -> str:
-    bits = uuid.UUID(str(intake_id)).int >> (128 - 5 * LENGTH)
+    value = uuid.UUID(str(intake_id)).int
+    # A UUID4's bits 48-51 are its fixed version nibble: take the 48 random bits
+    # before it and the 2 after it, so all 50 bits of the reference vary.
+    bits = (value >> 80) << 2 | (value >> 74) & 0b11
     symbols = []
     for _ in range(LENGTH):
         symbols.append(ALPHABET[bits & 31])
@@ -66,4 +69,7 @@ def tracking_token(reference: str, secret: str) -> str:
 
 
 def token_matches(reference: str, token: str | None, secret: str) -> bool:
-    return bool(token) and hmac.compare_digest(tracking_token(reference, secret), token)
+    if not token or not isinstance(token, str):
+        return False
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a URL may carry anything.
+    return hmac.compare_digest(tracking_token(reference, secret).encode(), token.encode())

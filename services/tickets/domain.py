@@ -15,6 +15,7 @@ OPEN_STATUSES = (NEW, IN_PROGRESS, PENDING_CUSTOMER)
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
 # closed one is final: a customer writing again gets a new, linked ticket.
+# A customer's reply follows its own rule (status_after_customer_reply).
 TRANSITIONS: dict[str, frozenset[str]] = {
     NEW: frozenset({IN_PROGRESS, PENDING_CUSTOMER, RESOLVED}),
     IN_PROGRESS: frozenset({PENDING_CUSTOMER, RESOLVED}),
@@ -43,8 +44,9 @@ class IllegalTransition(TicketError):
 
 
 def check_transition(current: str, target: str) -> str:
-    if target not in STATUSES:
-        raise TicketError(f"unknown status {target!r}; expected one of {', '.join(STATUSES)}")
+    for status in (current, target):
+        if status not in STATUSES:
+            raise TicketError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
     if target != current and target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
     return target
@@ -59,7 +61,7 @@ def check_priority(priority: str) -> str:
 def check_actor(actor_type: str, actor: str | None) -> None:
     if actor_type not in ACTOR_TYPES:
         raise TicketError(f"unknown actor type {actor_type!r}; expected one of {', '.join(ACTOR_TYPES)}")
-    if actor_type == "agent" and not actor:
+    if actor_type == "agent" and not (actor or "").strip():
         raise TicketError("an agent's change needs the agent's name in 'actor'")
 
 
