@@ -39,6 +39,15 @@ def start_tickets(services, rabbit, database_url, **env):
     return services.start("tickets", AMQP_URI=rabbit.amqp_uri, DATABASE_URL=database_url, **env)
 
 
+def tickets_with_one_ticket(services, rabbit, database_url):
+    """A running tickets service and a complaint that has become a ticket in it."""
+    tickets = start_tickets(services, rabbit, database_url)
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    return tickets, c
+
+
 def test_a_message_delivered_three_times_is_one_ticket(database_url, rabbit, services):
     tickets = start_tickets(services, rabbit, database_url)
     publisher = ComplaintPublisher(rabbit.amqp_uri)
@@ -89,10 +98,7 @@ def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(database_url, r
 
 
 def test_agents_work_tickets_through_the_http_api(tmp_path, rabbit, services):
-    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'api.db'}")
-    c = complaint()
-    ComplaintPublisher(rabbit.amqp_uri).publish(c)
-    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'api.db'}")
     url = f"{tickets.url}/tickets/{c.reference}"
     agent = {"X-Agent": "bob"}
 
@@ -135,10 +141,7 @@ def test_events_reach_subscribers_from_the_outbox(tmp_path, rabbit, services):
     channel.queue_declare("test-subscriber", durable=True)
     for event in ("ticket_created", "ticket_updated"):
         channel.queue_bind("test-subscriber", "tickets.events", routing_key=event)
-    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'ev.db'}")
-    c = complaint()
-    ComplaintPublisher(rabbit.amqp_uri).publish(c)
-    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'ev.db'}")
     requests.post(f"{tickets.url}/tickets/{c.reference}/assignee", json={"assignee": "alice"},
                   headers={"X-Agent": "sup"})
 
@@ -203,10 +206,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, r
 def test_intakes_read_the_public_view_over_rpc(tmp_path, rabbit, services):
     from nameko.standalone.rpc import ServiceRpcProxy
 
-    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'rpc.db'}")
-    c = complaint()
-    ComplaintPublisher(rabbit.amqp_uri).publish(c)
-    wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
+    tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'rpc.db'}")
     requests.post(f"{tickets.url}/tickets/{c.reference}/notes", json={"body": "internal only"},
                   headers={"X-Agent": "bob"})
     with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
