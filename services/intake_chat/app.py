@@ -1,0 +1,130 @@
+"""The Flask application: wiring, limits, error answers and response headers.
+
+Routes live in views.py, field rules in form.py; this module only assembles
+them with the publisher and the tickets client (both injectable for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+from services.common import config
+from services.common.publisher import ComplaintPublisher
+
+from . import metrics, payload, replies, views
+from .tickets_client import TicketsClient
+
+log = logging.getLogger("intake_chat")
+
+
+class Intake:
+    """What the routes need, one per process. The publisher's connection is
+    opened on first use, so it is made in the gunicorn worker, never inherited
+    across a fork."""
+
+    def __init__(self, publisher, tickets, secret: str, base_url: str):
+        self._publisher = publisher
+        self._lock = threading.Lock()
+        self.tickets = tickets
+        self.secret = secret
+        self.base_url = base_url
+
+    @property
+    def publisher(self):
+        with self._lock:
+            if self._publisher is None:
+                self._publisher = ComplaintPublisher(config.amqp_uri())
+            return self._publisher
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+        close = getattr(self.tickets, "close", None)
+        if close:
+            close()
+
+
+def create_app(publisher=None, tickets=None) -> Flask:
+    app = Flask(__name__)
+    # Werkzeug refuses a larger Content-Length at once, and stops a chunked
+    # body (gunicorn sets wsgi.input_terminated) as soon as it passes the limit.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes()
+    app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body_bytes()
+    app.json.sort_keys = False
+    app.extensions["intake_chat"] = Intake(publisher, tickets if tickets is not None else TicketsClient(),
+                                           config.tracking_secret(), config.public_base_url())
+    app.register_blueprint(views.bp)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(InternalServerError, _internal)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_headers)
+    app.after_request(_drain_body)
+    app.add_template_filter(_when, "when")
+    return app
+
+
+def _too_large(exc):
+    metrics.rejected("too_large")
+    limit = config.max_body_bytes()
+    detail = f"the request is larger than {limit} bytes; shorten the complaint"
+    if replies.wants_html():
+        return replies.form_page(notice=f"Your complaint is too long to send (over {limit // 1024} KiB). "
+                                        "Please shorten it and try again.", status=413)
+    return replies.json_error(413, "too_large", detail)
+
+
+def _http_error(exc: HTTPException):
+    kind = (exc.name or "error").lower().replace(" ", "_")
+    return replies.error(exc.code or 500, kind, exc.name, exc.description or exc.name)
+
+
+def _internal(exc):
+    log.error("unhandled error on %s %s", request.method, request.path,
+              exc_info=getattr(exc, "original_exception", None) or exc)
+    return replies.error(500, "internal", "Something went wrong",
+                         "Something went wrong on our side; nothing you sent was kept. Please try again.")
+
+
+def _headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Tracking links carry their token in the query: never pass them on as a Referer.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+    if request.mimetype in payload.FORM_TYPES or request.path.startswith("/complaints"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _drain_body(response):
+    """Read what is left of a body the app answered without reading (a 415).
+    Otherwise gunicorn's threaded worker discards the rest itself and then
+    blocks one of its few threads waiting for a next request on that idle
+    keep-alive connection, which also holds up a graceful stop. Bounded by
+    MAX_CONTENT_LENGTH: a body over it (413) is left unread."""
+    length = request.content_length
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if length or request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        if length is None or length <= limit:
+            try:
+                request.stream.exhaust()
+            except (HTTPException, OSError):  # over the limit after all, or the client went away
+                pass
+    return response
+
+
+def _when(value) -> str:
+    """'2026-11-23T08:37:27.123+00:00' -> '23 Nov 2026, 08:37 UTC' (as given if unreadable)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        return moment.strftime("%d %b %Y, %H:%M ") + (moment.tzname() or "")
+    return moment.strftime("%d %b %Y, %H:%M")

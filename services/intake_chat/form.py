@@ -1,0 +1,144 @@
+"""What a customer typed (JSON or form fields) -> a validated ComplaintReceived.
+
+Plain Python, no Flask: the routes hand over a dict of fields and get back a
+complaint or a FormInvalid naming each bad field by the name the customer
+used (`email`, not the contract's `customer.email`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+
+from services.common.contract import ComplaintReceived, ContractError, new_intake_id, utc_now_iso
+
+CHANNEL = "web"
+TEXT_FIELDS = ("name", "email", "phone", "subject", "body", "category", "language", "submission_id")
+
+# The contract's dotted names -> the names of the form's inputs.
+INPUT_NAMES = {
+    "customer.name": "name",
+    "customer.email": "email",
+    "customer.phone": "phone",
+    "customer.anonymous": "anonymous",
+    "external_id": "submission_id",
+}
+
+# An idempotency key shared by two customers would merge their complaints
+# (tickets deduplicates on channel + external_id), so refuse the trivial ones
+# ("1", "test"); a UUID is what clients should send.
+SUBMISSION_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
+
+TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off", "")
+
+
+class FormInvalid(ValueError):
+    """Every bad field, keyed by input name: {"email": "not an email address"}."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())))
+
+
+def intake_id_for(submission_id: str, secret: str) -> str:
+    """The same submission id always gives the same intake id, hence the same
+    reference: a browser retry or a double click is told the reference of the
+    first attempt, and tickets folds the duplicate into one ticket.
+
+    uuid5 over a namespace derived from the server's secret, not a public one:
+    otherwise anyone could grind submission ids offline until one maps to a
+    stranger's reference, and this endpoint would hand them its tracking token.
+    """
+    namespace = uuid.UUID(bytes=hmac.new(secret.encode(), b"intake_chat submission", hashlib.sha256).digest()[:16])
+    return str(uuid.uuid5(namespace, submission_id))
+
+
+def new_submission_id() -> str:
+    """A fresh idempotency key, one per rendering of the form."""
+    return uuid.uuid4().hex
+
+
+def parse(fields: dict, secret: str) -> ComplaintReceived:
+    """Build the complaint the customer sent; raises FormInvalid naming every bad field."""
+    errors: dict[str, str] = {}
+    text = {name: _text(fields.get(name), name, errors) for name in TEXT_FIELDS}
+    anonymous = _flag(fields.get("anonymous"), errors)
+    if anonymous:
+        # Whatever was typed into the contact fields is dropped, not stored.
+        text.update(name=None, email=None, phone=None)
+    else:
+        text["phone"] = _phone(text["phone"])
+        if not text["email"] and not text["phone"] and "email" not in errors and "phone" not in errors:
+            errors["email"] = "give an email address or a phone number so we can answer, or choose to stay anonymous"
+    if fields.get("attachments"):
+        errors["attachments"] = "files cannot be attached here yet; describe the problem in the text"
+    if text["language"]:
+        primary, _, rest = text["language"].partition("-")
+        text["language"] = primary.lower() + ("-" + rest if rest else "")
+
+    submission_id = text["submission_id"]
+    if submission_id is None:
+        intake_id = new_intake_id()
+        submission_id = intake_id
+    elif SUBMISSION_ID_RE.fullmatch(submission_id):
+        intake_id = intake_id_for(submission_id, secret)
+    else:
+        errors["submission_id"] = "use a random id of 8 to 128 letters, digits, '-', '_', '.' or ':' (a UUID is best)"
+        intake_id, submission_id = new_intake_id(), "invalid"
+
+    data = {
+        "schema_version": 1,
+        "intake_id": intake_id,
+        "channel": CHANNEL,
+        "external_id": submission_id,
+        "received_at": utc_now_iso(),
+        "customer": {"name": text["name"], "email": text["email"], "phone": text["phone"],
+                     "anonymous": anonymous},
+        "subject": text["subject"],
+        "body": text["body"],
+        "category": text["category"],
+        "language": text["language"],
+    }
+    try:
+        complaint = ComplaintReceived.from_dict(data)
+    except ContractError as exc:
+        for key, message in exc.errors.items():
+            errors.setdefault(INPUT_NAMES.get(key, key), message)
+    if errors:
+        raise FormInvalid(errors)
+    return complaint
+
+
+def _text(value, name, errors) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = "expected text"
+        return None
+    # Blank and whitespace-only inputs mean "not given".
+    return value.strip() or None
+
+
+def _flag(value, errors) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
+        return value.strip().lower() in TRUE
+    errors["anonymous"] = "expected true or false"
+    return False
+
+
+def _phone(value: str | None) -> str | None:
+    """'+351 912 345 678', '(+351) 912-345-678' or '00351912345678' -> '+351912345678'.
+    Anything else is left as typed for the contract to reject with its message."""
+    if value is None:
+        return None
+    compact = re.sub(r"[\s().-]", "", value)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if re.fullmatch(r"\+[0-9]+", compact) else value

@@ -1,0 +1,130 @@
+"""Routes of the web intake. Each one reads the request, calls form.py, the
+publisher or the tickets client, and answers; the rules live elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import NotFound
+
+from services.common import reference
+from services.common.publisher import BrokerUnavailable
+
+from . import form, metrics, payload, replies
+from .tickets_client import TicketsUnavailable
+
+log = logging.getLogger("intake_chat")
+bp = Blueprint("intake", __name__)
+
+
+def intake():
+    return current_app.extensions["intake_chat"]
+
+
+@bp.get("/")
+@bp.get("/complaints/new")
+def new_complaint():
+    return replies.form_page()
+
+
+@bp.post("/complaints")
+def submit():
+    html = replies.wants_html()
+    try:
+        fields = payload.read_fields(request)
+    except payload.BadPayload as exc:
+        metrics.rejected(exc.reason)
+        kind = "bad_request" if exc.status == 400 else exc.reason
+        return replies.error(exc.status, kind, "We could not read your complaint", exc.detail)
+    try:
+        complaint = form.parse(fields, intake().secret)
+    except form.FormInvalid as exc:
+        metrics.rejected("invalid")
+        if html:
+            return replies.form_page(fields, exc.errors, status=422)
+        return replies.json_error(422, "invalid", "some fields need correcting", fields=exc.errors)
+
+    try:
+        with metrics.PUBLISH_SECONDS.time():
+            intake().publisher.publish(complaint)
+    except BrokerUnavailable as exc:
+        metrics.rejected("broker_unavailable")
+        log.warning("complaint not accepted: %s", exc, extra={"intake_id": complaint.intake_id})
+        return _not_taken(fields, html, exc)
+    metrics.received()
+    log.info("complaint accepted", extra={"reference": complaint.reference, "intake_id": complaint.intake_id,
+                                          "anonymous": complaint.customer.anonymous})
+    return _receipt(complaint, html)
+
+
+def _not_taken(fields, html, exc):
+    """Nothing was confirmed, so nothing is claimed: the customer keeps the text
+    and the same submission id, and a retry cannot make a duplicate."""
+    if html:
+        response = replies.form_page(fields, status=503, notice="We could not take your complaint just now "
+                                     "and nothing was saved. Please try again in a minute.")
+    else:
+        response = replies.json_error(503, "unavailable", str(exc))
+    response.headers.update(replies.unavailable_headers())
+    return response
+
+
+def _receipt(complaint, html):
+    ref = complaint.reference
+    token = reference.tracking_token(ref, intake().secret)
+    if html:
+        # A page, not a redirect to the tracking view: it must show the
+        # reference even while the tickets service is down. Reloading it posts
+        # the same submission id again, which gives the same reference.
+        link = url_for("intake.track", ref=ref, token=token)
+        return render_template("received.html", reference=ref, tracking_link=link, complaint=complaint)
+    tracking_url = f"{intake().base_url}/complaints/{ref}?token={quote(token)}"
+    response = jsonify({"reference": ref, "tracking_token": token, "intake_id": complaint.intake_id,
+                        "status": "received", "tracking_url": tracking_url,
+                        "submission_id": complaint.external_id})
+    response.status_code = 202
+    response.headers["Location"] = tracking_url
+    return response
+
+
+@bp.get("/complaints/<ref>")
+def track(ref):
+    canonical = reference.normalize_reference(ref)
+    # One answer for an unknown reference and a wrong token: the page never
+    # tells whether a reference exists.
+    if not canonical or not reference.token_matches(canonical, request.args.get("token"), intake().secret):
+        raise NotFound("No complaint matches this link. Check that you copied the whole tracking link.")
+    try:
+        view = intake().tickets.get_public_view(canonical)
+    except TicketsUnavailable as exc:
+        log.warning("tracking view unavailable: %s", exc, extra={"reference": canonical})
+        return replies.error(503, "unavailable", "Tracking is unavailable",
+                             "We cannot show your complaint right now. Please try again in a minute.",
+                             headers=replies.unavailable_headers())
+    if view is None:  # published, not yet turned into a ticket
+        view = {"reference": canonical, "status": "received", "messages": []}
+    if not replies.wants_html():
+        return jsonify(view)
+    return render_template("tracking.html", view=view)
+
+
+@bp.get("/health/live")
+def live():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/health/ready")
+def ready():
+    if intake().publisher.check():
+        return jsonify({"status": "ok"})
+    response = jsonify({"status": "unavailable", "detail": "RabbitMQ is unreachable"})
+    response.status_code = 503
+    response.headers.update(replies.unavailable_headers())
+    return response
+
+
+@bp.get("/metrics")
+def prometheus():
+    return metrics.render()
