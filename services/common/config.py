@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,10 +70,19 @@ def tracking_secret() -> str:
         return value
     path = VAR_DIR / "tracking_secret"
     if not path.exists():
+        # Several processes may start at once: each writes its own temp file and
+        # links it into place; os.link fails if another got there first, so all
+        # of them end up reading the one secret that won.
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(32))
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(dir=VAR_DIR, prefix=".tracking_secret.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
         # and psycopg2 must yield to the hub instead of blocking it.
         import warnings
 
-        warnings.filterwarnings("ignore", message=".*Eventlet is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         import eventlet
 
         eventlet.monkey_patch()
