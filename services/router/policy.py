@@ -1,0 +1,240 @@
+"""The routing policy in plain Python: who may take a ticket, who should, and why.
+
+No I/O here. The router's store feeds in agents and tickets as they are now and
+turns a Decision into an atomic claim in the database; a claim that loses a
+race is simply decided again.
+
+Defaults (all in PolicyConfig):
+- eligible: has the skill the ticket's category needs (at the required level),
+  serves the ticket's region, speaks its language when known, is available, is
+  not on vacation now, and has room: load + the ticket's weight <= capacity
+  (and the same per channel when a channel capacity is set);
+- load: the agent's tickets that are not resolved or closed (pending_customer
+  counts unless count_pending_customer is off), each weighing 1, or its
+  priority's weight when priority_weights is set;
+- choice: the lowest load relative to capacity, then the longest since the
+  last assignment (never assigned counts as longest), then the name;
+- nobody eligible: wait; after each relax_after threshold the next step drops
+  a rule: region, then language, then the ticket goes to the fallback queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
+STATUSES = ("available", "away", "offline")
+
+# Policy steps, in the order a waiting ticket goes through them.
+STRICT, ANY_REGION, ANY_LANGUAGE, FALLBACK = "strict", "any_region", "any_language", "fallback"
+STEPS = (STRICT, ANY_REGION, ANY_LANGUAGE, FALLBACK)
+
+# Rules a candidate can fail, in the order they are checked (the first failure is reported).
+RULES = ("status", "vacation", "skill", "region", "language", "capacity", "channel_capacity")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    # category -> (skill, minimum level); a category not listed needs the skill of its own name.
+    category_skills: dict[str, tuple[str, int]] = field(default_factory=dict)
+    count_pending_customer: bool = True
+    # e.g. {"low": 0.5, "medium": 1, "high": 1.5, "urgent": 2}; None: every ticket weighs 1.
+    priority_weights: dict[str, float] | None = None
+    # Seconds a ticket waits before each relaxation step (any_region, any_language, fallback).
+    relax_after: tuple[float, float, float] = (300, 900, 1800)
+    fallback_queue: str = "supervisors"
+    # An agent offline this long has their open tickets handed over.
+    offline_handover_after: float = 900
+
+    def skill_for(self, category: str | None) -> tuple[str, int] | None:
+        if not category:
+            return None  # uncategorised: any skill will do
+        return self.category_skills.get(category, (category, 0))
+
+    def weight(self, priority: str) -> float:
+        if not self.priority_weights:
+            return 1.0
+        return float(self.priority_weights.get(priority, 1.0))
+
+    def counts_toward_load(self, status: str) -> bool:
+        if status in ("resolved", "closed"):
+            return False
+        return status != "pending_customer" or self.count_pending_customer
+
+
+@dataclass(frozen=True)
+class Vacation:
+    starts_at: datetime
+    ends_at: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    skills: dict[str, int] = field(default_factory=dict)  # skill -> level (0 when unlevelled)
+    regions: frozenset[str] = frozenset()                  # empty: serves every region
+    languages: frozenset[str] = frozenset()                # empty: no language constraint
+    capacity: float = 5
+    channel_capacity: dict[str, float] = field(default_factory=dict)
+    status: str = "available"
+    status_since: datetime | None = None
+    vacations: tuple[Vacation, ...] = ()
+    load: float = 0
+    channel_load: dict[str, float] = field(default_factory=dict)
+    last_assigned_at: datetime | None = None
+
+    def on_vacation(self, at: datetime) -> Vacation | None:
+        return next((v for v in self.vacations if v.covers(at)), None)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    reference: str
+    category: str | None = None
+    region: str | None = None
+    language: str | None = None
+    priority: str = "medium"
+    channel: str = "web"
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    agent: str
+    eligible: bool
+    failed_rule: str | None = None   # one of RULES
+    detail: str = ""                 # a sentence a supervisor understands
+    load: float = 0
+    capacity: float = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    reference: str
+    at: datetime
+    step: str                        # one of STEPS
+    winner: str | None
+    rule: str                        # why the winner won, or why nobody did
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def to_fallback(self) -> bool:
+        return self.step == FALLBACK
+
+
+def step_for(waited_seconds: float, config: PolicyConfig) -> str:
+    """The relaxation step a ticket has reached after waiting this long."""
+    step = STRICT
+    for threshold, relaxed in zip(config.relax_after, STEPS[1:], strict=True):
+        if waited_seconds >= threshold:
+            step = relaxed
+    return step
+
+
+def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step: str = STRICT) -> Candidate:
+    """Whether one agent may take the ticket now; the first rule failed is named."""
+    weight = config.weight(ticket.priority)
+
+    def fail(rule, detail):
+        return Candidate(agent.name, False, rule, detail, agent.load, agent.capacity)
+
+    if agent.status != "available":
+        return fail("status", f"{agent.name} is {agent.status}")
+    vacation = agent.on_vacation(at)
+    if vacation:
+        return fail("vacation", f"{agent.name} is on vacation until {vacation.ends_at.isoformat()}")
+    needed = config.skill_for(ticket.category)
+    if needed:
+        skill, level = needed
+        if skill not in agent.skills:
+            return fail("skill", f"{agent.name} lacks the skill {skill!r}")
+        if agent.skills[skill] < level:
+            return fail("skill", f"{agent.name} has {skill!r} at level {agent.skills[skill]}, {level} needed")
+    relaxed = STEPS.index(step)
+    if ticket.region and agent.regions and ticket.region not in agent.regions and relaxed < 1:
+        return fail("region", f"{agent.name} does not serve region {ticket.region!r}")
+    if ticket.language and agent.languages and relaxed < 2 and _primary(ticket.language) not in {
+            _primary(lang) for lang in agent.languages}:
+        return fail("language", f"{agent.name} does not speak {ticket.language!r}")
+    if agent.load + weight > agent.capacity:
+        return fail("capacity", f"{agent.name} is full ({_n(agent.load)} of {_n(agent.capacity)})")
+    channel_cap = agent.channel_capacity.get(ticket.channel)
+    if channel_cap is not None and agent.channel_load.get(ticket.channel, 0) + weight > channel_cap:
+        return fail("channel_capacity", f"{agent.name} is full on {ticket.channel} "
+                                        f"({_n(agent.channel_load.get(ticket.channel, 0))} of {_n(channel_cap)})")
+    return Candidate(agent.name, True, None, f"{agent.name} is eligible ({_n(agent.load)} of {_n(agent.capacity)})",
+                     agent.load, agent.capacity)
+
+
+def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str = STRICT) -> Decision:
+    """Choose an agent for the ticket at this policy step, with every candidate's verdict."""
+    candidates = tuple(sorted((check(a, ticket, at, config, step) for a in agents), key=lambda c: c.agent))
+    by_name = {a.name: a for a in agents}
+    eligible = [by_name[c.agent] for c in candidates if c.eligible]
+    if not eligible:
+        if step == FALLBACK:
+            return Decision(ticket.reference, at, step, None,
+                            f"nobody eligible after relaxing region and language: sent to {config.fallback_queue}",
+                            candidates)
+        return Decision(ticket.reference, at, step, None, "nobody eligible: waiting", candidates)
+    winner = min(eligible, key=lambda a: choice_key(a, at))
+    return Decision(ticket.reference, at, step, winner.name, _why(winner, eligible, at), candidates)
+
+
+def choice_key(agent: Agent, at: datetime):
+    """Lowest relative load, then longest idle (never assigned first), then name."""
+    relative = agent.load / agent.capacity if agent.capacity else float("inf")
+    idle_since = agent.last_assigned_at or datetime.min.replace(tzinfo=at.tzinfo)
+    return (relative, idle_since, agent.name)
+
+
+def waiting_order(tickets, waiting_since: dict[str, datetime] | None = None):
+    """Urgent first, then the longest waiting (by created_at unless given)."""
+    since = waiting_since or {}
+    return sorted(tickets, key=lambda t: (-PRIORITY_RANK.get(t.priority, 1),
+                                          since.get(t.reference) or t.created_at, t.reference))
+
+
+def needs_handover(agent: Agent, at: datetime, config: PolicyConfig) -> str | None:
+    """Why this agent's open tickets must go to others now, or None."""
+    vacation = agent.on_vacation(at)
+    if vacation:
+        return f"{agent.name} is on vacation until {vacation.ends_at.isoformat()}"
+    if agent.status == "offline" and agent.status_since and \
+            at - agent.status_since >= timedelta(seconds=config.offline_handover_after):
+        return f"{agent.name} has been offline since {agent.status_since.isoformat()}"
+    return None
+
+
+def keeps_follow_up(agent: Agent | None, ticket: Ticket, at: datetime, config: PolicyConfig) -> bool:
+    """A customer's follow-up stays with the current assignee while they may still work
+    the ticket (capacity aside: the ticket is already part of their load)."""
+    if agent is None:
+        return False
+    verdict = check(agent, ticket, at, config)
+    return verdict.eligible or verdict.failed_rule in ("capacity", "channel_capacity")
+
+
+def _why(winner: Agent, eligible: list[Agent], at: datetime) -> str:
+    if len(eligible) == 1:
+        return f"{winner.name} was the only eligible agent"
+    relative = winner.load / winner.capacity if winner.capacity else 0
+    tied = [a for a in eligible if (a.load / a.capacity if a.capacity else 0) == relative]
+    if len(tied) == 1:
+        return f"lowest load: {winner.name} at {_n(winner.load)} of {_n(winner.capacity)}"
+    idle = [a for a in tied if a.last_assigned_at == winner.last_assigned_at]
+    if len(idle) == 1:
+        return f"equal load; {winner.name} waited longest since their last assignment"
+    return f"equal load and idle time; {winner.name} first by name"
+
+
+def _primary(language: str) -> str:
+    return language.split("-")[0].lower()
+
+
+def _n(number: float) -> str:
+    return f"{number:g}"
