@@ -12,9 +12,6 @@ INGEST_SECONDS = Histogram("complaints_tickets_ingest_seconds",
                            "Time to turn one ComplaintReceived into a committed ticket change")
 QUARANTINED = Counter("complaints_tickets_quarantined_total",
                       "Messages kept aside because they can never become a ticket", ["reason"])
-EVENTS = Counter("complaints_tickets_events_total",
-                 "Ticket events relayed from the outbox, by type and outcome (published, unrouted)",
-                 ["event_type", "outcome"])
 OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
 DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
                      "Complaints parked in the dead-letter queue (-1: the broker could not be asked)")

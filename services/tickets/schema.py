@@ -10,7 +10,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from services.common.outbox import outbox_table
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -99,20 +100,8 @@ audit = Table(
 )
 
 # Events are written here in the same transaction as the change they describe,
-# then relayed to RabbitMQ with confirms: a crash between commit and publish
-# delays an event, never loses it.
-outbox = Table(
-    "outbox", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("event_type", String(64), nullable=False),
-    Column("payload", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", String(500)),
-    Index("ix_outbox_pending", "published_at", "id"),
-)
+# then relayed to RabbitMQ with confirms (services/common/outbox.py).
+outbox = outbox_table(metadata)
 
 # Messages that can never become a ticket (not a valid ComplaintReceived),
 # kept whole with the reason, visible through the API and a metric.

@@ -10,21 +10,19 @@ import os
 import time
 
 import eventlet
-from eventlet.semaphore import Semaphore
-from kombu import Connection
-from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
 from nameko.web.handlers import http
 from sqlalchemy.exc import DBAPIError
 
 from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
+from services.common.event_relay import EventRelay
 
 from . import api, metrics
 from .consumer import consume
+from .schema import outbox
 from .store import TicketStore, make_engine
 
 log = logging.getLogger("tickets")
@@ -47,49 +45,11 @@ class Store(DependencyProvider):
         self.store.engine.dispose()
 
 
-class EventRelay(DependencyProvider):
-    """Publishes outbox rows to the `tickets.events` exchange, where nameko
-    @event_handler("tickets", ...) subscribers listen; confirms on, mandatory on."""
-
-    def setup(self):
-        config = self.container.config
-        self.exchange = get_event_exchange("tickets", config)
-        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True,
-                                   declare=[self.exchange], retry=False)
-        self.lock = Semaphore()
-
-    def publish(self, event_type: str, payload: dict) -> None:
-        try:
-            self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type,
-                                   message_id=payload["event_id"], type=event_type)
-            metrics.EVENTS.labels(event_type, "published").inc()
-        except UndeliverableMessage:
-            # No service subscribes to this event yet: nothing to deliver to.
-            metrics.EVENTS.labels(event_type, "unrouted").inc()
-
-    def relay(self, store: TicketStore) -> int:
-        with self.lock:  # the timer and post-commit triggers must not send a row twice
-            return store.relay_outbox(self.publish)
-
-    def ping(self) -> None:
-        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1)
-
-    def dead_letter_depth(self) -> int:
-        """Complaints parked in the dead-letter queue, for the metrics page."""
-        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
-            queue = topology.kombu_dead_letter_queue()(conn.default_channel)
-            return queue.queue_declare(passive=True).message_count
-
-    def get_dependency(self, worker_ctx):
-        return self
-
-
 class TicketsService:
     name = "tickets"
 
     store: TicketStore = Store()
-    events: EventRelay = EventRelay()
+    events: EventRelay = EventRelay("tickets")
 
     # --- complaints in --------------------------------------------------------
 
@@ -127,12 +87,12 @@ class TicketsService:
 
     @timer(interval=1)
     def relay_events(self):
-        self.events.relay(self.store)
+        self.events.relay(self.store.engine, outbox)
         metrics.OUTBOX_PENDING.set(self.store.outbox_pending())
 
     def _relay_soon(self):
         try:
-            self.events.relay(self.store)
+            self.events.relay(self.store.engine, outbox)
         except Exception:  # the timer will pick the rows up; never fail the complaint for it
             log.exception("event relay failed; will retry")
 
@@ -233,7 +193,7 @@ class TicketsService:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        return metrics.render(self.store, self.events.dead_letter_depth)
+        return metrics.render(self.store, lambda: self.events.queue_depth(topology.kombu_dead_letter_queue()))
 
 
 def _check(probe) -> str:

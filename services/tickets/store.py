@@ -8,7 +8,6 @@ the other gets an IntegrityError and is reported as a duplicate.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.common.contract import ComplaintReceived
+from services.common.outbox import emit
+from services.common.outbox import pending as outbox_pending
+from services.common.outbox import relay as outbox_relay
 from services.common.reference import find_references, normalize_reference
 
 from . import domain
@@ -355,39 +357,15 @@ class TicketStore:
                                           actor=actor, action=action, changes=changes))
 
     def _emit(self, conn, event_type: str, payload: dict, at) -> None:
-        event_id = str(uuid.uuid4())
-        conn.execute(insert(outbox).values(
-            event_id=event_id, event_type=event_type, created_at=at, attempts=0,
-            payload={"event_id": event_id, "event_type": event_type, "occurred_at": iso(at), **payload}))
+        emit(conn, outbox, event_type, payload, at)
 
     # --- outbox relay ---------------------------------------------------------
 
     def relay_outbox(self, publish, limit=100) -> int:
-        """Publish pending events in order; each is marked only after publish() returned.
-
-        Rows are locked with SKIP LOCKED on PostgreSQL so replicas share the
-        work; a crash after publish and before commit re-sends an event, which
-        consumers absorb by its event_id.
-        """
-        sent = 0
-        with self.engine.begin() as conn:
-            rows = conn.execute(select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
-                                .limit(limit).with_for_update(skip_locked=True)).all()
-            for row in rows:
-                try:
-                    publish(row.event_type, row.payload)
-                except Exception as exc:  # the broker is down: keep the row, try later
-                    conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-                        attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]))
-                    break
-                conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-                    published_at=now(), attempts=row.attempts + 1, last_error=None))
-                sent += 1
-        return sent
+        return outbox_relay(self.engine, outbox, publish, limit)
 
     def outbox_pending(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one()
+        return outbox_pending(self.engine, outbox)
 
     # --- quarantine and health ------------------------------------------------
 
