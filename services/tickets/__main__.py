@@ -11,20 +11,17 @@ import sys
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "run"
     if command == "run":
-        # Before anything imports socket or threading: nameko needs green I/O,
-        # and psycopg2 must yield to the hub instead of blocking it.
-        import warnings
+        from services.common import nameko_main
 
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-        import eventlet
+        nameko_main.green()
+        from .migrate import upgrade
 
-        eventlet.monkey_patch()
-        from psycogreen.eventlet import patch_psycopg
+        def service():
+            from .service import TicketsService
 
-        patch_psycopg()
-        from .runner import serve
+            return TicketsService
 
-        return serve()
+        return nameko_main.serve("tickets", service, migrate=upgrade)
     if command == "migrate":
         from services.common import config, logs
 

@@ -5,20 +5,14 @@ Errors keep one JSON shape: {"error": <kind>, "detail": <what is wrong>}.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
-from werkzeug.wrappers import Response
-
+from services.common import web
 from services.common.contract import CATEGORIES, CHANNELS
+from services.common.web import BadRequest, json_body, json_response  # noqa: F401 (service.py uses them via api)
 
 from . import domain
 from .store import MAX_PER_PAGE, SORTS, Conflict, NotFound
-
-
-class BadRequest(ValueError):
-    pass
-
 
 ERRORS = (
     (NotFound, 404, "not_found"),
@@ -29,28 +23,8 @@ ERRORS = (
 )
 
 
-def json_response(payload, status=200) -> Response:
-    return Response(json.dumps(payload), status=status, mimetype="application/json")
-
-
-def respond(work, created=False) -> Response:
-    try:
-        return json_response(work(), 201 if created else 200)
-    except tuple(e for e, _, _ in ERRORS) as exc:
-        status, kind = next((s, k) for e, s, k in ERRORS if isinstance(exc, e))
-        return json_response({"error": kind, "detail": str(exc)}, status)
-
-
-def json_body(request) -> dict:
-    if request.mimetype != "application/json":
-        raise BadRequest("send JSON with Content-Type: application/json")
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
-    return body
+def respond(work, created=False):
+    return web.respond(work, ERRORS, created)
 
 
 def actor(request, body: dict) -> str:

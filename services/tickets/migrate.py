@@ -1,19 +1,11 @@
-"""Schema migrations (Alembic), the same on SQLite and PostgreSQL."""
+"""Schema migrations of the tickets service (Alembic), the same on SQLite and PostgreSQL."""
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
+from services.common import migrations
 
-HERE = Path(__file__).resolve().parent
-
-
-def alembic_config(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(HERE / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
+FOLDER = Path(__file__).resolve().parent / "migrations"
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    migrations.upgrade(url, FOLDER, revision)

@@ -1,0 +1,100 @@
+"""The router's own tables, prefixed `router_` so every service can share one
+PostgreSQL database without clashing. No other service reads them."""
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from services.common.outbox import outbox_table
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+agents = Table(
+    "router_agents", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("display_name", String(200)),
+    Column("email", String(320)),
+    Column("skills", JSON, nullable=False, default=dict),        # {"billing": 2, "delivery": 0}
+    Column("regions", JSON, nullable=False, default=list),
+    Column("languages", JSON, nullable=False, default=list),
+    Column("capacity", Float, nullable=False),
+    Column("channel_capacity", JSON, nullable=False, default=dict),
+    Column("status", String(10), nullable=False, index=True),
+    Column("status_since", DateTime(timezone=True), nullable=False),
+    # The agent's current load, kept by deltas in the same transaction as each
+    # assignment: the claim is `UPDATE ... SET load = load + w WHERE load + w <= capacity`,
+    # so two replicas can never push an agent over capacity.
+    Column("load", Float, nullable=False, default=0),
+    Column("last_assigned_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+vacations = Table(
+    "router_vacations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agent", String(100), ForeignKey("router_agents.name", ondelete="CASCADE"), nullable=False, index=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("note", String(200)),
+)
+
+# The router's view of each open ticket, fed by the tickets service's events.
+tickets = Table(
+    "router_tickets", metadata,
+    Column("reference", String(16), primary_key=True),
+    Column("category", String(32)),
+    Column("region", String(64)),
+    Column("language", String(35)),
+    Column("priority", String(10), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("assignee", String(100), index=True),
+    # What this ticket adds to its assignee's load (0 when resolved/closed or unassigned).
+    Column("weight", Float, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set while the ticket waits for an agent; the waiting queue is these rows.
+    Column("waiting_since", DateTime(timezone=True)),
+    Column("step", String(16)),
+    # The assignee the tickets service has been told about; differs while a push is pending.
+    Column("pushed_assignee", String(100)),
+    Column("push_pending", Integer, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_router_tickets_waiting", "waiting_since"),
+)
+
+decisions = Table(
+    "router_decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(16), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),   # assign, wait, fallback, handover, follow_up, reroute
+    Column("step", String(16), nullable=False),
+    Column("winner", String(100)),
+    Column("previous", String(100)),
+    Column("rule", Text, nullable=False),
+    Column("candidates", JSON, nullable=False, default=list),
+)
+
+# Each tickets event is applied once: its id is inserted in the same transaction.
+processed_events = Table(
+    "router_processed_events", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = outbox_table(metadata, "router_outbox")

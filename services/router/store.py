@@ -1,0 +1,467 @@
+"""SQL for the router: the roster, its view of tickets, decisions, and the
+atomic claim that turns a policy decision into an assignment.
+
+A claim is one transaction of conditional updates: the ticket must still have
+the assignee the decision saw, and the agent must still be available, off
+vacation and have room (`load + weight <= capacity`). If either fails, nothing
+is written and the ticket is decided again with fresh data. That is what keeps
+several router replicas from over-assigning an agent or assigning a ticket twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from services.common.outbox import emit
+from services.common.outbox import pending as outbox_pending
+from services.common.outbox import relay as outbox_relay
+
+from . import policy
+from .schema import agents, decisions, outbox, processed_events, tickets, vacations
+
+OPEN_STATUSES = ("new", "in_progress", "pending_customer")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Lost(RuntimeError):
+    """Another replica or a person changed the ticket or the agent first."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def iso(value: datetime | None) -> str | None:
+    value = utc(value)
+    return value.isoformat(timespec="milliseconds") if value else None
+
+
+class RouterStore:
+    def __init__(self, engine, config: policy.PolicyConfig):
+        self.engine = engine
+        self.config = config
+
+    # --- roster -----------------------------------------------------------------
+
+    def put_agent(self, data: dict, at: datetime | None = None) -> dict:
+        """Create or replace an agent (load and history are kept on replace)."""
+        at = at or now()
+        with self.engine.begin() as conn:
+            self._put_agent(conn, data, at)
+        return self.agent(data["name"])
+
+    def import_roster(self, items: list[dict]) -> dict:
+        at = now()
+        with self.engine.begin() as conn:
+            for data in items:
+                self._put_agent(conn, data, at)
+        return {"imported": len(items)}
+
+    def _put_agent(self, conn, data: dict, at: datetime) -> None:
+        values = {k: data[k] for k in ("display_name", "email", "skills", "regions", "languages", "capacity",
+                                       "channel_capacity") if k in data}
+        values.setdefault("channel_capacity", {})
+        existing = conn.execute(select(agents.c.status).where(agents.c.name == data["name"])).first()
+        status = data.get("status", "available")
+        if existing is None:
+            conn.execute(insert(agents).values(name=data["name"], status=status, status_since=at, load=0,
+                                               updated_at=at, **values))
+        else:
+            if existing.status != status:
+                values.update(status=status, status_since=at)
+            conn.execute(update(agents).where(agents.c.name == data["name"]).values(updated_at=at, **values))
+        if "vacations" in data:
+            conn.execute(delete(vacations).where(vacations.c.agent == data["name"]))
+            for v in data["vacations"]:
+                conn.execute(insert(vacations).values(agent=data["name"], **v))
+
+    def patch_agent(self, name: str, data: dict) -> dict:
+        at = now()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(agents).where(agents.c.name == name)).first()
+            if row is None:
+                raise NotFound(f"no agent {name}")
+            self._put_agent(conn, {"name": name, "status": row.status, **data}, at)
+        return self.agent(name)
+
+    def remove_agent(self, name: str) -> list[str]:
+        """Remove an agent; their open tickets go back to the waiting queue."""
+        at = now()
+        with self.engine.begin() as conn:
+            if conn.execute(delete(agents).where(agents.c.name == name)).rowcount != 1:
+                raise NotFound(f"no agent {name}")
+            refs = [r.reference for r in conn.execute(select(tickets.c.reference).where(
+                tickets.c.assignee == name, tickets.c.status.in_(OPEN_STATUSES)))]
+            conn.execute(update(tickets).where(tickets.c.reference.in_(refs)).values(
+                assignee=None, weight=0, waiting_since=at, step=policy.STRICT, push_pending=1, updated_at=at))
+            for ref in refs:
+                self._record(conn, policy.Decision(ref, at, policy.STRICT, None,
+                                                   f"{name} was removed from the roster: back to the waiting queue"),
+                             "reroute", previous=name)
+        return refs
+
+    def add_vacation(self, name: str, data: dict) -> dict:
+        with self.engine.begin() as conn:
+            if not conn.execute(select(agents.c.name).where(agents.c.name == name)).first():
+                raise NotFound(f"no agent {name}")
+            vid = conn.execute(insert(vacations).values(agent=name, **data)).inserted_primary_key[0]
+        return {"id": vid, "agent": name, "starts_at": iso(data["starts_at"]), "ends_at": iso(data["ends_at"]),
+                "note": data.get("note")}
+
+    def remove_vacation(self, name: str, vacation_id: int) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(delete(vacations).where(vacations.c.agent == name, vacations.c.id == vacation_id)
+                            ).rowcount != 1:
+                raise NotFound(f"no vacation {vacation_id} for {name}")
+
+    def agent(self, name: str) -> dict:
+        found = [a for a in self.agents_as_dicts() if a["name"] == name]
+        if not found:
+            raise NotFound(f"no agent {name}")
+        return found[0]
+
+    def agents_as_dicts(self) -> list[dict]:
+        at = now()
+        result = []
+        for a, row in zip(*self._load_agents(), strict=True):
+            vacation = a.on_vacation(at)
+            result.append({
+                "name": a.name, "display_name": row.display_name, "email": row.email, "skills": a.skills,
+                "regions": sorted(a.regions), "languages": sorted(a.languages), "capacity": a.capacity,
+                "channel_capacity": a.channel_capacity, "status": a.status, "status_since": iso(a.status_since),
+                "load": a.load, "last_assigned_at": iso(a.last_assigned_at),
+                "on_vacation": bool(vacation),
+                "vacations": [{"id": vid, "starts_at": iso(v.starts_at), "ends_at": iso(v.ends_at), "note": note}
+                              for vid, v, note in self._vacations_of(a.name)],
+            })
+        return result
+
+    def _vacations_of(self, name):
+        with self.engine.connect() as conn:
+            return [(r.id, policy.Vacation(utc(r.starts_at), utc(r.ends_at)), r.note) for r in conn.execute(
+                select(vacations).where(vacations.c.agent == name).order_by(vacations.c.starts_at))]
+
+    def _load_agents(self, conn=None):
+        """Every agent as the policy sees it (with vacations and per-channel loads)."""
+        if conn is None:
+            with self.engine.connect() as conn:
+                return self._load_agents(conn)
+        rows = conn.execute(select(agents).order_by(agents.c.name)).all()
+        by_agent: dict[str, list] = {}
+        for v in conn.execute(select(vacations)):
+            by_agent.setdefault(v.agent, []).append(policy.Vacation(utc(v.starts_at), utc(v.ends_at)))
+        channel_load: dict[str, dict[str, float]] = {}
+        for r in conn.execute(select(tickets.c.assignee, tickets.c.channel, func.sum(tickets.c.weight))
+                              .where(tickets.c.assignee.is_not(None)).group_by(tickets.c.assignee, tickets.c.channel)):
+            channel_load.setdefault(r[0], {})[r[1]] = float(r[2] or 0)
+        result = [policy.Agent(
+            name=r.name, skills=dict(r.skills or {}), regions=frozenset(r.regions or ()),
+            languages=frozenset(r.languages or ()), capacity=r.capacity,
+            channel_capacity=dict(r.channel_capacity or {}),
+            status=r.status, status_since=utc(r.status_since), vacations=tuple(by_agent.get(r.name, ())),
+            load=r.load, channel_load=channel_load.get(r.name, {}), last_assigned_at=utc(r.last_assigned_at),
+        ) for r in rows]
+        return result, rows
+
+    # --- the router's view of tickets, from the tickets service's events ----------
+
+    def apply_event(self, event_id: str, event_type: str, summary: dict, changes: dict | None = None,
+                    actor: str | None = None, direction: str | None = None) -> str | None:
+        """Apply one tickets event once. Returns what should happen next:
+        'route' (the ticket needs an agent), 'follow_up' (a customer wrote), or None."""
+        at = now()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(processed_events).values(event_id=event_id, at=at))
+                return self._apply(conn, event_type, summary, changes or {}, actor, direction, at)
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                if conn.execute(select(processed_events.c.event_id).where(
+                        processed_events.c.event_id == event_id)).first():
+                    return None  # a redelivery: already applied
+            raise
+
+    def _apply(self, conn, event_type, t: dict, changes, actor, direction, at) -> str | None:
+        ref = t["reference"]
+        row = conn.execute(select(tickets).where(tickets.c.reference == ref)).first()
+        fields = {k: t.get(k) for k in ("category", "region", "language", "priority", "channel", "status")}
+        if row is None:
+            waiting = t["status"] in OPEN_STATUSES and not t.get("assignee")
+            conn.execute(insert(tickets).values(
+                reference=ref, **fields, assignee=t.get("assignee"), weight=0,
+                created_at=_parse(t.get("created_at")) or at, waiting_since=at if waiting else None,
+                step=policy.STRICT if waiting else None, pushed_assignee=t.get("assignee"), push_pending=0,
+                updated_at=at))
+            if t.get("assignee"):  # assigned elsewhere before we heard of it
+                self._set_weight(conn, ref, t.get("assignee"), fields["priority"], fields["status"])
+            return "route" if waiting else None
+
+        assignee = row.assignee
+        if "assignee" in changes and actor != "router":
+            # A person assigned or unassigned it in the tickets service: that is the truth now.
+            assignee = changes["assignee"]["after"]
+            self._record(conn, policy.Decision(ref, at, row.step or policy.STRICT, assignee,
+                                               f"assigned by {actor or 'someone'} in the tickets service"
+                                               if assignee else f"unassigned by {actor or 'someone'}"),
+                         "manual", previous=row.assignee)
+            conn.execute(update(tickets).where(tickets.c.reference == ref).values(
+                pushed_assignee=assignee, push_pending=0))
+        open_now = fields["status"] in OPEN_STATUSES
+        waiting = open_now and not assignee
+        conn.execute(update(tickets).where(tickets.c.reference == ref).values(
+            **fields, assignee=assignee, updated_at=at,
+            waiting_since=(row.waiting_since or at) if waiting else None,
+            step=(row.step or policy.STRICT) if waiting else None))
+        self._set_weight(conn, ref, assignee, fields["priority"], fields["status"], old=row)
+        if waiting:
+            return "route"
+        if event_type == "ticket_message_added" and direction == "in" and assignee and open_now:
+            return "follow_up"
+        return None
+
+    def _set_weight(self, conn, ref, assignee, priority, status, old=None) -> None:
+        """Move the ticket's weight between agents' loads by deltas (safe under concurrency)."""
+        weight = self.config.weight(priority) if assignee and self.config.counts_toward_load(status) else 0
+        old_assignee, old_weight = (old.assignee, old.weight) if old is not None else (None, 0)
+        if (old_assignee, old_weight) == (assignee, weight):
+            return
+        conn.execute(update(tickets).where(tickets.c.reference == ref).values(weight=weight))
+        for name, delta in sorted(_deltas(old_assignee, old_weight, assignee, weight).items()):
+            conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
+
+    def ticket(self, reference: str):
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
+        if row is None:
+            raise NotFound(f"the router has not seen ticket {reference}")
+        return row
+
+    def as_policy_ticket(self, row) -> policy.Ticket:
+        return policy.Ticket(row.reference, row.category, row.region, row.language, row.priority, row.channel,
+                             utc(row.created_at))
+
+    # --- deciding and claiming ------------------------------------------------------
+
+    def route(self, reference: str, at: datetime | None = None, roster=None, kind="assign",
+              exclude: str | None = None) -> policy.Decision:
+        """Decide for one ticket and claim the winner atomically; re-decide on a lost race."""
+        for _ in range(5):
+            at = at or now()
+            row = self.ticket(reference)
+            if row.status not in OPEN_STATUSES:
+                return policy.Decision(reference, at, policy.STRICT, None, f"ticket is {row.status}")
+            current, _ = roster if roster is not None else self._load_agents()
+            candidates = [a for a in current if a.name != exclude]
+            waited = (at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
+            step = policy.step_for(waited, self.config)
+            decision = policy.decide(self.as_policy_ticket(row), candidates, at, self.config, step)
+            try:
+                self._commit(row, decision, kind, at)
+                return decision
+            except Lost:
+                roster = None  # fresh data for the next try
+                at = None
+        raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
+
+    def _commit(self, row, decision: policy.Decision, kind: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            if decision.winner is None:
+                waiting = conn.execute(update(tickets).where(
+                    tickets.c.reference == row.reference, _same_assignee(row.assignee)).values(
+                    step=decision.step, waiting_since=row.waiting_since or at, assignee=None, weight=0,
+                    push_pending=1 if row.assignee else row.push_pending, updated_at=at))
+                if waiting.rowcount != 1:
+                    raise Lost(row.reference)
+                for name, delta in _deltas(row.assignee, row.weight, None, 0).items():
+                    conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
+                fell_back = decision.to_fallback and row.step != policy.FALLBACK
+                if self._record_wait(conn, row, decision, kind) and fell_back:
+                    emit(conn, outbox, "ticket_escalated", {
+                        "reference": row.reference, "queue": self.config.fallback_queue, "reason": decision.rule,
+                        "waiting_since": iso(row.waiting_since or at)}, at)
+                return
+            weight = self.config.weight(row.priority)
+            claimed = conn.execute(update(tickets).where(
+                tickets.c.reference == row.reference, _same_assignee(row.assignee),
+                tickets.c.status.in_(OPEN_STATUSES)).values(
+                assignee=decision.winner, weight=weight, waiting_since=None, step=None, push_pending=1,
+                updated_at=at))
+            if claimed.rowcount != 1:
+                raise Lost(row.reference)
+            for name, delta in sorted(_deltas(row.assignee, row.weight, decision.winner, weight).items()):
+                condition = [agents.c.name == name]
+                if name == decision.winner:
+                    condition += [agents.c.status == "available", agents.c.load + delta <= agents.c.capacity,
+                                  ~exists().where(vacations.c.agent == name, vacations.c.starts_at <= at,
+                                                  vacations.c.ends_at > at)]
+                values = {"load": agents.c.load + delta}
+                if name == decision.winner:
+                    values["last_assigned_at"] = at
+                if conn.execute(update(agents).where(*condition).values(**values)).rowcount != 1:
+                    raise Lost(f"{name} is no longer free")
+            self._record(conn, decision, kind, previous=row.assignee)
+            event = "ticket_reassigned" if row.assignee else "ticket_assigned"
+            emit(conn, outbox, event, {
+                "reference": row.reference, "assignee": decision.winner, "previous": row.assignee,
+                "kind": kind, "step": decision.step, "rule": decision.rule, "priority": row.priority,
+                "channel": row.channel, "ticket_created_at": iso(row.created_at)}, at)
+
+    def _record_wait(self, conn, row, decision, kind) -> bool:
+        """Record a 'nobody' decision only when something changed (a new ticket, a new
+        step, a handover), not on every sweep of the waiting queue."""
+        last = conn.execute(select(decisions.c.step, decisions.c.kind).where(
+            decisions.c.reference == row.reference).order_by(decisions.c.id.desc()).limit(1)).first()
+        if last is not None and last.step == decision.step and last.kind in ("wait", "fallback") and kind == "assign":
+            return False
+        self._record(conn, decision, "fallback" if decision.to_fallback else ("wait" if kind == "assign" else kind),
+                     previous=row.assignee)
+        return True
+
+    def _record(self, conn, decision: policy.Decision, kind: str, previous: str | None = None) -> None:
+        conn.execute(insert(decisions).values(
+            reference=decision.reference, at=decision.at, kind=kind, step=decision.step, winner=decision.winner,
+            previous=previous, rule=decision.rule, candidates=[asdict(c) for c in decision.candidates]))
+
+    # --- the waiting queue, handovers and follow-ups --------------------------------------
+
+    def waiting(self, limit: int = 500) -> list:
+        """The waiting queue in policy order (policy.waiting_order, done by the database)."""
+        rank = case(policy.PRIORITY_RANK, value=tickets.c.priority, else_=1)
+        with self.engine.connect() as conn:
+            return conn.execute(select(tickets).where(tickets.c.waiting_since.is_not(None),
+                                                      tickets.c.status.in_(OPEN_STATUSES))
+                                .order_by(rank.desc(), tickets.c.waiting_since, tickets.c.reference)
+                                .limit(limit)).all()
+
+    def drain_waiting(self, at: datetime | None = None) -> list[policy.Decision]:
+        """Try every waiting ticket, most urgent then oldest first, against one roster snapshot
+        kept current in memory (claims still check the database, so a stale snapshot
+        only costs a retry)."""
+        at = at or now()
+        roster = self._load_agents()
+        out = []
+        for row in self.waiting():
+            decision = self.route(row.reference, at, roster=roster)
+            if decision.winner:
+                weight = self.config.weight(row.priority)
+                roster = ([replace(a, load=a.load + weight, last_assigned_at=at) if a.name == decision.winner
+                           else a for a in roster[0]], roster[1])
+            out.append(decision)
+        return out
+
+    def handovers(self, at: datetime | None = None) -> list[policy.Decision]:
+        """Agents on vacation, or offline too long, give their open tickets to others
+        by the same policy, most urgent first. Nobody else free: the ticket waits."""
+        at = at or now()
+        roster, _ = self._load_agents()
+        out = []
+        for agent in roster:
+            reason = policy.needs_handover(agent, at, self.config)
+            if not reason:
+                continue
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(tickets).where(tickets.c.assignee == agent.name,
+                                                          tickets.c.status.in_(OPEN_STATUSES))).all()
+            for t in policy.waiting_order([self.as_policy_ticket(r) for r in rows]):
+                decision = self.route(t.reference, at, kind="handover", exclude=agent.name)
+                out.append(policy.Decision(decision.reference, decision.at, decision.step, decision.winner,
+                                           f"{reason}; {decision.rule}", decision.candidates))
+        return out
+
+    def follow_up(self, reference: str, at: datetime | None = None) -> policy.Decision | None:
+        """A customer wrote again: stay with the assignee if they may still work it, else re-route."""
+        at = at or now()
+        row = self.ticket(reference)
+        roster, _ = self._load_agents()
+        assignee = next((a for a in roster if a.name == row.assignee), None)
+        if policy.keeps_follow_up(assignee, self.as_policy_ticket(row), at, self.config):
+            return None
+        return self.route(reference, at, kind="follow_up", exclude=row.assignee)
+
+    # --- pushing assignments to the tickets service ----------------------------------
+
+    def pending_pushes(self, limit=100) -> list:
+        with self.engine.connect() as conn:
+            return conn.execute(select(tickets.c.reference, tickets.c.assignee, tickets.c.pushed_assignee)
+                                .where(tickets.c.push_pending == 1).limit(limit)).all()
+
+    def pushed(self, reference: str, assignee: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(tickets).where(tickets.c.reference == reference,
+                                               _same_assignee(assignee)).values(
+                pushed_assignee=assignee, push_pending=0))
+
+    # --- reading ----------------------------------------------------------------
+
+    def explain(self, reference: str) -> dict:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
+            rows = conn.execute(select(decisions).where(decisions.c.reference == reference)
+                                .order_by(decisions.c.id.desc())).all()
+        if row is None and not rows:
+            raise NotFound(f"the router has not seen ticket {reference}")
+        return {
+            "reference": reference,
+            "assignee": row.assignee if row else None,
+            "waiting_since": iso(row.waiting_since) if row else None,
+            "decisions": [{"at": iso(d.at), "kind": d.kind, "step": d.step, "winner": d.winner,
+                           "previous": d.previous, "rule": d.rule, "candidates": d.candidates} for d in rows],
+        }
+
+    def waiting_as_dicts(self) -> list[dict]:
+        return [{"reference": r.reference, "priority": r.priority, "category": r.category, "region": r.region,
+                 "language": r.language, "waiting_since": iso(r.waiting_since), "step": r.step}
+                for r in self.waiting()]
+
+    def counts(self) -> dict:
+        with self.engine.connect() as conn:
+            waiting = conn.execute(select(func.count()).select_from(tickets).where(
+                tickets.c.waiting_since.is_not(None), tickets.c.status.in_(OPEN_STATUSES))).scalar_one()
+            loads = conn.execute(select(agents.c.name, agents.c.load, agents.c.capacity)).all()
+        return {"waiting": waiting, "loads": [(r.name, r.load, r.capacity) for r in loads]}
+
+    def relay_outbox(self, publish) -> int:
+        return outbox_relay(self.engine, outbox, publish)
+
+    def outbox_pending(self) -> int:
+        return outbox_pending(self.engine, outbox)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+
+def _same_assignee(name):
+    return tickets.c.assignee.is_(None) if name is None else tickets.c.assignee == name
+
+
+def _deltas(old_agent, old_weight, new_agent, new_weight) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if old_agent and old_weight:
+        out[old_agent] = out.get(old_agent, 0) - old_weight
+    if new_agent and new_weight:
+        out[new_agent] = out.get(new_agent, 0) + new_weight
+    return {k: v for k, v in out.items() if v}
+
+
+def _parse(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
