@@ -242,6 +242,19 @@ class RouterStore:
         for name, delta in sorted(_deltas(old_assignee, old_weight, assignee, weight).items()):
             conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
 
+    def adopt(self, summary: dict) -> bool:
+        """Take in an open ticket learnt from the tickets service directly (reconcile),
+        unless the router knows it already. True when it was new."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(tickets.c.reference).where(
+                        tickets.c.reference == summary["reference"])).first():
+                    return False
+                self._apply(conn, "ticket_created", summary, {}, None, None, now())
+                return True
+        except IntegrityError:  # an event inserted it meanwhile
+            return False
+
     def ticket(self, reference: str):
         with self.engine.connect() as conn:
             row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
@@ -256,18 +269,21 @@ class RouterStore:
     # --- deciding and claiming ------------------------------------------------------
 
     def route(self, reference: str, at: datetime | None = None, roster=None, kind="assign",
-              exclude: str | None = None) -> policy.Decision:
+              exclude: str | None = None, context: str | None = None) -> policy.Decision | None:
         """Decide for one ticket and claim the winner atomically; re-decide on a lost race."""
         for _ in range(5):
             at = at or now()
             row = self.ticket(reference)
-            if row.status not in OPEN_STATUSES:
-                return policy.Decision(reference, at, policy.STRICT, None, f"ticket is {row.status}")
+            if row.status not in OPEN_STATUSES or (kind == "assign" and row.assignee) or (
+                    exclude and row.assignee != exclude):
+                return None  # closed meanwhile, or another router got there first: nothing to do
             current, _ = roster if roster is not None else self._load_agents()
             candidates = [a for a in current if a.name != exclude]
             waited = (at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
             step = policy.step_for(waited, self.config)
             decision = policy.decide(self.as_policy_ticket(row), candidates, at, self.config, step)
+            if context:  # why this ticket is being routed again (a handover, a follow-up)
+                decision = replace(decision, rule=f"{context}; {decision.rule}")
             try:
                 self._commit(row, decision, kind, at)
                 return decision
@@ -355,6 +371,8 @@ class RouterStore:
         out = []
         for row in self.waiting():
             decision = self.route(row.reference, at, roster=roster)
+            if decision is None:
+                continue
             if decision.winner:
                 weight = self.config.weight(row.priority)
                 roster = ([replace(a, load=a.load + weight, last_assigned_at=at) if a.name == decision.winner
@@ -376,9 +394,9 @@ class RouterStore:
                 rows = conn.execute(select(tickets).where(tickets.c.assignee == agent.name,
                                                           tickets.c.status.in_(OPEN_STATUSES))).all()
             for t in policy.waiting_order([self.as_policy_ticket(r) for r in rows]):
-                decision = self.route(t.reference, at, kind="handover", exclude=agent.name)
-                out.append(policy.Decision(decision.reference, decision.at, decision.step, decision.winner,
-                                           f"{reason}; {decision.rule}", decision.candidates))
+                decision = self.route(t.reference, at, kind="handover", exclude=agent.name, context=reason)
+                if decision is not None:
+                    out.append(decision)
         return out
 
     def follow_up(self, reference: str, at: datetime | None = None) -> policy.Decision | None:
@@ -389,7 +407,8 @@ class RouterStore:
         assignee = next((a for a in roster if a.name == row.assignee), None)
         if policy.keeps_follow_up(assignee, self.as_policy_ticket(row), at, self.config):
             return None
-        return self.route(reference, at, kind="follow_up", exclude=row.assignee)
+        return self.route(reference, at, kind="follow_up", exclude=row.assignee,
+                          context=f"the customer wrote again and {row.assignee} can no longer take it")
 
     # --- pushing assignments to the tickets service ----------------------------------
 

@@ -18,12 +18,13 @@ from sqlalchemy.exc import DBAPIError
 
 from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
+from services.common.db import make_engine
 from services.common.event_relay import EventRelay
 
 from . import api, metrics
 from .consumer import consume
 from .schema import outbox
-from .store import TicketStore, make_engine
+from .store import TicketStore
 
 log = logging.getLogger("tickets")
 

@@ -1,0 +1,34 @@
+"""The routing policy's settings from environment variables (defaults in policy.PolicyConfig)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .policy import PolicyConfig
+
+
+def policy_config() -> PolicyConfig:
+    defaults = PolicyConfig()
+    relax = os.environ.get("ROUTER_RELAX_AFTER")
+    weights = os.environ.get("ROUTER_PRIORITY_WEIGHTS")
+    skills = os.environ.get("ROUTER_CATEGORY_SKILLS")
+    return PolicyConfig(
+        # {"billing": ["billing", 1]}: the skill (and minimum level) a category needs.
+        category_skills={k: (v[0], int(v[1])) for k, v in json.loads(skills).items()} if skills else {},
+        count_pending_customer=os.environ.get("ROUTER_COUNT_PENDING_CUSTOMER", "1") != "0",
+        # "low=0.5,medium=1,high=1.5,urgent=2"
+        priority_weights={k: float(v) for k, v in (p.split("=") for p in weights.split(","))} if weights else None,
+        relax_after=tuple(float(x) for x in relax.split(",")) if relax else defaults.relax_after,
+        fallback_queue=os.environ.get("ROUTER_FALLBACK_QUEUE", defaults.fallback_queue),
+        offline_handover_after=float(os.environ.get("ROUTER_OFFLINE_HANDOVER_SECONDS",
+                                                    defaults.offline_handover_after)),
+    )
+
+
+def sweep_seconds() -> float:
+    return float(os.environ.get("ROUTER_SWEEP_SECONDS", 2))
+
+
+def agent_metrics_max() -> int:
+    return int(os.environ.get("ROUTER_AGENT_METRICS_MAX", 100))
