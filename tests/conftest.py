@@ -97,6 +97,14 @@ def _postgres_database():
     return url, drop
 
 
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database, for what only PostgreSQL is for (several replicas)."""
+    url, drop = _postgres_database()
+    yield url
+    drop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """One run of the test per database the product supports."""

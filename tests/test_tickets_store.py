@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import inspect, select
 
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.db import make_engine
 from services.tickets import domain
 from services.tickets.migrate import upgrade
 from services.tickets.schema import metadata, outbox
-from services.tickets.store import Conflict, NotFound, TicketStore, make_engine
+from services.tickets.store import Conflict, NotFound, TicketStore
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+import eventlet
 from nameko.events import event_handler
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
@@ -111,15 +112,18 @@ class RouterService:
             self._count("assign", decision)
         self._push_and_relay()
 
-    @timer(interval=60)
+    @timer(interval=settings.reconcile_seconds())
     def reconcile(self):
         """Adopt open tickets the router never heard of (events published before it
         first started reach no queue), so none is left unrouted."""
         page = 1
         while True:
             try:
-                result = self.tickets.search({"status": OPEN, "per_page": 100, "page": page, "sort": "created_at"})
-            except Exception as exc:  # tickets away: next time
+                # nameko's RpcProxy has no timeout of its own; a hung call would stall this timer forever.
+                with eventlet.Timeout(settings.rpc_timeout()):
+                    result = self.tickets.search({"status": OPEN, "per_page": 100, "page": page,
+                                                  "sort": "created_at"})
+            except (Exception, eventlet.Timeout) as exc:  # tickets away: next time
                 log.warning("reconcile skipped: %s", type(exc).__name__)
                 return
             for summary in result["items"]:
@@ -132,14 +136,15 @@ class RouterService:
         """Tell the tickets service about assignments, then publish our own events."""
         for ref, assignee, pushed in self.store.pending_pushes():
             try:
-                self.tickets.assign(ref, assignee, "system", "router", pushed)
+                with eventlet.Timeout(settings.rpc_timeout()):
+                    self.tickets.assign(ref, assignee, "system", "router", pushed)
             except RemoteError as exc:
                 if exc.exc_type not in ("Conflict", "TicketError", "NotFound"):
                     log.warning("assignment push failed, will retry", extra={"reference": ref, "error": exc.exc_type})
                     continue
                 # Someone changed it in the tickets service first; its event will tell us.
                 log.info("assignment push superseded", extra={"reference": ref, "error": exc.exc_type})
-            except Exception as exc:
+            except (Exception, eventlet.Timeout) as exc:
                 log.warning("assignment push failed, will retry", extra={"reference": ref,
                                                                           "error": type(exc).__name__})
                 continue

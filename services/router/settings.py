@@ -32,3 +32,11 @@ def sweep_seconds() -> float:
 
 def agent_metrics_max() -> int:
     return int(os.environ.get("ROUTER_AGENT_METRICS_MAX", 100))
+
+
+def reconcile_seconds() -> float:
+    return float(os.environ.get("ROUTER_RECONCILE_SECONDS", 60))
+
+
+def rpc_timeout() -> float:
+    return float(os.environ.get("RPC_TIMEOUT_SECONDS", 5))
