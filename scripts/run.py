@@ -36,6 +36,7 @@ PY = sys.executable
 # Started in this order, stopped together. Add a service here, in one line.
 SERVICES: list[tuple[str, list[str]]] = [
     ("tickets", [PY, "-m", "services.tickets"]),
+    ("router", [PY, "-m", "services.router"]),
     ("intake_chat", [PY, "-m", "services.intake_chat"]),
 ]
 
@@ -182,6 +183,11 @@ def banner(running: list[Service]) -> str:
         ]
     if "tickets" in names:
         lines.append(f"Tickets API:  http://localhost:{config.port('tickets')}/tickets")
+    if "router" in names:
+        router = f"http://localhost:{config.port('router')}"
+        lines += [f"Router:       {router}/agents   (load the sample roster:",
+                  f"              curl -X POST {router}/roster -H 'Content-Type: application/json' "
+                  "--data-binary @samples/roster.json)"]
     lines += ["", "Ctrl-C stops everything.", rule, ""]
     return "\n".join(lines)
 

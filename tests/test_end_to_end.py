@@ -66,7 +66,7 @@ def test_a_browser_retry_of_one_submission_is_one_ticket(tmp_path, rabbit, servi
 
 def test_make_run_starts_everything_and_says_where_to_send_a_complaint(tmp_path, rabbit):
     """scripts/run.py is what `make run` starts after setup."""
-    ports = {"TICKETS_PORT": free_port(), "INTAKE_CHAT_PORT": free_port()}
+    ports = {"TICKETS_PORT": free_port(), "INTAKE_CHAT_PORT": free_port(), "ROUTER_PORT": free_port()}
     env = {**os.environ, "AMQP_URI": rabbit.amqp_uri, "VAR_DIR": str(tmp_path / "var"), "NO_COLOR": "1",
            **{k: str(v) for k, v in ports.items()}}
     proc = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
