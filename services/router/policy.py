@@ -21,7 +21,7 @@ Defaults (all in PolicyConfig):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
 STATUSES = ("available", "away", "offline")
@@ -123,7 +123,7 @@ class Decision:
 
     @property
     def to_fallback(self) -> bool:
-        return self.step == FALLBACK
+        return self.step == FALLBACK and self.winner is None
 
 
 def step_for(waited_seconds: float, config: PolicyConfig) -> str:
@@ -155,7 +155,8 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
         if agent.skills[skill] < level:
             return fail("skill", f"{agent.name} has {skill!r} at level {agent.skills[skill]}, {level} needed")
     relaxed = STEPS.index(step)
-    if ticket.region and agent.regions and ticket.region not in agent.regions and relaxed < 1:
+    if ticket.region and agent.regions and relaxed < 1 and ticket.region.lower() not in {
+            r.lower() for r in agent.regions}:
         return fail("region", f"{agent.name} does not serve region {ticket.region!r}")
     if ticket.language and agent.languages and relaxed < 2 and _primary(ticket.language) not in {
             _primary(lang) for lang in agent.languages}:
@@ -172,6 +173,7 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
 
 def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str = STRICT) -> Decision:
     """Choose an agent for the ticket at this policy step, with every candidate's verdict."""
+    agents = list(agents)  # iterated twice below; a generator would be used up
     candidates = tuple(sorted((check(a, ticket, at, config, step) for a in agents), key=lambda c: c.agent))
     by_name = {a.name: a for a in agents}
     eligible = [by_name[c.agent] for c in candidates if c.eligible]
@@ -195,8 +197,13 @@ def choice_key(agent: Agent, at: datetime):
 def waiting_order(tickets, waiting_since: dict[str, datetime] | None = None):
     """Urgent first, then the longest waiting (by created_at unless given)."""
     since = waiting_since or {}
-    return sorted(tickets, key=lambda t: (-PRIORITY_RANK.get(t.priority, 1),
-                                          since.get(t.reference) or t.created_at, t.reference))
+
+    def key(t):
+        waited_from = since.get(t.reference) or t.created_at
+        # An undated ticket goes after the dated ones of its priority instead of breaking the sort.
+        return (-PRIORITY_RANK.get(t.priority, 1), waited_from is None, waited_from or _EPOCH, t.reference)
+
+    return sorted(tickets, key=key)
 
 
 def needs_handover(agent: Agent, at: datetime, config: PolicyConfig) -> str | None:
@@ -212,24 +219,28 @@ def needs_handover(agent: Agent, at: datetime, config: PolicyConfig) -> str | No
 
 def keeps_follow_up(agent: Agent | None, ticket: Ticket, at: datetime, config: PolicyConfig) -> bool:
     """A customer's follow-up stays with the current assignee while they may still work
-    the ticket (capacity aside: the ticket is already part of their load)."""
+    the ticket: capacity aside (the ticket is already part of their load), and region
+    and language aside (it may have been given to them after those were relaxed)."""
     if agent is None:
         return False
-    verdict = check(agent, ticket, at, config)
+    verdict = check(agent, ticket, at, config, ANY_LANGUAGE)
     return verdict.eligible or verdict.failed_rule in ("capacity", "channel_capacity")
 
 
 def _why(winner: Agent, eligible: list[Agent], at: datetime) -> str:
     if len(eligible) == 1:
         return f"{winner.name} was the only eligible agent"
-    relative = winner.load / winner.capacity if winner.capacity else 0
-    tied = [a for a in eligible if (a.load / a.capacity if a.capacity else 0) == relative]
+    relative = choice_key(winner, at)[0]
+    tied = [a for a in eligible if choice_key(a, at)[0] == relative]
     if len(tied) == 1:
         return f"lowest load: {winner.name} at {_n(winner.load)} of {_n(winner.capacity)}"
     idle = [a for a in tied if a.last_assigned_at == winner.last_assigned_at]
     if len(idle) == 1:
         return f"equal load; {winner.name} waited longest since their last assignment"
     return f"equal load and idle time; {winner.name} first by name"
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _primary(language: str) -> str:
