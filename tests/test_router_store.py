@@ -38,7 +38,8 @@ def created(store, reference=None, **fields):
 def updated(store, reference, changes, actor="bob", **fields):
     row = store.ticket(reference)
     ticket = {"reference": reference, "status": row.status, "priority": row.priority, "category": row.category,
-              "channel": row.channel, "region": row.region, "language": row.language, "assignee": row.assignee}
+              "channel": row.channel, "region": row.region, "language": row.language, "assignee": row.assignee,
+              "version": row.version + 1}
     ticket.update(fields)
     return store.apply_event(str(uuid.uuid4()), "ticket_updated", ticket, changes, actor)
 
@@ -78,6 +79,18 @@ def test_a_redelivered_event_is_applied_once(store):
     event_id = str(uuid.uuid4())
     for _ in range(3):
         store.apply_event(event_id, "ticket_updated", ticket, {"status": {"before": "new", "after": "resolved"}})
+    assert loads(store) == {"alice": 0}
+
+
+def test_an_older_state_arriving_late_is_ignored(store):
+    """Events come on one queue per type: a ticket_updated may overtake another."""
+    store.import_roster(roster.parse_json([{"name": "alice", "skills": ["billing"], "capacity": 3}]))
+    ref = created(store, version=1)
+    updated(store, ref, {"status": {"before": "new", "after": "resolved"}}, status="resolved", version=5)
+    assert updated(store, ref, {"priority": {"before": "medium", "after": "high"}}, priority="high",
+                   version=3) is None
+    row = store.ticket(ref)
+    assert (row.status, row.priority, row.version) == ("resolved", "medium", 5)
     assert loads(store) == {"alice": 0}
 
 

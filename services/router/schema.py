@@ -63,6 +63,9 @@ tickets = Table(
     Column("priority", String(10), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("status", String(20), nullable=False),
+    # The tickets service's version of the ticket this row reflects: events come on
+    # one queue per type, so an older state can arrive after a newer one and is ignored.
+    Column("version", Integer, nullable=False, default=0),
     Column("assignee", String(100), index=True),
     # What this ticket adds to its assignee's load (0 when resolved/closed or unassigned).
     Column("weight", Float, nullable=False, default=0),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 from nameko.events import event_handler
@@ -116,6 +117,7 @@ class RouterService:
     def reconcile(self):
         """Adopt open tickets the router never heard of (events published before it
         first started reach no queue), so none is left unrouted."""
+        self.store.forget_events(datetime.now(UTC) - timedelta(days=settings.event_memory_days()))
         page = 1
         while True:
             try:

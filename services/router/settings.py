@@ -40,3 +40,8 @@ def reconcile_seconds() -> float:
 
 def rpc_timeout() -> float:
     return float(os.environ.get("RPC_TIMEOUT_SECONDS", 5))
+
+
+def event_memory_days() -> float:
+    """How long applied event ids are remembered to absorb redeliveries."""
+    return float(os.environ.get("ROUTER_EVENT_MEMORY_DAYS", 7))

@@ -198,10 +198,11 @@ class RouterStore:
         ref = t["reference"]
         row = conn.execute(select(tickets).where(tickets.c.reference == ref)).first()
         fields = {k: t.get(k) for k in ("category", "region", "language", "priority", "channel", "status")}
+        version = int(t.get("version") or 0)
         if row is None:
             waiting = t["status"] in OPEN_STATUSES and not t.get("assignee")
             conn.execute(insert(tickets).values(
-                reference=ref, **fields, assignee=t.get("assignee"), weight=0,
+                reference=ref, **fields, version=version, assignee=t.get("assignee"), weight=0,
                 created_at=_parse(t.get("created_at")) or at, waiting_since=at if waiting else None,
                 step=policy.STRICT if waiting else None, pushed_assignee=t.get("assignee"), push_pending=0,
                 updated_at=at))
@@ -209,6 +210,8 @@ class RouterStore:
                 self._set_weight(conn, ref, t.get("assignee"), fields["priority"], fields["status"])
             return "route" if waiting else None
 
+        if version and version <= row.version:
+            return None  # an older state than the one applied already
         assignee = row.assignee
         if "assignee" in changes and actor != "router":
             # A person assigned or unassigned it in the tickets service: that is the truth now.
@@ -222,7 +225,7 @@ class RouterStore:
         open_now = fields["status"] in OPEN_STATUSES
         waiting = open_now and not assignee
         conn.execute(update(tickets).where(tickets.c.reference == ref).values(
-            **fields, assignee=assignee, updated_at=at,
+            **fields, version=max(version, row.version), assignee=assignee, updated_at=at,
             waiting_since=(row.waiting_since or at) if waiting else None,
             step=(row.step or policy.STRICT) if waiting else None))
         self._set_weight(conn, ref, assignee, fields["priority"], fields["status"], old=row)
@@ -254,6 +257,11 @@ class RouterStore:
                 return True
         except IntegrityError:  # an event inserted it meanwhile
             return False
+
+    def forget_events(self, older_than: datetime) -> int:
+        """Drop remembered event ids past any plausible redelivery, so the table stays small."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(processed_events).where(processed_events.c.at < older_than)).rowcount
 
     def ticket(self, reference: str):
         with self.engine.connect() as conn:

@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('priority', sa.String(length=10), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('assignee', sa.String(length=100), nullable=True),
     sa.Column('weight', sa.Float(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
