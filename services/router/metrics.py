@@ -13,6 +13,7 @@ DECISION_SECONDS = Histogram("complaints_routing_decision_seconds",
                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
 DECISIONS = Counter("complaints_routing_decisions_total", "Routing decisions by kind and outcome",
                     ["kind", "outcome"])
+BAD_EVENTS = Counter("complaints_routing_bad_events_total", "Tickets events the router could not read")
 WAITING = Gauge("complaints_routing_waiting", "Tickets waiting for an eligible agent")
 AGENT_LOAD = Gauge("complaints_agent_load", "Open-ticket load of the most loaded agents", ["agent"])
 AGENT_CAPACITY_USED = Gauge("complaints_agents_capacity_ratio", "Total load over total capacity of the roster")

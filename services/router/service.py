@@ -70,7 +70,12 @@ class RouterService:
         self._apply(payload, direction=(payload.get("message") or {}).get("direction"))
 
     def _apply(self, payload, direction=None):
-        summary = payload["ticket"]
+        summary = payload.get("ticket") if isinstance(payload, dict) else None
+        if not isinstance(summary, dict) or not payload.get("event_id") or not summary.get("reference"):
+            # Requeueing cannot fix a malformed event; say so loudly instead of looping on it.
+            metrics.BAD_EVENTS.inc()
+            log.error("malformed tickets event ignored", extra={"event": str(payload)[:500]})
+            return
         action = self.store.apply_event(payload["event_id"], payload["event_type"], summary,
                                         payload.get("changes"), payload.get("actor"), direction)
         if action == "route":
