@@ -120,6 +120,8 @@ class Decision:
     winner: str | None
     rule: str                        # why the winner won, or why nobody did
     candidates: tuple[Candidate, ...] = ()
+    # Agents ruled out before any check by a roster index, counted by the rule they fail.
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def to_fallback(self) -> bool:
@@ -171,8 +173,13 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
                      agent.load, agent.capacity)
 
 
-def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str = STRICT) -> Decision:
-    """Choose an agent for the ticket at this policy step, with every candidate's verdict."""
+def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str = STRICT,
+           skipped: dict[str, int] | None = None) -> Decision:
+    """Choose an agent for the ticket at this policy step, with every candidate's verdict.
+
+    `agents` may be a pre-filtered subset (a large roster's index); `skipped` then
+    counts, by rule, the agents left out, so the explanation still accounts for all."""
+    skipped = dict(skipped or {})
     agents = list(agents)  # iterated twice below; a generator would be used up
     candidates = tuple(sorted((check(a, ticket, at, config, step) for a in agents), key=lambda c: c.agent))
     by_name = {a.name: a for a in agents}
@@ -181,10 +188,10 @@ def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str
         if step == FALLBACK:
             return Decision(ticket.reference, at, step, None,
                             f"nobody eligible after relaxing region and language: sent to {config.fallback_queue}",
-                            candidates)
-        return Decision(ticket.reference, at, step, None, "nobody eligible: waiting", candidates)
+                            candidates, skipped)
+        return Decision(ticket.reference, at, step, None, "nobody eligible: waiting", candidates, skipped)
     winner = min(eligible, key=lambda a: choice_key(a, at))
-    return Decision(ticket.reference, at, step, winner.name, _why(winner, eligible, at), candidates)
+    return Decision(ticket.reference, at, step, winner.name, _why(winner, eligible, at), candidates, skipped)
 
 
 def choice_key(agent: Agent, at: datetime):

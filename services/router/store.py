@@ -10,7 +10,9 @@ several router replicas from over-assigning an agent or assigning a ticket twice
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+import os
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
@@ -49,21 +51,33 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
 
+# How long a router process trusts its in-memory roster before re-reading it whole.
+# Its own claims and load changes are applied to it as they happen; what other
+# replicas did shows up at the next read or as a lost claim (the database re-checks
+# everything), which re-reads it at once.
+ROSTER_TTL_SECONDS = float(os.environ.get("ROUTER_ROSTER_TTL_SECONDS", 10))
+
+
 class RouterStore:
     def __init__(self, engine, config: policy.PolicyConfig):
         self.engine = engine
         self.config = config
+        self._roster = None          # (agents, rows) as _load_agents returns them
+        self._indexed = None         # (agents list, its index) for large rosters
+        self._roster_read_at = 0.0
 
     # --- roster -----------------------------------------------------------------
 
     def put_agent(self, data: dict, at: datetime | None = None) -> dict:
         """Create or replace an agent (load and history are kept on replace)."""
+        self._forget_roster()  # decisions must see the new roster at once
         at = at or now()
         with self.engine.begin() as conn:
             self._put_agent(conn, data, at)
         return self.agent(data["name"])
 
     def import_roster(self, items: list[dict]) -> dict:
+        self._forget_roster()  # decisions must see the new roster at once
         at = now()
         with self.engine.begin() as conn:
             for data in items:
@@ -89,6 +103,7 @@ class RouterStore:
                 conn.execute(insert(vacations).values(agent=data["name"], **v))
 
     def patch_agent(self, name: str, data: dict) -> dict:
+        self._forget_roster()  # decisions must see the new roster at once
         at = now()
         with self.engine.begin() as conn:
             row = conn.execute(select(agents).where(agents.c.name == name)).first()
@@ -99,6 +114,7 @@ class RouterStore:
 
     def remove_agent(self, name: str) -> list[str]:
         """Remove an agent; their open tickets go back to the waiting queue."""
+        self._forget_roster()  # decisions must see the new roster at once
         at = now()
         with self.engine.begin() as conn:
             if conn.execute(delete(agents).where(agents.c.name == name)).rowcount != 1:
@@ -114,6 +130,7 @@ class RouterStore:
         return refs
 
     def add_vacation(self, name: str, data: dict) -> dict:
+        self._forget_roster()  # decisions must see the new roster at once
         with self.engine.begin() as conn:
             if not conn.execute(select(agents.c.name).where(agents.c.name == name)).first():
                 raise NotFound(f"no agent {name}")
@@ -122,6 +139,7 @@ class RouterStore:
                 "note": data.get("note")}
 
     def remove_vacation(self, name: str, vacation_id: int) -> None:
+        self._forget_roster()  # decisions must see the new roster at once
         with self.engine.begin() as conn:
             if conn.execute(delete(vacations).where(vacations.c.agent == name, vacations.c.id == vacation_id)
                             ).rowcount != 1:
@@ -154,6 +172,50 @@ class RouterStore:
             return [(r.id, policy.Vacation(utc(r.starts_at), utc(r.ends_at)), r.note) for r in conn.execute(
                 select(vacations).where(vacations.c.agent == name).order_by(vacations.c.starts_at))]
 
+    def _snapshot(self):
+        """The roster for deciding: cached for ROSTER_TTL_SECONDS, kept current with this
+        process's own claims, dropped on any roster change or lost race."""
+        if self._roster is None or time.monotonic() - self._roster_read_at > ROSTER_TTL_SECONDS:
+            self._roster = self._load_agents()
+            self._roster_read_at = time.monotonic()
+        return self._roster
+
+    def _forget_roster(self) -> None:
+        self._roster = None
+
+    def _claimed(self, winner: str, weight: float, at: datetime, roster=None) -> None:
+        """Reflect a claim in a roster snapshot, in place (so its index stays valid)."""
+        roster = roster if roster is not None else self._roster
+        if roster is not None:
+            agents_ = roster[0]
+            for i, a in enumerate(agents_):
+                if a.name == winner:
+                    agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at)
+                    break
+
+    def _candidates(self, current: list, row, step: str, exclude: str | None):
+        """The agents worth checking. A small roster: everyone, so `explain` lists them all.
+        A large one: only available agents with the skill (and, before region is relaxed,
+        serving the ticket's region), found through an index built once per snapshot; the
+        rest are counted by the rule they fail."""
+        needed = self.config.skill_for(row.category)
+        if len(current) <= EXPLAIN_ALL_UP_TO or needed is None:
+            return [a for a in current if a.name != exclude], {}
+        if self._indexed is None or self._indexed[0] is not current:
+            self._indexed = (current, _index(current))
+        index = self._indexed[1]
+        skill = needed[0]
+        if row.region and step == policy.STRICT:
+            positions = index.get((skill, row.region.lower()), []) + index.get((skill, None), [])
+        else:
+            positions = index.get((skill, "*"), [])
+        candidates = [current[i] for i in positions if current[i].name != exclude]
+        available = index[("*", "available")] - (1 if exclude else 0)
+        with_skill = len(index.get((skill, "*"), []))
+        skipped = {"status": len(current) - available - (1 if exclude else 0), "skill": available - with_skill,
+                   "region": with_skill - len(positions)}
+        return candidates, {k: v for k, v in skipped.items() if v > 0}
+
     def _load_agents(self, conn=None):
         """Every agent as the policy sees it (with vacations and per-channel loads)."""
         if conn is None:
@@ -164,9 +226,14 @@ class RouterStore:
         for v in conn.execute(select(vacations)):
             by_agent.setdefault(v.agent, []).append(policy.Vacation(utc(v.starts_at), utc(v.ends_at)))
         channel_load: dict[str, dict[str, float]] = {}
-        for r in conn.execute(select(tickets.c.assignee, tickets.c.channel, func.sum(tickets.c.weight))
-                              .where(tickets.c.assignee.is_not(None)).group_by(tickets.c.assignee, tickets.c.channel)):
-            channel_load.setdefault(r[0], {})[r[1]] = float(r[2] or 0)
+        per_channel = [r.name for r in rows if r.channel_capacity]
+        # Only agents with a per-channel capacity need per-channel loads (a grouped scan
+        # of every open ticket would dominate each roster read otherwise).
+        for start in range(0, len(per_channel), 500):
+            for r in conn.execute(select(tickets.c.assignee, tickets.c.channel, func.sum(tickets.c.weight))
+                                  .where(tickets.c.assignee.in_(per_channel[start:start + 500]))
+                                  .group_by(tickets.c.assignee, tickets.c.channel)):
+                channel_load.setdefault(r[0], {})[r[1]] = float(r[2] or 0)
         result = [policy.Agent(
             name=r.name, skills=dict(r.skills or {}), regions=frozenset(r.regions or ()),
             languages=frozenset(r.languages or ()), capacity=r.capacity,
@@ -244,6 +311,7 @@ class RouterStore:
         conn.execute(update(tickets).where(tickets.c.reference == ref).values(weight=weight))
         for name, delta in sorted(_deltas(old_assignee, old_weight, assignee, weight).items()):
             conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
+            self._claimed(name, delta, None)
 
     def adopt(self, summary: dict) -> bool:
         """Take in an open ticket learnt from the tickets service directly (reconcile),
@@ -285,19 +353,23 @@ class RouterStore:
             if row.status not in OPEN_STATUSES or (kind == "assign" and row.assignee) or (
                     exclude and row.assignee != exclude):
                 return None  # closed meanwhile, or another router got there first: nothing to do
-            current, _ = roster if roster is not None else self._load_agents()
-            candidates = [a for a in current if a.name != exclude]
+            current, _ = roster if roster is not None else self._snapshot()
             waited = (at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
             step = policy.step_for(waited, self.config)
-            decision = policy.decide(self.as_policy_ticket(row), candidates, at, self.config, step)
+            candidates, skipped = self._candidates(current, row, step, exclude)
+            decision = policy.decide(self.as_policy_ticket(row), candidates, at, self.config, step, skipped)
             if context:  # why this ticket is being routed again (a handover, a follow-up)
                 decision = replace(decision, rule=f"{context}; {decision.rule}")
             try:
                 self._commit(row, decision, kind, at)
-                return decision
             except Lost:
                 roster = None  # fresh data for the next try
+                self._forget_roster()
                 at = None
+                continue
+            if decision.winner:
+                self._claimed(decision.winner, self.config.weight(row.priority), at)
+            return decision
         raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
 
     def _commit(self, row, decision: policy.Decision, kind: str, at: datetime) -> None:
@@ -357,7 +429,7 @@ class RouterStore:
     def _record(self, conn, decision: policy.Decision, kind: str, previous: str | None = None) -> None:
         conn.execute(insert(decisions).values(
             reference=decision.reference, at=decision.at, kind=kind, step=decision.step, winner=decision.winner,
-            previous=previous, rule=decision.rule, candidates=[asdict(c) for c in decision.candidates]))
+            previous=previous, rule=decision.rule, candidates=explained_candidates(decision)))
 
     # --- the waiting queue, handovers and follow-ups --------------------------------------
 
@@ -381,10 +453,8 @@ class RouterStore:
             decision = self.route(row.reference, at, roster=roster)
             if decision is None:
                 continue
-            if decision.winner:
-                weight = self.config.weight(row.priority)
-                roster = ([replace(a, load=a.load + weight, last_assigned_at=at) if a.name == decision.winner
-                           else a for a in roster[0]], roster[1])
+            if decision.winner and roster is not self._roster:
+                self._claimed(decision.winner, self.config.weight(row.priority), at, roster)
             out.append(decision)
         return out
 
@@ -469,6 +539,55 @@ class RouterStore:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(select(1))
+
+
+# A decision lists every candidate up to this many agents; beyond, the winner, the
+# best-ranked runners-up and a few examples of each failed rule, plus a count per
+# rule of everyone, so explanations stay readable and decisions stay fast with
+# thousands of agents.
+EXPLAIN_ALL_UP_TO = 50
+EXPLAIN_RUNNERS_UP = 10
+EXPLAIN_EXAMPLES_PER_RULE = 3
+
+
+def explained_candidates(decision: policy.Decision) -> list[dict]:
+    def entry(c):
+        return {"agent": c.agent, "eligible": c.eligible, "failed_rule": c.failed_rule, "detail": c.detail,
+                "load": c.load, "capacity": c.capacity}
+
+    candidates = decision.candidates
+    if len(candidates) <= EXPLAIN_ALL_UP_TO and not decision.skipped:
+        return [entry(c) for c in candidates]
+    eligible = sorted((c for c in candidates if c.eligible),
+                      key=lambda c: (c.load / c.capacity if c.capacity else float("inf"), c.agent))
+    listed = [c for c in eligible if c.agent == decision.winner]
+    listed += [c for c in eligible if c.agent != decision.winner][:EXPLAIN_RUNNERS_UP]
+    counts: dict[str, int] = {"eligible": len(eligible)}
+    for c in candidates:
+        if not c.eligible:
+            counts[c.failed_rule] = counts.get(c.failed_rule, 0) + 1
+            if counts[c.failed_rule] <= EXPLAIN_EXAMPLES_PER_RULE:
+                listed.append(c)
+    for rule, n in decision.skipped.items():
+        counts[rule] = counts.get(rule, 0) + n
+    total = len(candidates) + sum(decision.skipped.values())
+    summary = {"summary": True, "considered": total, "by_rule": counts,
+               "detail": f"{total} agents considered; {len(listed)} listed, the rest counted by rule"}
+    return [entry(c) for c in listed] + [summary]
+
+
+def _index(agents: list) -> dict:
+    """(skill, region) -> positions of available agents with that skill serving that region;
+    region None: agents serving every region; region "*": all regions together."""
+    index: dict = {("*", "available"): sum(1 for a in agents if a.status == "available")}
+    for i, a in enumerate(agents):
+        if a.status != "available":
+            continue
+        for skill in a.skills:
+            index.setdefault((skill, "*"), []).append(i)
+            for region in ({r.lower() for r in a.regions} or {None}):
+                index.setdefault((skill, region), []).append(i)
+    return index
 
 
 def _same_assignee(name):
