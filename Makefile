@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint migrate clean distclean
+.PHONY: help setup run test lint migrate bench clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -33,6 +33,10 @@ lint: ## ruff check
 migrate: ## Apply the tickets database migrations
 	bash scripts/setup.sh python
 	$(PYTHON) -m services.tickets migrate
+
+bench: ## Benchmarks: routing decisions on SQLite and PostgreSQL (prints figures)
+	bash scripts/setup.sh all
+	$(PYTHON) bench/router_bench.py
 
 clean: ## Remove var/ and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache

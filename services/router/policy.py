@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
 STATUSES = ("available", "away", "offline")
@@ -88,7 +89,18 @@ class Agent:
     last_assigned_at: datetime | None = None
 
     def on_vacation(self, at: datetime) -> Vacation | None:
+        if not self.vacations:
+            return None
         return next((v for v in self.vacations if v.covers(at)), None)
+
+    @cached_property
+    def spoken(self) -> frozenset[str]:
+        """Primary language subtags, computed once per agent (checked on every decision)."""
+        return frozenset(_primary(lang) for lang in self.languages)
+
+    @cached_property
+    def served(self) -> frozenset[str]:
+        return frozenset(r.lower() for r in self.regions)
 
 
 @dataclass(frozen=True)
@@ -157,11 +169,9 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
         if agent.skills[skill] < level:
             return fail("skill", f"{agent.name} has {skill!r} at level {agent.skills[skill]}, {level} needed")
     relaxed = STEPS.index(step)
-    if ticket.region and agent.regions and relaxed < 1 and ticket.region.lower() not in {
-            r.lower() for r in agent.regions}:
+    if ticket.region and agent.regions and relaxed < 1 and ticket.region.lower() not in agent.served:
         return fail("region", f"{agent.name} does not serve region {ticket.region!r}")
-    if ticket.language and agent.languages and relaxed < 2 and _primary(ticket.language) not in {
-            _primary(lang) for lang in agent.languages}:
+    if ticket.language and agent.languages and relaxed < 2 and _primary(ticket.language) not in agent.spoken:
         return fail("language", f"{agent.name} does not speak {ticket.language!r}")
     if agent.load + weight > agent.capacity:
         return fail("capacity", f"{agent.name} is full ({_n(agent.load)} of {_n(agent.capacity)})")

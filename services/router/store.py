@@ -64,6 +64,7 @@ class RouterStore:
         self.config = config
         self._roster = None          # (agents, rows) as _load_agents returns them
         self._indexed = None         # (agents list, its index) for large rosters
+        self._positions = None       # (agents list, {name: position})
         self._roster_read_at = 0.0
 
     # --- roster -----------------------------------------------------------------
@@ -188,10 +189,12 @@ class RouterStore:
         roster = roster if roster is not None else self._roster
         if roster is not None:
             agents_ = roster[0]
-            for i, a in enumerate(agents_):
-                if a.name == winner:
-                    agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at)
-                    break
+            if self._positions is None or self._positions[0] is not agents_:
+                self._positions = (agents_, {a.name: i for i, a in enumerate(agents_)})
+            i = self._positions[1].get(winner)
+            if i is not None:
+                a = agents_[i]
+                agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at)
 
     def _candidates(self, current: list, row, step: str, exclude: str | None):
         """The agents worth checking. A small roster: everyone, so `explain` lists them all.
