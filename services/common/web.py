@@ -37,3 +37,16 @@ def json_body(request, expect=dict):
     if not isinstance(body, expect):
         raise BadRequest(f"body must be a JSON {'object' if expect is dict else 'array or object'}")
     return body
+
+
+def readiness(probes: dict) -> Response:
+    """200 when every probe (a callable that raises on failure) passes, else 503, naming each."""
+    checks = {}
+    for name, probe in probes.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure makes the service not ready; say which
+            checks[name] = f"failed: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)

@@ -270,9 +270,7 @@ class RouterService:
 
     @http("GET", "/health/ready")
     def ready(self, request):
-        checks = {"database": _check(self.store.ping), "broker": _check(self.events.ping)}
-        ok = all(v == "ok" for v in checks.values())
-        return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        return web.readiness({"database": self.store.ping, "broker": self.events.ping})
 
     @http("GET", "/metrics")
     def metrics(self, request):
@@ -281,11 +279,4 @@ class RouterService:
     def _respond(self, work, created=False):
         return web.respond(work, ERRORS, created)
 
-
-def _check(probe) -> str:
-    try:
-        probe()
-        return "ok"
-    except Exception as exc:
-        return f"failed: {type(exc).__name__}"
 

@@ -16,7 +16,7 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 from sqlalchemy.exc import DBAPIError
 
-from services.common import topology
+from services.common import topology, web
 from services.common.contract import ComplaintReceived, ContractError
 from services.common.db import make_engine
 from services.common.event_relay import EventRelay
@@ -188,21 +188,12 @@ class TicketsService:
 
     @http("GET", "/health/ready")
     def ready(self, request):
-        checks = {"database": _check(self.store.ping), "broker": _check(self.events.ping)}
-        ok = all(v == "ok" for v in checks.values())
-        return api.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        return web.readiness({"database": self.store.ping, "broker": self.events.ping})
 
     @http("GET", "/metrics")
     def metrics(self, request):
         return metrics.render(self.store, lambda: self.events.queue_depth(topology.kombu_dead_letter_queue()))
 
-
-def _check(probe) -> str:
-    try:
-        probe()
-        return "ok"
-    except Exception as exc:
-        return f"failed: {type(exc).__name__}"
 
 
 def _is_transient(exc: DBAPIError) -> bool:
