@@ -214,3 +214,33 @@ def test_roster_import_names_every_bad_field():
     assert "line 2: skills" in exc.value.errors
     agents = roster.parse_csv("name,skills,regions,languages,capacity\nbob,billing:2;delivery,eu;us,en,4\n")
     assert agents[0]["skills"] == {"billing": 2, "delivery": 0} and agents[0]["regions"] == ["eu", "us"]
+
+
+def test_a_large_roster_index_picks_the_same_agent_as_checking_everyone(store):
+    """Above 50 agents the router checks only an index's candidates; it must never miss
+    the agent a full scan would choose, and the explanation must still count everyone."""
+    import random
+
+    rng = random.Random(7)
+    skills, regions, languages = ["billing", "delivery", "technical"], ["pt", "de", "us"], ["pt", "de", "en"]
+    agents = [{"name": f"a{i:03d}", "skills": rng.sample(skills, rng.randint(1, 2)),
+               "regions": rng.sample(regions, rng.randint(0, 2)), "languages": rng.sample(languages, rng.randint(0, 2)),
+               "capacity": rng.randint(1, 3), "status": rng.choice(["available", "available", "away"])}
+              for i in range(80)]
+    store.import_roster(roster.parse_json(agents))
+    for _ in range(40):
+        ref = created(store, category=rng.choice(skills), region=rng.choice([*regions, None]),
+                      language=rng.choice([*languages, "pt-BR", None]))
+        row = store.ticket(ref)
+        full_scan = policy.decide(store.as_policy_ticket(row), store._load_agents()[0], datetime.now(UTC),
+                                  store.config)
+        decision = store.explain(ref)["decisions"][0]
+        if row.assignee is None:
+            assert full_scan.winner is None, ref
+        summary = decision["candidates"][-1]
+        assert summary.get("summary") and summary["considered"] == 80
+        assert sum(summary["by_rule"].values()) == 80
+    still_waiting = store.waiting()  # whatever waits, nobody could take
+    for row in still_waiting:
+        assert policy.decide(store.as_policy_ticket(row), store._load_agents()[0], datetime.now(UTC),
+                             store.config).winner is None

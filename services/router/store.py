@@ -208,15 +208,16 @@ class RouterStore:
             self._indexed = (current, _index(current))
         index = self._indexed[1]
         skill = needed[0]
-        if row.region and step == policy.STRICT:
-            positions = index.get((skill, row.region.lower()), []) + index.get((skill, None), [])
-        else:
-            positions = index.get((skill, "*"), [])
+        relaxed = policy.STEPS.index(step)
+        regions = [row.region.lower(), None] if row.region and relaxed < 1 else ["*"]
+        languages = [policy._primary(row.language), None] if row.language and relaxed < 2 else ["*"]
+        positions = [i for r in regions for lang in languages for i in index.get((skill, r, lang), ())]
         candidates = [current[i] for i in positions if current[i].name != exclude]
-        available = index[("*", "available")] - (1 if exclude else 0)
-        with_skill = len(index.get((skill, "*"), []))
+        available = index["available"] - (1 if exclude else 0)
+        with_skill = len(index.get((skill, "*", "*"), ()))
+        in_region = sum(len(index.get((skill, r, "*"), ())) for r in regions)
         skipped = {"status": len(current) - available - (1 if exclude else 0), "skill": available - with_skill,
-                   "region": with_skill - len(positions)}
+                   "region": with_skill - in_region, "language": in_region - len(positions)}
         return candidates, {k: v for k, v in skipped.items() if v > 0}
 
     def _load_agents(self, conn=None):
@@ -580,16 +581,20 @@ def explained_candidates(decision: policy.Decision) -> list[dict]:
 
 
 def _index(agents: list) -> dict:
-    """(skill, region) -> positions of available agents with that skill serving that region;
-    region None: agents serving every region; region "*": all regions together."""
-    index: dict = {("*", "available"): sum(1 for a in agents if a.status == "available")}
+    """(skill, region, language) -> positions of the available agents with that skill who
+    serve that region and speak that language (primary subtag). None stands for agents with
+    no such constraint, "*" for all of them together."""
+    index: dict = {"available": 0}
     for i, a in enumerate(agents):
         if a.status != "available":
             continue
+        index["available"] += 1
+        regions = [*(a.served or [None]), "*"]
+        languages = [*(a.spoken or [None]), "*"]
         for skill in a.skills:
-            index.setdefault((skill, "*"), []).append(i)
-            for region in ({r.lower() for r in a.regions} or {None}):
-                index.setdefault((skill, region), []).append(i)
+            for region in regions:
+                for language in languages:
+                    index.setdefault((skill, region, language), []).append(i)
     return index
 
 
