@@ -89,6 +89,8 @@ def parse_args(argv=None):
     p.add_argument("--tickets", type=int, default=100_000, help="open tickets already assigned (default 100000)")
     p.add_argument("--decisions", type=int, default=2000, help="measured decisions per mode (default 2000)")
     p.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    p.add_argument("--mode", choices=("route", "drain", "both"), default="both",
+                   help="measure the event path (route), the sweep path (drain) or both (default)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the roster and tickets (default 1)")
     p.add_argument("--quick", action="store_true",
                    help=f"smaller preset: {QUICK['agents']} agents, {QUICK['tickets']} tickets, "
@@ -307,8 +309,8 @@ def measure_drain(store, rng, n, max_seconds, profile: bool) -> dict:
             decision = real_route(*args, **kwargs)
         finally:
             timings.append(time.perf_counter() - t0)
-        if decision is not None:
-            decisions.append(decision)
+        if decision is not None:  # keep no Decision: each holds every agent's verdict
+            decisions.append((decision.reference, decision.winner))
         if max_seconds and clock["spent"] + time.perf_counter() - clock["sweep"] >= max_seconds:
             raise OutOfTime  # after the claim committed: the decision counts
         return decision
@@ -327,13 +329,13 @@ def measure_drain(store, rng, n, max_seconds, profile: bool) -> dict:
                     out_of_time = True
                 clock["spent"] += time.perf_counter() - clock["sweep"]
             swept = decisions[before:]
-            pending.difference_update(d.reference for d in swept)
-            if out_of_time or not pending or not any(d.winner for d in swept):
+            pending.difference_update(ref for ref, _ in swept)
+            if out_of_time or not pending or not any(winner for _, winner in swept):
                 break  # every new ticket decided once, or what waits needs an agent nobody has
     finally:
         del store.route
     prof.report("drain mode")
-    assigned = sum(1 for d in decisions if d.winner)
+    assigned = sum(1 for _, winner in decisions if winner)
     stopped = "time" if out_of_time else ("stuck" if pending else None)
     return summary("drain", opened, timings, clock["spent"], assigned, n, decided=len(decisions), stopped=stopped)
 
@@ -380,16 +382,27 @@ def run_database(kind: str, url: str, args) -> list[dict]:
               f"{t1 - t0:.1f}s; {args.tickets} open tickets bulk-inserted {t2 - t1:.1f}s", flush=True)
         rows = []
         for mode, measure in (("route", measure_route), ("drain", measure_drain)):
+            if args.mode not in (mode, "both"):
+                continue
             t0 = time.perf_counter()
             row = measure(store, rng, args.decisions, args.max_seconds, args.profile)
             row.update(database=kind, server=server, agents=args.agents, wall=time.perf_counter() - t0)
             print(f"[{kind}] {mode}: {row['decisions']} decisions ({row['assigned']} assigned) "
-                  f"in {row['seconds']:.1f}s measured, {row['wall']:.1f}s with set-up", flush=True)
+                  f"in {row['seconds']:.1f}s measured, {row['wall']:.1f}s with set-up; "
+                  f"{row['per_second']:.1f}/s, median {row['median_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms, "
+                  f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.2f} ms; "
+                  f"peak memory of this process {peak_rss_mb():.0f} MB", flush=True)
             rows.append(row)
         check_loads(store)
         return rows
     finally:
         engine.dispose()
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def print_table(rows: list[dict]) -> None:

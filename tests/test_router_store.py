@@ -244,3 +244,26 @@ def test_a_large_roster_index_picks_the_same_agent_as_checking_everyone(store):
     for row in still_waiting:
         assert policy.decide(store.as_policy_ticket(row), store._load_agents()[0], datetime.now(UTC),
                              store.config).winner is None
+
+
+def test_channel_capacity_holds_across_consecutive_assignments(store):
+    store.import_roster(roster.parse_json([
+        {"name": "farid", "skills": ["billing"], "capacity": 5, "channel_capacity": {"chat": 1}}]))
+    chats = [created(store, channel="chat") for _ in range(3)]
+    assert [store.ticket(r).assignee for r in chats] == ["farid", None, None]
+    web = created(store, channel="web")
+    assert store.ticket(web).assignee == "farid"
+    assert store.drain_waiting()[0].candidates[0].failed_rule == "channel_capacity"
+
+
+def test_tickets_nobody_can_take_do_not_starve_the_rest_of_the_queue(store):
+    """More urgent tickets than one page of the queue wait for a skill nobody has;
+    a low-priority ticket behind them is still assigned by the sweep."""
+    for _ in range(501):
+        store.apply_event(str(uuid.uuid4()), "ticket_created", {
+            "reference": f"C-{uuid.uuid4().hex[:10].upper()}", "status": "new", "priority": "urgent",
+            "category": "technical", "channel": "web", "assignee": None})
+    low = created(store, priority="low", category="billing")
+    store.import_roster(roster.parse_json([{"name": "ana", "skills": ["billing"], "capacity": 1}]))
+    store.drain_waiting()
+    assert store.ticket(low).assignee == "ana"

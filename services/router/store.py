@@ -184,9 +184,10 @@ class RouterStore:
     def _forget_roster(self) -> None:
         self._roster = None
 
-    def _claimed(self, winner: str, weight: float, at: datetime, roster=None) -> None:
-        """Reflect a claim in a roster snapshot, in place (so its index stays valid)."""
-        roster = roster if roster is not None else self._roster
+    def _claimed(self, winner: str, weight: float, at: datetime | None, channel: str | None = None) -> None:
+        """Reflect a claim (or a load change) in the cached roster, in place (so its index
+        stays valid), per channel too."""
+        roster = self._roster
         if roster is not None:
             agents_ = roster[0]
             if self._positions is None or self._positions[0] is not agents_:
@@ -194,7 +195,11 @@ class RouterStore:
             i = self._positions[1].get(winner)
             if i is not None:
                 a = agents_[i]
-                agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at)
+                channel_load = dict(a.channel_load)
+                if channel:
+                    channel_load[channel] = channel_load.get(channel, 0) + weight
+                agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at,
+                                     channel_load=channel_load)
 
     def _candidates(self, current: list, row, step: str, exclude: str | None):
         """The agents worth checking. A small roster: everyone, so `explain` lists them all.
@@ -278,7 +283,8 @@ class RouterStore:
                 step=policy.STRICT if waiting else None, pushed_assignee=t.get("assignee"), push_pending=0,
                 updated_at=at))
             if t.get("assignee"):  # assigned elsewhere before we heard of it
-                self._set_weight(conn, ref, t.get("assignee"), fields["priority"], fields["status"])
+                self._set_weight(conn, ref, t.get("assignee"), fields["priority"], fields["status"],
+                                 channel=fields["channel"])
             return "route" if waiting else None
 
         if version and version <= row.version:
@@ -299,14 +305,15 @@ class RouterStore:
             **fields, version=max(version, row.version), assignee=assignee, updated_at=at,
             waiting_since=(row.waiting_since or at) if waiting else None,
             step=(row.step or policy.STRICT) if waiting else None))
-        self._set_weight(conn, ref, assignee, fields["priority"], fields["status"], old=row)
+        self._set_weight(conn, ref, assignee, fields["priority"], fields["status"], old=row,
+                         channel=fields["channel"])
         if waiting:
             return "route"
         if event_type == "ticket_message_added" and direction == "in" and assignee and open_now:
             return "follow_up"
         return None
 
-    def _set_weight(self, conn, ref, assignee, priority, status, old=None) -> None:
+    def _set_weight(self, conn, ref, assignee, priority, status, old=None, channel=None) -> None:
         """Move the ticket's weight between agents' loads by deltas (safe under concurrency)."""
         weight = self.config.weight(priority) if assignee and self.config.counts_toward_load(status) else 0
         old_assignee, old_weight = (old.assignee, old.weight) if old is not None else (None, 0)
@@ -315,7 +322,7 @@ class RouterStore:
         conn.execute(update(tickets).where(tickets.c.reference == ref).values(weight=weight))
         for name, delta in sorted(_deltas(old_assignee, old_weight, assignee, weight).items()):
             conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
-            self._claimed(name, delta, None)
+            self._claimed(name, delta, None, channel)
 
     def adopt(self, summary: dict) -> bool:
         """Take in an open ticket learnt from the tickets service directly (reconcile),
@@ -372,7 +379,7 @@ class RouterStore:
                 at = None
                 continue
             if decision.winner:
-                self._claimed(decision.winner, self.config.weight(row.priority), at)
+                self._claimed(decision.winner, self.config.weight(row.priority), at, row.channel)
             return decision
         raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
 
@@ -387,6 +394,7 @@ class RouterStore:
                     raise Lost(row.reference)
                 for name, delta in _deltas(row.assignee, row.weight, None, 0).items():
                     conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
+                    self._claimed(name, delta, None, row.channel)
                 fell_back = decision.to_fallback and row.step != policy.FALLBACK
                 if self._record_wait(conn, row, decision, kind) and fell_back:
                     emit(conn, outbox, "ticket_escalated", {
@@ -412,6 +420,8 @@ class RouterStore:
                     values["last_assigned_at"] = at
                 if conn.execute(update(agents).where(*condition).values(**values)).rowcount != 1:
                     raise Lost(f"{name} is no longer free")
+                if name != decision.winner:  # the previous assignee's load, in the cached roster
+                    self._claimed(name, delta, None, row.channel)
             self._record(conn, decision, kind, previous=row.assignee)
             event = "ticket_reassigned" if row.assignee else "ticket_assigned"
             emit(conn, outbox, event, {
@@ -437,7 +447,7 @@ class RouterStore:
 
     # --- the waiting queue, handovers and follow-ups --------------------------------------
 
-    def waiting(self, limit: int = 500) -> list:
+    def waiting(self, limit: int | None = 500) -> list:
         """The waiting queue in policy order (policy.waiting_order, done by the database)."""
         rank = case(policy.PRIORITY_RANK, value=tickets.c.priority, else_=1)
         with self.engine.connect() as conn:
@@ -451,15 +461,14 @@ class RouterStore:
         kept current in memory (claims still check the database, so a stale snapshot
         only costs a retry)."""
         at = at or now()
-        roster = self._load_agents()
+        self._forget_roster()  # each sweep starts from the database's roster
         out = []
-        for row in self.waiting():
-            decision = self.route(row.reference, at, roster=roster)
-            if decision is None:
-                continue
-            if decision.winner and roster is not self._roster:
-                self._claimed(decision.winner, self.config.weight(row.priority), at, roster)
-            out.append(decision)
+        # Every waiting ticket, not a first page: a page of tickets nobody can take
+        # must not starve the ones behind it.
+        for row in self.waiting(limit=None):
+            decision = self.route(row.reference, at)
+            if decision is not None:
+                out.append(decision)
         return out
 
     def handovers(self, at: datetime | None = None) -> list[policy.Decision]:
