@@ -154,24 +154,19 @@ class RouterStore:
 
     def agents_as_dicts(self) -> list[dict]:
         at = now()
-        result = []
-        for a, row in zip(*self._load_agents(), strict=True):
-            vacation = a.on_vacation(at)
-            result.append({
-                "name": a.name, "display_name": row.display_name, "email": row.email, "skills": a.skills,
-                "regions": sorted(a.regions), "languages": sorted(a.languages), "capacity": a.capacity,
-                "channel_capacity": a.channel_capacity, "status": a.status, "status_since": iso(a.status_since),
-                "load": a.load, "last_assigned_at": iso(a.last_assigned_at),
-                "on_vacation": bool(vacation),
-                "vacations": [{"id": vid, "starts_at": iso(v.starts_at), "ends_at": iso(v.ends_at), "note": note}
-                              for vid, v, note in self._vacations_of(a.name)],
-            })
-        return result
-
-    def _vacations_of(self, name):
         with self.engine.connect() as conn:
-            return [(r.id, policy.Vacation(utc(r.starts_at), utc(r.ends_at)), r.note) for r in conn.execute(
-                select(vacations).where(vacations.c.agent == name).order_by(vacations.c.starts_at))]
+            roster, rows = self._load_agents(conn)
+            planned: dict[str, list[dict]] = {}
+            for v in conn.execute(select(vacations).order_by(vacations.c.starts_at)):
+                planned.setdefault(v.agent, []).append({"id": v.id, "starts_at": iso(v.starts_at),
+                                                        "ends_at": iso(v.ends_at), "note": v.note})
+        return [{
+            "name": a.name, "display_name": row.display_name, "email": row.email, "skills": a.skills,
+            "regions": sorted(a.regions), "languages": sorted(a.languages), "capacity": a.capacity,
+            "channel_capacity": a.channel_capacity, "status": a.status, "status_since": iso(a.status_since),
+            "load": a.load, "last_assigned_at": iso(a.last_assigned_at),
+            "on_vacation": bool(a.on_vacation(at)), "vacations": planned.get(a.name, []),
+        } for a, row in zip(roster, rows, strict=True)]
 
     def _snapshot(self):
         """The roster for deciding: cached for ROSTER_TTL_SECONDS, kept current with this

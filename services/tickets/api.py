@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from services.common import web
 from services.common.contract import CATEGORIES, CHANNELS
-from services.common.web import BadRequest, json_body, json_response  # noqa: F401 (service.py uses them via api)
+from services.common.web import BadRequest
 
 from . import domain
 from .store import MAX_PER_PAGE, SORTS, Conflict, NotFound

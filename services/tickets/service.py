@@ -20,6 +20,7 @@ from services.common import topology, web
 from services.common.contract import ComplaintReceived, ContractError
 from services.common.db import make_engine
 from services.common.event_relay import EventRelay
+from services.common.web import BadRequest, json_body, json_response
 
 from . import api, metrics
 from .consumer import consume
@@ -140,20 +141,20 @@ class TicketsService:
     @http("PATCH", "/tickets/<reference>")
     def http_change(self, request, reference):
         def work():
-            body = api.json_body(request)
+            body = json_body(request)
             fields = {k: body[k] for k in ("status", "priority", "category") if k in body}
             if not fields:
-                raise api.BadRequest("nothing to change: give status, priority and/or category")
+                raise BadRequest("nothing to change: give status, priority and/or category")
             return self.store.change(reference, fields, "agent", api.actor(request, body))
         return self._respond_and_relay(work)
 
     @http("POST", "/tickets/<reference>/assignee")
     def http_assign(self, request, reference):
         def work():
-            body = api.json_body(request)
+            body = json_body(request)
             assignee = body.get("assignee")
             if not isinstance(assignee, str) or not assignee.strip():
-                raise api.BadRequest("'assignee' is required (use DELETE to unassign)")
+                raise BadRequest("'assignee' is required (use DELETE to unassign)")
             expected = body.get("expected_assignee", "*")
             return self.store.assign(reference, assignee.strip(), "agent", api.actor(request, body), expected)
         return self._respond_and_relay(work)
@@ -166,7 +167,7 @@ class TicketsService:
     @http("POST", "/tickets/<reference>/notes")
     def http_note(self, request, reference):
         def work():
-            body = api.json_body(request)
+            body = json_body(request)
             return self.store.add_note(reference, api.actor(request, body), body.get("body", ""))
         return api.respond(work, created=True)
 
@@ -184,7 +185,7 @@ class TicketsService:
 
     @http("GET", "/health/live")
     def live(self, request):
-        return api.json_response({"status": "ok"})
+        return json_response({"status": "ok"})
 
     @http("GET", "/health/ready")
     def ready(self, request):

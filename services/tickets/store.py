@@ -110,7 +110,7 @@ class TicketStore:
             ticket = self._ticket_row(conn, ticket_id)
             self._audit(conn, ticket_id, at, "customer", _customer_label(c), "created",
                         {"status": {"before": None, "after": ticket.status}, "via": decision.via})
-            self._emit(conn, "ticket_created", {"ticket": _summary(ticket), "intake_id": c.intake_id,
+            self._emit(conn, "ticket_created", {"ticket": _ticket_dict(ticket), "intake_id": c.intake_id,
                                                 "received_at": c.received_at}, at)
             return IngestResult("created", ticket.reference, decision.via)
 
@@ -127,9 +127,9 @@ class TicketStore:
                     {"message_id": message_id, "via": decision.via, **changes})
         fresh = self._ticket_row(conn, ticket.id)
         self._emit(conn, "ticket_message_added", {
-            "ticket": _summary(fresh), "message": _message_dict(self._message_row(conn, message_id))}, at)
+            "ticket": _ticket_dict(fresh), "message": _message_dict(self._message_row(conn, message_id))}, at)
         if changes:
-            self._emit(conn, "ticket_updated", {"ticket": _summary(fresh), "changes": changes,
+            self._emit(conn, "ticket_updated", {"ticket": _ticket_dict(fresh), "changes": changes,
                                                 "actor_type": "customer", "actor": _customer_label(c)}, at)
         return IngestResult("appended", ticket.reference, decision.via)
 
@@ -319,7 +319,7 @@ class TicketStore:
                     self._update_ticket(conn, row, {**values, **_timestamps_for(values, at)}, at)
                     self._audit(conn, row.id, at, actor_type, actor, action, diff)
                     fresh = self._ticket_row(conn, row.id)
-                    self._emit(conn, "ticket_updated", {"ticket": _summary(fresh), "changes": diff,
+                    self._emit(conn, "ticket_updated", {"ticket": _ticket_dict(fresh), "changes": diff,
                                                         "actor_type": actor_type, "actor": actor}, at)
                     return _ticket_dict(fresh)
             except Conflict:
@@ -420,11 +420,6 @@ def _ticket_dict(row) -> dict:
     for k in ("created_at", "updated_at", "resolved_at", "closed_at"):
         result[k] = iso(getattr(row, k))
     return result
-
-
-def _summary(row) -> dict:
-    """The ticket as carried in events: enough for routing and notifying."""
-    return _ticket_dict(row)
 
 
 def _message_dict(m) -> dict:
