@@ -6,7 +6,8 @@
 #   scripts/setup.sh rabbitmq   RabbitMQ on 127.0.0.1:5672 with the management plugin (:15672)
 #   scripts/setup.sh postgres   PostgreSQL on 127.0.0.1:5432, database `test`, user postgres, trust auth
 #   scripts/setup.sh run        python + rabbitmq (what `make run` needs)
-#   scripts/setup.sh all        python + rabbitmq + postgres (what `make test` needs)
+#   scripts/setup.sh all        python + rabbitmq + postgres + peers (what `make test` needs)
+#   scripts/setup.sh peers      every scripts/setup.d/*.sh (test peers: IMAP server, browser, ...)
 #
 # Servers that already answer on their ports are reused, never restarted.
 # Missing software is installed with apt-get (Debian), as root or through sudo.
@@ -252,10 +253,23 @@ setup_postgres() {
     say "postgres: database test reachable as postgres@127.0.0.1:$PG_PORT"
 }
 
+# --- peers ----------------------------------------------------------------------
+
+# Each scripts/setup.d/*.sh is sourced in a subshell with the helpers above
+# (say, die, have, as_root, apt_install, port_open, wait_port) and installs
+# what one kind of test peer needs; keep each idempotent and quick when done.
+setup_peers() {
+    local f
+    for f in scripts/setup.d/*.sh; do
+        [ -e "$f" ] || continue
+        ( source "$f" ) || die "$f failed"
+    done
+}
+
 # --- main ---------------------------------------------------------------------
 
 usage() {
-    sed -n '2,9p' scripts/setup.sh | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' scripts/setup.sh | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -265,8 +279,9 @@ for step in "$@"; do
         python) setup_python ;;
         rabbitmq) setup_rabbitmq ;;
         postgres) setup_postgres ;;
+        peers) setup_peers ;;
         run) setup_python; setup_rabbitmq ;;
-        all) setup_python; setup_rabbitmq; setup_postgres ;;
+        all) setup_python; setup_rabbitmq; setup_postgres; setup_peers ;;
         -h | --help | help) usage ;;
         *) printf 'setup: unknown step %s\n' "$step" >&2; usage ;;
     esac
