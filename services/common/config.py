@@ -93,7 +93,7 @@ def describe(names) -> dict[str, str]:
         value = os.environ.get(name)
         if value is None:
             continue
-        if name in SECRET_NAMES or "PASSWORD" in name:
+        if name in SECRET_NAMES or any(word in name for word in ("PASSWORD", "TOKEN", "SECRET")):
             value = "***"
         elif "://" in value and "@" in value:
             scheme, rest = value.split("://", 1)
