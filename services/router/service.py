@@ -262,6 +262,15 @@ class RouterService:
     def waiting(self):
         return self.store.waiting_as_dicts()
 
+    @rpc
+    def get_agent(self, name):
+        """The agent's roster entry (contact, status, vacations), or None: the notifier
+        asks this for an agent's address; it raises nothing for an unknown name."""
+        try:
+            return self.store.agent(name)
+        except NotFound:
+            return None
+
     # --- operations -------------------------------------------------------------
 
     @http("GET", "/health/live")
