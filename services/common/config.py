@@ -22,6 +22,7 @@ DEFAULT_PORTS = {
     "router": 8005,
     "notifier": 8006,
     "intake_email": 8007,
+    "console": 8008,
 }
 
 SECRET_NAMES = ("TRACKING_SECRET",)
