@@ -9,9 +9,6 @@ service processes it starts.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import requests
+
+from loadtest.system import ServiceProcess, free_port, service_process  # noqa: F401  (free_port: used by tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 AMQP_BASE = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -119,57 +118,6 @@ def database_url(request, tmp_path):
 # --- service processes --------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServiceProcess:
-    """A service started like `make run` starts it, with its log kept for failures."""
-
-    def __init__(self, name, env, args, health_url, log_path):
-        self.name, self.env, self.args = name, env, args
-        self.health_url = health_url
-        self.log_path = log_path
-        self.proc = None
-
-    def start(self, timeout=30):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.health_url, timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not healthy within {timeout}s:\n{self.log()}")
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-
-    def log(self) -> str:
-        try:
-            return Path(self.log_path).read_text(errors="replace")[-8000:]
-        except OSError:
-            return ""
-
-
 @pytest.fixture
 def services(tmp_path, request, rabbit):
     """Factory: services.start('tickets', DATABASE_URL=...) -> ServiceProcess, on the
@@ -179,21 +127,9 @@ def services(tmp_path, request, rabbit):
 
     class Factory:
         def start(self, name, **env_overrides):
-            port = free_port()
-            env = dict(os.environ)
-            env.update({
-                "PYTHONUNBUFFERED": "1",
-                "VAR_DIR": str(tmp_path / "var"),
-                "TRACKING_SECRET": "test-tracking-secret",
-                "AMQP_URI": rabbit.amqp_uri,
-                f"{name.upper()}_PORT": str(port),
-            })
-            env.update({k: str(v) for k, v in env_overrides.items()})
-            args = [sys.executable, "-m", f"services.{name}"]
-            proc = ServiceProcess(name, env, args, f"http://127.0.0.1:{port}/health/live",
-                                  tmp_path / f"{name}-{len(started)}.log")
-            proc.port = port
-            proc.url = f"http://127.0.0.1:{port}"
+            env = {"VAR_DIR": str(tmp_path / "var"), "TRACKING_SECRET": "test-tracking-secret",
+                   "AMQP_URI": rabbit.amqp_uri, **env_overrides}
+            proc = service_process(name, env, tmp_path / f"{name}-{len(started)}.log")
             started.append(proc)
             return proc.start()
 
