@@ -6,6 +6,7 @@ milliseconds (tests/test_tickets_domain.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 NEW, IN_PROGRESS, PENDING_CUSTOMER, RESOLVED, CLOSED = (
@@ -129,3 +130,102 @@ def identity_keys(email: str | None = None, phone: str | None = None,
         if number:
             keys.add("tel:" + number.strip())
     return frozenset(keys)
+
+
+# --- follow-up channel, replies and the satisfaction survey --------------------
+
+FOLLOW_UP_CHANNELS = ("email", "whatsapp", "sms")
+SURVEY_STATUSES = (RESOLVED, CLOSED)
+MAX_REPLY_CHARS = 20000
+MAX_SURVEY_COMMENT_CHARS = 2000
+
+
+def check_follow_up(channel: str, address: str) -> tuple[str, str]:
+    """The customer's chosen channel and address, validated like the contract's fields."""
+    from services.common.contract import EMAIL_RE, PHONE_RE
+
+    if channel not in FOLLOW_UP_CHANNELS:
+        raise TicketError(f"unknown follow-up channel {channel!r}; expected one of {', '.join(FOLLOW_UP_CHANNELS)}")
+    address = (address or "").strip() if isinstance(address, str) else ""
+    if channel == "email":
+        if not EMAIL_RE.fullmatch(address):
+            raise TicketError(f"not an email address: {address!r}")
+        return channel, address.lower()
+    number = address.replace(" ", "").replace("-", "")
+    if not PHONE_RE.fullmatch(number):
+        raise TicketError(f"not an E.164 phone number like +351912345678: {address!r}")
+    return channel, number
+
+
+def check_reply(author: str | None, body: str | None) -> str:
+    if not (author or "").strip():
+        raise TicketError("a reply needs its author (the agent)")
+    text = (body or "").strip() if isinstance(body, str) else ""
+    if not text:
+        raise TicketError("a reply needs a body")
+    if len(text) > MAX_REPLY_CHARS:
+        raise TicketError(f"a reply is at most {MAX_REPLY_CHARS} characters")
+    return text
+
+
+def check_survey(status: str, rating, comment: str | None) -> tuple[int, str | None]:
+    """A rating 1..5 (and an optional comment) on a resolved or closed ticket."""
+    if status not in SURVEY_STATUSES:
+        raise TicketError(f"the survey is for resolved or closed tickets; this one is {status}")
+    if isinstance(rating, bool) or not isinstance(rating, int | str):
+        raise TicketError("rating must be a whole number from 1 to 5")
+    try:
+        value = int(rating)
+    except ValueError:
+        raise TicketError("rating must be a whole number from 1 to 5") from None
+    if not 1 <= value <= 5:
+        raise TicketError("rating must be a whole number from 1 to 5")
+    if comment is not None and not isinstance(comment, str):
+        raise TicketError("comment must be text")
+    comment = (comment or "").strip()[:MAX_SURVEY_COMMENT_CHARS] or None
+    return value, comment
+
+
+# "4", "4/5", "5 stars", "4 - quick and kind", "3: slow but fine", "4\nquick". A
+# comment needs a separator, so "4 days later still nothing" is not a rating.
+_RATING_REPLY = re.compile(
+    r"(?P<n>[1-5])(?:\s*(?P<scale>/\s*5|out of 5|stars?|estrelas?))?"
+    r"(?:(?:\s*(?:[-–—:,;!)]|\.(?!\d))+|\s*\n|(?(scale)\s+|(?!)))\s*(?P<comment>.*))?",
+    re.IGNORECASE | re.DOTALL)
+_QUOTE_HEADER = re.compile(r"^(on|em|le|am|el)\b.*\b(wrote|escreveu|a écrit|schrieb|escribió):\s*$", re.IGNORECASE)
+
+
+def parse_survey_reply(body: str | None) -> tuple[int, str | None] | None:
+    """A customer's answer that is just a rating (and perhaps a comment): (rating, comment).
+
+    Anything else (a new question, a sentence that merely contains a digit) is
+    None: such a message reopens the ticket as usual. Quoted text below an
+    email reply ("> ...", "On ... wrote:") is ignored.
+    """
+    lines = []
+    for line in (body or "").splitlines():
+        if _QUOTE_HEADER.match(line.strip()) or line.strip() in ("--", "-- "):
+            break
+        if not line.lstrip().startswith(">"):
+            lines.append(line)
+    text = "\n".join(lines).strip()
+    if not text:
+        return None
+    stars = text.split()[0] if text else ""
+    if stars and set(stars) == {"★"} and len(stars) <= 5:
+        return len(stars), text[len(stars):].strip(" -–—:,.;") or None
+    match = _RATING_REPLY.fullmatch(text)
+    if not match:
+        return None
+    comment = (match.group("comment") or "").strip()
+    return int(match.group("n")), comment[:MAX_SURVEY_COMMENT_CHARS] or None
+
+
+def reply_subject(reference: str, subject: str | None) -> str:
+    """'[C-7K3M9QX2AB] Re: Charged twice': the reference lets an answer find its ticket
+    even when a mail client drops In-Reply-To."""
+    subject = (subject or "").strip()
+    while subject.lower().startswith(("re:", "aw:", "fw:", "fwd:")):
+        subject = subject.split(":", 1)[1].strip()
+    subject = subject.replace(f"[{reference}]", "").strip()
+    return f"[{reference}] Re: {subject}" if subject else f"[{reference}] Your complaint"

@@ -48,6 +48,14 @@ tickets = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
+    # Where the customer wants to hear from us (email | whatsapp | sms), when
+    # they chose it; otherwise the notifier answers on the intake channel.
+    Column("follow_up_channel", String(16)),
+    Column("follow_up_address", String(320)),
+    # The satisfaction survey's answer (the latest; earlier ones are in the audit).
+    Column("survey_rating", Integer),
+    Column("survey_comment", Text),
+    Column("survey_answered_at", DateTime(timezone=True)),
 )
 
 messages = Table(

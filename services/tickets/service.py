@@ -128,6 +128,25 @@ class TicketsService:
     def add_note(self, reference, author, body):
         return self.store.add_note(reference, author, body)
 
+    @rpc
+    def reply(self, reference, author, body, status=None):
+        """An agent's answer to the customer -> {"ticket", "message"}; the notifier sends it."""
+        result = self.store.reply(reference, author, body, status)
+        self._relay_soon()
+        return result
+
+    @rpc
+    def record_survey(self, reference, rating, comment=None, source="link"):
+        result = self.store.record_survey(reference, rating, comment, source)
+        self._relay_soon()
+        return result
+
+    @rpc
+    def set_follow_up(self, reference, channel, address, actor_type="customer", actor=None):
+        result = self.store.set_follow_up(reference, channel, address, actor_type, actor)
+        self._relay_soon()
+        return result
+
     # --- HTTP API (agents) ------------------------------------------------------
 
     @http("GET", "/tickets")
@@ -171,12 +190,29 @@ class TicketsService:
             return self.store.add_note(reference, api.actor(request, body), body.get("body", ""))
         return api.respond(work, created=True)
 
+    @http("POST", "/tickets/<reference>/replies")
+    def http_reply(self, request, reference):
+        def work():
+            body = json_body(request)
+            return self.store.reply(reference, api.actor(request, body), body.get("body"), body.get("status"))
+        return self._respond_and_relay(work, created=True)
+
+    @http("POST", "/tickets/<reference>/survey")
+    def http_survey(self, request, reference):
+        def work():
+            body = json_body(request)
+            if "rating" not in body:
+                raise BadRequest("'rating' (1 to 5) is required")
+            return self.store.record_survey(reference, body["rating"], body.get("comment"),
+                                            str(body.get("source") or "link"))
+        return self._respond_and_relay(work)
+
     @http("GET", "/quarantine")
     def http_quarantine(self, request):
         return api.respond(lambda: {"items": self.store.list_quarantine()})
 
-    def _respond_and_relay(self, work):
-        response = api.respond(work)
+    def _respond_and_relay(self, work, created=False):
+        response = api.respond(work, created)
         if response.status_code < 300:
             self._relay_soon()
         return response

@@ -8,14 +8,17 @@ the other gets an IntegrityError and is reported as a duplicate.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import make_msgid
 
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.common.contract import ComplaintReceived
+from services.common.mail_identity import message_id_domain
 from services.common.outbox import emit
 from services.common.outbox import pending as outbox_pending
 from services.common.outbox import relay as outbox_relay
@@ -31,6 +34,7 @@ SORTS = {
     "priority": case({p: i for i, p in enumerate(domain.PRIORITIES)}, value=tickets.c.priority),
 }
 MAX_PER_PAGE = 100
+MAX_REFERENCES = 20  # Message-IDs kept in an outbound message's References header
 
 
 class NotFound(LookupError):
@@ -104,6 +108,11 @@ class TicketStore:
             sender=sender,
         )
         at = now()
+        answered = decision.ticket or decision.related
+        if answered and answered.status in domain.SURVEY_STATUSES:
+            survey = domain.parse_survey_reply(c.body)
+            if survey:  # "4 - quick and kind" answers the survey; it does not reopen the ticket
+                return self._ingest_survey_answer(conn, answered, c, at, decision.via, survey)
         if decision.ticket is None:
             ticket_id = self._create_ticket(conn, c, at, decision)
             self._insert_message(conn, ticket_id, c, at, decision.via)
@@ -132,6 +141,14 @@ class TicketStore:
             self._emit(conn, "ticket_updated", {"ticket": _ticket_dict(fresh), "changes": changes,
                                                 "actor_type": "customer", "actor": _customer_label(c)}, at)
         return IngestResult("appended", ticket.reference, decision.via)
+
+    def _ingest_survey_answer(self, conn, answered: domain.TicketRef, c: ComplaintReceived, at, via,
+                              survey: tuple[int, str | None]) -> IngestResult:
+        ticket = self._ticket_row(conn, answered.id)
+        message_id = self._insert_message(conn, ticket.id, c, at, via)
+        self._save_survey(conn, ticket, survey, "reply", "customer", _customer_label(c), at,
+                          message=_message_dict(self._message_row(conn, message_id)))
+        return IngestResult("appended", ticket.reference, via)
 
     def _create_ticket(self, conn, c: ComplaintReceived, at, decision) -> int:
         customer = c.customer
@@ -217,8 +234,9 @@ class TicketStore:
         return {
             "reference": full["reference"], "status": full["status"], "category": full["category"],
             "created_at": full["created_at"], "updated_at": full["updated_at"],
-            "messages": [{k: m[k] for k in ("direction", "channel", "subject", "body", "created_at")}
-                         for m in full["messages"]],
+            "messages": [_public_message(m) for m in full["messages"]],
+            "survey": full["survey"], "can_rate": full["status"] in domain.SURVEY_STATUSES,
+            "follow_up": full["follow_up"],
         }
 
     def search(self, *, status=None, priority=None, category=None, queue=None, assignee=None,
@@ -304,6 +322,92 @@ class TicketStore:
             self._audit(conn, row.id, at, "agent", author, "note_added", {"note_id": note_id})
             self._touch(conn, row, at)
         return {"id": note_id, "author": author, "body": body, "created_at": iso(at)}
+
+    def reply(self, reference: str, author: str, body: str, status: str | None = None) -> dict:
+        """An agent's answer to the customer: an outbound message (with its own
+        Message-ID, so the customer's email answer threads back), and optionally a
+        status change, in one transaction. The notifier sends it."""
+        text = domain.check_reply(author, body)
+        author = author.strip()[:100]
+        for _ in range(5):
+            at = now()
+            try:
+                with self.engine.begin() as conn:
+                    row = self._require(conn, reference)
+                    if row.status == domain.CLOSED:
+                        raise domain.TicketError(f"{row.reference} is closed; a reply cannot be sent")
+                    values = {}
+                    if status is not None and status != row.status:
+                        values["status"] = domain.check_transition(row.status, status)
+                    message_id = self._insert_reply(conn, row, author, text, at)
+                    diff = domain.changes_between({k: getattr(row, k) for k in values}, values)
+                    self._update_ticket(conn, row, {**values, **_timestamps_for(values, at)}, at)
+                    self._audit(conn, row.id, at, "agent", author, "replied", {"message_id": message_id, **diff})
+                    fresh = _ticket_dict(self._ticket_row(conn, row.id))
+                    message = _message_dict(self._message_row(conn, message_id))
+                    self._emit(conn, "ticket_reply_added", {"ticket": fresh, "message": message}, at)
+                    if diff:
+                        self._emit(conn, "ticket_updated", {"ticket": fresh, "changes": diff,
+                                                            "actor_type": "agent", "actor": author}, at)
+                    return {"ticket": fresh, "message": message}
+            except Conflict:
+                continue
+        raise Conflict(f"{reference} kept changing; try again")
+
+    def _insert_reply(self, conn, row, author, text, at) -> int:
+        earlier = [m for m in conn.execute(select(messages.c.direction, messages.c.message_id)
+                                           .where(messages.c.ticket_id == row.id).order_by(messages.c.id))
+                   if m.message_id]
+        customer_last = next((m.message_id for m in reversed(earlier) if m.direction == "in"), None)
+        return conn.execute(insert(messages).values(
+            ticket_id=row.id, direction="out", channel=row.follow_up_channel or row.channel,
+            external_id=f"reply:{uuid.uuid4()}", message_id=make_msgid(domain=message_id_domain()),
+            author=author, subject=domain.reply_subject(row.reference, row.subject), body=text,
+            attachments=[], threaded_via=None, created_at=at,
+            # What the notifier needs to thread an email answer under the customer's last mail.
+            extras={"in_reply_to": customer_last,
+                    "references": [m.message_id for m in earlier][-MAX_REFERENCES:]},
+        )).inserted_primary_key[0]
+
+    def record_survey(self, reference: str, rating, comment: str | None = None, source: str = "link",
+                      actor: str | None = None) -> dict:
+        """The customer's satisfaction answer (1..5 and a comment) on a resolved or
+        closed ticket; a later answer replaces the earlier one, both stay in the audit."""
+        for _ in range(5):
+            at = now()
+            try:
+                with self.engine.begin() as conn:
+                    row = self._require(conn, reference)
+                    survey = domain.check_survey(row.status, rating, comment)
+                    label = actor or row.customer_email or row.customer_phone or row.customer_whatsapp or "customer"
+                    return self._save_survey(conn, row, survey, str(source)[:20], "customer", label, at)
+            except Conflict:
+                continue
+        raise Conflict(f"{reference} kept changing; try again")
+
+    def _save_survey(self, conn, row, survey, source, actor_type, actor, at, message=None) -> dict:
+        rating, comment = survey
+        self._update_ticket(conn, row, {"survey_rating": rating, "survey_comment": comment,
+                                        "survey_answered_at": at}, at)
+        before = {"rating": row.survey_rating, "comment": row.survey_comment,
+                  "answered_at": iso(row.survey_answered_at)}
+        self._audit(conn, row.id, at, actor_type, actor, "survey_answered", {
+            "survey": {"before": before if row.survey_rating is not None else None,
+                       "after": {"rating": rating, "comment": comment, "answered_at": iso(at)}},
+            "source": source, **({"message_id": message["id"]} if message else {})})
+        fresh = _ticket_dict(self._ticket_row(conn, row.id))
+        self._emit(conn, "ticket_survey_answered", {"ticket": fresh, "survey": {**fresh["survey"], "source": source},
+                                                    **({"message": message} if message else {})}, at)
+        return fresh
+
+    def set_follow_up(self, reference: str, channel: str, address: str, actor_type: str = "customer",
+                      actor: str | None = None) -> dict:
+        """The customer's chosen channel for our messages from now on (email, whatsapp, sms)."""
+        domain.check_actor(actor_type, actor)
+        channel, address = domain.check_follow_up(channel, address)
+        return self._mutate(reference, actor_type, actor or "customer", "follow_up_set", lambda row: {
+            k: v for k, v in (("follow_up_channel", channel), ("follow_up_address", address))
+            if getattr(row, k) != v})
 
     def _mutate(self, reference, actor_type, actor, action, compute, retry=True) -> dict:
         for _ in range(5 if retry else 1):
@@ -419,7 +523,19 @@ def _ticket_dict(row) -> dict:
                           "whatsapp": row.customer_whatsapp, "anonymous": bool(row.customer_anonymous)}
     for k in ("created_at", "updated_at", "resolved_at", "closed_at"):
         result[k] = iso(getattr(row, k))
+    result["follow_up"] = ({"channel": row.follow_up_channel, "address": row.follow_up_address}
+                           if row.follow_up_channel else None)
+    result["survey"] = ({"rating": row.survey_rating, "comment": row.survey_comment,
+                         "answered_at": iso(row.survey_answered_at)} if row.survey_rating is not None else None)
     return result
+
+
+def _public_message(m: dict) -> dict:
+    """A message as its customer sees it: no internal ids; who answered, for our replies."""
+    public = {k: m[k] for k in ("direction", "channel", "subject", "body", "created_at")}
+    if m["direction"] == "out":
+        public["author"] = m["author"]
+    return public
 
 
 def _message_dict(m) -> dict:
