@@ -12,6 +12,8 @@ import io
 import re
 from datetime import UTC, datetime
 
+from services.common.contract import PHONE_RE
+
 from .policy import STATUSES
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
@@ -39,7 +41,8 @@ def parse_json(items) -> list[dict]:
 
 def parse_csv(text: str) -> list[dict]:
     """Columns: name, display_name, email, skills (billing:2;delivery), regions (eu;us),
-    languages (en;pt), capacity, status. Lists are separated by ';'."""
+    languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164).
+    Lists are separated by ';'."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise RosterError({"header": "the first line must name the columns, including 'name'"})
@@ -49,7 +52,7 @@ def parse_csv(text: str) -> list[dict]:
         item = {k: (v or "").strip() for k, v in row.items() if k}
         for key in ("skills", "regions", "languages"):
             item[key] = [p.strip() for p in item.get(key, "").split(";") if p.strip()]
-        for key in ("display_name", "email", "status", "capacity"):
+        for key in ("display_name", "email", "status", "capacity", "phone", "whatsapp"):
             if not item.get(key):
                 item.pop(key, None)
         agents.append(agent(item, errors, prefix=f"line {line}: "))
@@ -75,6 +78,9 @@ def agent(item, errors: dict[str, str], prefix: str = "", partial: bool = False)
             if not isinstance(item[key], str) or len(item[key]) > limit:
                 errors[prefix + key] = f"expected text of at most {limit} characters"
             out[key] = item[key]
+    for key in ("phone", "whatsapp"):  # where agent alerts and voice callbacks reach the agent
+        if key in item:
+            out[key] = _phone(item[key], errors, prefix + key)
     if "skills" in item or not partial:
         out["skills"] = _skills(item.get("skills", {}), errors, prefix + "skills")
     for key in ("regions", "languages"):
@@ -101,6 +107,16 @@ def agent(item, errors: dict[str, str], prefix: str = "", partial: bool = False)
             vacations = []
         out["vacations"] = [vacation(v, errors, f"{prefix}vacations[{i}].") for i, v in enumerate(vacations)]
     return out
+
+
+def _phone(value, errors: dict[str, str], key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    number = value.replace(" ", "").replace("-", "") if isinstance(value, str) else value
+    if not isinstance(number, str) or not PHONE_RE.fullmatch(number):
+        errors[key] = "not an E.164 phone number like +351912345678"
+        return None
+    return number
 
 
 def vacation(item, errors: dict[str, str], prefix: str = "") -> dict:

@@ -24,6 +24,8 @@ agents = Table(
     Column("name", String(100), primary_key=True),
     Column("display_name", String(200)),
     Column("email", String(320)),
+    Column("phone", String(20)),       # E.164; agent alerts by SMS, voice callbacks
+    Column("whatsapp", String(20)),    # E.164; agent alerts by WhatsApp
     Column("skills", JSON, nullable=False, default=dict),        # {"billing": 2, "delivery": 0}
     Column("regions", JSON, nullable=False, default=list),
     Column("languages", JSON, nullable=False, default=list),

@@ -86,8 +86,8 @@ class RouterStore:
         return {"imported": len(items)}
 
     def _put_agent(self, conn, data: dict, at: datetime) -> None:
-        values = {k: data[k] for k in ("display_name", "email", "skills", "regions", "languages", "capacity",
-                                       "channel_capacity") if k in data}
+        values = {k: data[k] for k in ("display_name", "email", "phone", "whatsapp", "skills", "regions",
+                                       "languages", "capacity", "channel_capacity") if k in data}
         values.setdefault("channel_capacity", {})
         existing = conn.execute(select(agents.c.status).where(agents.c.name == data["name"])).first()
         status = data.get("status", "available")
@@ -161,7 +161,8 @@ class RouterStore:
                 planned.setdefault(v.agent, []).append({"id": v.id, "starts_at": iso(v.starts_at),
                                                         "ends_at": iso(v.ends_at), "note": v.note})
         return [{
-            "name": a.name, "display_name": row.display_name, "email": row.email, "skills": a.skills,
+            "name": a.name, "display_name": row.display_name, "email": row.email, "phone": row.phone,
+            "whatsapp": row.whatsapp, "skills": a.skills,
             "regions": sorted(a.regions), "languages": sorted(a.languages), "capacity": a.capacity,
             "channel_capacity": a.channel_capacity, "status": a.status, "status_since": iso(a.status_since),
             "load": a.load, "last_assigned_at": iso(a.last_assigned_at),
