@@ -100,6 +100,8 @@ def test_a_reply_is_an_outbound_message_threaded_under_the_customers_mail(store)
     assert [m["direction"] for m in ticket["messages"]] == ["in", "out"]
     assert ticket["audit"][-1]["action"] == "replied" and ticket["audit"][-1]["actor"] == "bob"
     assert ticket["audit"][-1]["changes"]["status"] == {"before": "new", "after": "pending_customer"}
+    created = events(store, "ticket_created")[0]
+    assert created["message"]["message_id"] == c.threading.message_id  # the notifier threads its ack under it
     added = events(store, "ticket_reply_added")
     assert len(added) == 1 and added[0]["message"]["id"] == message["id"]
     assert events(store, "ticket_updated")[-1]["changes"]["status"]["after"] == "pending_customer"

@@ -115,12 +115,15 @@ class TicketStore:
                 return self._ingest_survey_answer(conn, answered, c, at, decision.via, survey)
         if decision.ticket is None:
             ticket_id = self._create_ticket(conn, c, at, decision)
-            self._insert_message(conn, ticket_id, c, at, decision.via)
+            message_id = self._insert_message(conn, ticket_id, c, at, decision.via)
             ticket = self._ticket_row(conn, ticket_id)
             self._audit(conn, ticket_id, at, "customer", _customer_label(c), "created",
                         {"status": {"before": None, "after": ticket.status}, "via": decision.via})
+            # The first message rides along: the notifier threads its acknowledgement under
+            # it and reads a callback request from it without asking back.
             self._emit(conn, "ticket_created", {"ticket": _ticket_dict(ticket), "intake_id": c.intake_id,
-                                                "received_at": c.received_at}, at)
+                                                "received_at": c.received_at,
+                                                "message": _message_dict(self._message_row(conn, message_id))}, at)
             return IngestResult("created", ticket.reference, decision.via)
 
         ticket = self._ticket_row(conn, decision.ticket.id)
