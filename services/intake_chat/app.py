@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from services.common import config
+from services.common import config, page_filters
 from services.common.publisher import ComplaintPublisher
 
 from . import metrics, payload, replies, views
@@ -64,7 +63,7 @@ def create_app(publisher=None, tickets=None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_headers)
     app.after_request(_drain_body)
-    app.add_template_filter(_when, "when")
+    page_filters.install(app)
     return app
 
 
@@ -118,13 +117,3 @@ def _drain_body(response):
                 pass
     return response
 
-
-def _when(value) -> str:
-    """'2026-11-23T08:37:27.123+00:00' -> '23 Nov 2026, 08:37 UTC' (as given if unreadable)."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        return moment.strftime("%d %b %Y, %H:%M ") + (moment.tzname() or "")
-    return moment.strftime("%d %b %Y, %H:%M")

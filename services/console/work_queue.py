@@ -1,0 +1,38 @@
+"""What an agent works on first, and who may do what: plain Python rules."""
+
+from __future__ import annotations
+
+from services.tickets.domain import OPEN_STATUSES, PRIORITIES
+
+# Urgent first: the higher a priority's index, the earlier it comes.
+_RANK = {p: i for i, p in enumerate(PRIORITIES)}
+
+AGENT, SUPERVISOR = "agent", "supervisor"
+SUPERVISOR_ONLY = frozenset({"roster", "waiting", "live_chats", "reassign_anyone"})
+
+
+def most_urgent_then_oldest(tickets: list[dict]) -> list[dict]:
+    return sorted(tickets, key=lambda t: (-_RANK.get(t.get("priority"), -1), t.get("created_at") or "",
+                                          t.get("reference") or ""))
+
+
+def open_statuses() -> list[str]:
+    return list(OPEN_STATUSES)
+
+
+def allowed(role: str, action: str) -> bool:
+    """Agents work tickets; supervisors also see the roster, the waiting queue and
+    live chats, and reassign any ticket. An unknown role may do nothing."""
+    if role == SUPERVISOR:
+        return True
+    if role == AGENT:
+        return action not in SUPERVISOR_ONLY
+    return False
+
+
+def may_reassign(role: str, user: str, current_assignee: str | None, new_assignee: str | None) -> bool:
+    """An agent may take an unassigned ticket or hand on one of their own; only a
+    supervisor moves tickets between other agents."""
+    if allowed(role, "reassign_anyone"):
+        return True
+    return role == AGENT and current_assignee in (None, user)

@@ -1,0 +1,187 @@
+"""The agents' pages: my queue, all tickets with filters, the ticket page and its actions."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import Forbidden, NotFound
+
+from services.common.contract import CATEGORIES, CHANNELS
+from services.tickets.domain import PRIORITIES, STATUSES
+
+from . import auth, metrics, settings, work_queue
+from .clients import RemoteCallError, ServiceUnavailable
+
+log = logging.getLogger("console")
+bp = Blueprint("work", __name__)
+
+FILTERS = ("q", "status", "priority", "category", "channel", "region", "assignee", "customer")
+PER_PAGE = 25
+QUEUE_LIMIT = 100
+
+
+def tickets():
+    return auth.console().tickets
+
+
+def unavailable(service: str, exc: Exception):
+    from .app import error_page
+
+    metrics.BACKEND_ERRORS.labels(service).inc()
+    log.warning("%s unavailable: %s", service, exc)
+    page = error_page(503, f"The {service} service is not answering",
+                      f"The {service} service did not answer just now; nothing was changed. "
+                      "Try again in a minute.")
+    return page[0], page[1], {"Retry-After": "10"}
+
+
+@bp.get("/")
+@auth.signed_in
+def home():
+    return redirect(url_for("work.my_queue"))
+
+
+@bp.get("/queue")
+@auth.signed_in
+def my_queue():
+    try:
+        found = tickets().search({"assignee": g.user["name"], "status": work_queue.open_statuses(),
+                                  "per_page": QUEUE_LIMIT, "sort": "created_at"})
+    except ServiceUnavailable as exc:
+        return unavailable("tickets", exc)
+    items = work_queue.most_urgent_then_oldest(found["items"])
+    return render_template("queue.html", items=items, total=found["total"], limit=QUEUE_LIMIT)
+
+
+@bp.get("/tickets")
+@auth.signed_in
+def all_tickets():
+    chosen = {name: request.args.get(name, "").strip() for name in FILTERS}
+    page = request.args.get("page", "1")
+    query = {k: v for k, v in chosen.items() if v and k not in ("region",)}
+    query.update(page=int(page) if page.isdigit() and int(page) > 0 else 1, per_page=PER_PAGE,
+                 sort=request.args.get("sort") or "-created_at")
+    if chosen["region"]:
+        query["region"] = chosen["region"]
+    error = None
+    try:
+        found = tickets().search(query)
+    except ServiceUnavailable as exc:
+        return unavailable("tickets", exc)
+    except RemoteCallError as exc:
+        error, found = exc.detail, {"items": [], "total": 0, "page": 1, "per_page": PER_PAGE}
+    items = found["items"]
+    if chosen["region"]:
+        # Also applied here, so the filter holds whether or not the tickets search knows regions.
+        items = [t for t in items if (t.get("region") or "").lower() == chosen["region"].lower()]
+    return render_template("tickets.html", items=items, found=found, chosen=chosen, error=error,
+                           statuses=STATUSES, priorities=PRIORITIES, categories=CATEGORIES, channels=CHANNELS)
+
+
+@bp.get("/tickets/<ref>")
+@auth.signed_in
+def ticket(ref):
+    try:
+        ticket = tickets().get_ticket(ref)
+    except ServiceUnavailable as exc:
+        return unavailable("tickets", exc)
+    except RemoteCallError as exc:
+        if exc.kind == "NotFound":
+            raise NotFound(f"There is no ticket {ref}.") from None
+        raise
+    explanation = explain_error = None
+    try:
+        explanation = auth.console().router.explain(ticket["reference"])
+    except ServiceUnavailable:
+        explain_error = "The router did not answer, so the routing explanation is not shown."
+    except RemoteCallError as exc:
+        explain_error = exc.detail
+    agents = _agent_names()
+    return render_template("ticket.html", ticket=ticket, explanation=explanation, explain_error=explain_error,
+                           agents=agents, statuses=STATUSES, priorities=PRIORITIES, categories=CATEGORIES,
+                           may_reassign_anyone=work_queue.allowed(g.user["role"], "reassign_anyone"),
+                           poll_seconds=settings.poll_seconds())
+
+
+@bp.get("/tickets/<ref>/conversation.json")
+@auth.signed_in
+def conversation(ref):
+    """For the ticket page's live update (a chat): the messages, newest last."""
+    try:
+        ticket = tickets().get_ticket(ref)
+    except ServiceUnavailable as exc:
+        return {"error": "unavailable", "detail": str(exc)}, 503
+    except RemoteCallError as exc:
+        return {"error": "not_found" if exc.kind == "NotFound" else "error", "detail": exc.detail}, 404
+    return {"reference": ticket["reference"], "status": ticket["status"],
+            "messages": [{k: m.get(k) for k in ("id", "direction", "channel", "author", "body", "created_at")}
+                         for m in ticket["messages"]]}
+
+
+@bp.post("/tickets/<ref>/reply")
+@auth.signed_in
+def reply(ref):
+    body = request.form.get("body", "").strip()
+    status = request.form.get("status") or None
+    if not body:
+        return _back(ref, "Write the reply before sending it.", "error")
+    return _act(ref, "reply", lambda: tickets().reply(ref, g.user["name"], body, status),
+                "Reply sent to the customer.")
+
+
+@bp.post("/tickets/<ref>/change")
+@auth.signed_in
+def change(ref):
+    fields = {k: request.form[k] for k in ("status", "priority", "category") if request.form.get(k)}
+    current = {k: request.form.get(f"current_{k}") for k in fields}
+    fields = {k: v for k, v in fields.items() if v != current.get(k)}
+    if not fields:
+        return _back(ref, "Nothing was changed.", "info")
+    return _act(ref, "change", lambda: tickets().change(ref, fields, g.user["name"]),
+                "Saved: " + ", ".join(f"{k} {v.replace('_', ' ')}" for k, v in fields.items()) + ".")
+
+
+@bp.post("/tickets/<ref>/assign")
+@auth.signed_in
+def assign(ref):
+    assignee = request.form.get("assignee", "").strip() or None
+    expected = request.form.get("expected_assignee", "").strip() or None
+    if not work_queue.may_reassign(g.user["role"], g.user["name"], expected, assignee):
+        raise Forbidden("Only a supervisor can move a ticket that another agent holds.")
+    # expected_assignee: refused if someone else reassigned it since the page was shown.
+    return _act(ref, "assign", lambda: tickets().assign(ref, assignee, g.user["name"], expected),
+                f"Assigned to {assignee}." if assignee else "Unassigned.")
+
+
+@bp.post("/tickets/<ref>/notes")
+@auth.signed_in
+def add_note(ref):
+    body = request.form.get("body", "").strip()
+    if not body:
+        return _back(ref, "Write the note before saving it.", "error")
+    return _act(ref, "note", lambda: tickets().add_note(ref, g.user["name"], body), "Note added.")
+
+
+def _act(ref, action, work, done):
+    try:
+        work()
+    except ServiceUnavailable as exc:
+        return unavailable("tickets", exc)
+    except RemoteCallError as exc:
+        return _back(ref, f"Not done: {exc.detail}", "error")
+    metrics.AGENT_ACTIONS.labels(action).inc()
+    log.info("ticket %s by %s", action, g.user["name"], extra={"reference": ref})
+    return _back(ref, done, "success")
+
+
+def _back(ref, message, category):
+    flash(message, category)
+    return redirect(url_for("work.ticket", ref=ref) + "#top")
+
+
+def _agent_names() -> list[str]:
+    try:
+        return sorted(a["name"] for a in auth.console().router.agents())
+    except ServiceUnavailable:
+        return [u["name"] for u in auth.console().store.list_users()]
