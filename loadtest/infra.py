@@ -36,6 +36,13 @@ def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd="/", check=True, capture_output=True, text=True, **kwargs)
 
 
+def _rabbit_tool(name: str) -> str:
+    """The tool itself, not Debian's /usr/sbin wrapper: the wrapper switches to the
+    rabbitmq user with a clean environment, which would drop this node's settings."""
+    direct = Path("/usr/lib/rabbitmq/bin") / name
+    return str(direct) if direct.exists() else (shutil.which(name) or name)
+
+
 class PrivateRabbit:
     """One RabbitMQ node (with the management plugin) named after its port."""
 
@@ -60,8 +67,8 @@ class PrivateRabbit:
         (self.dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
             f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.mgmt_port}\n")
-        server = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
-        subprocess.run([server, "-detached"], env=self._env(), check=True, capture_output=True)
+        subprocess.run([_rabbit_tool("rabbitmq-server"), "-detached"], env=self._env(), check=True,
+                       capture_output=True)
         _wait(self.ready, timeout, f"RabbitMQ node {self.node}")
 
     def ready(self) -> bool:
@@ -92,8 +99,8 @@ class PrivateRabbit:
         self.start()
 
     def stop(self) -> None:
-        ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-        subprocess.run([ctl, "-n", self.node, "stop"], env=self._env(), capture_output=True, timeout=60)
+        subprocess.run([_rabbit_tool("rabbitmqctl"), "-n", self.node, "stop"], env=self._env(),
+                       capture_output=True, timeout=60)
         pid = self._pid()
         if pid:
             try:

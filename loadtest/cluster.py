@@ -1,0 +1,99 @@
+"""The whole system on a private broker and database: what the fault-injection
+suite and the end-to-end benchmark run against.
+
+Every service that exists in services/ and has a role here is started as its
+own process, each with its own PostgreSQL database (services own their
+tables), all on one private RabbitMQ node.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from .infra import PrivatePostgres, PrivateRabbit
+from .system import ServiceProcess, free_port, service_exists, service_process
+
+# Start order: the consumers first, so nothing waits on them; the intakes last.
+SERVICES = ("tickets", "router", "notifier", "intake_chat", "intake_whatsapp", "intake_voice")
+TRACKING_SECRET = "loadtest-tracking-secret"
+
+
+def roster(agents: int, capacity: int) -> dict:
+    """Agents who can take any complaint: the run measures the pipeline, not scarcity."""
+    skills = {c: 1 for c in ("billing", "technical", "delivery", "product", "service", "other")}
+    return {"agents": [{"name": f"agent{i:03d}", "display_name": f"Agent {i}", "email": f"agent{i}@support.example",
+                        "skills": skills, "regions": [], "languages": [], "capacity": capacity}
+                       for i in range(agents)]}
+
+
+class Cluster:
+    def __init__(self, workdir: Path | None = None, log=print, extra_env: dict | None = None):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="complaints-loadtest-"))
+        self.workdir.chmod(0o755)  # the postgres user keeps its cluster inside
+        self.log = log
+        self.rabbit = PrivateRabbit(self.workdir, free_port(), free_port(), free_port())
+        self.postgres = PrivatePostgres(self.workdir, free_port())
+        self.extra_env = extra_env or {}
+        self.procs: dict[str, ServiceProcess] = {}
+        self.names = [n for n in SERVICES if service_exists(n)]
+
+    def database_url(self, service: str) -> str:
+        return self.postgres.url(service)
+
+    def start(self) -> None:
+        self.log(f"work folder {self.workdir}")
+        self.log("starting a private PostgreSQL and RabbitMQ")
+        self.postgres.init()
+        self.postgres.start()
+        for name in self.names:
+            self.postgres.create_database(name)
+        self.rabbit.start()
+        for name in self.names:
+            self.start_service(name)
+
+    def env(self, name: str) -> dict:
+        return {"AMQP_URI": self.rabbit.amqp_uri, "DATABASE_URL": self.database_url(name),
+                f"{name.upper()}_DATABASE_URL": self.database_url(name), "VAR_DIR": self.workdir / "var",
+                "TRACKING_SECRET": TRACKING_SECRET, **self.extra_env}
+
+    def start_service(self, name: str, timeout: float = 60) -> ServiceProcess:
+        old = self.procs.get(name)
+        proc = service_process(name, self.env(name), self.workdir / f"{name}.log", port=old.port if old else None)
+        self.procs[name] = proc
+        proc.start(timeout)
+        self.log(f"{name} up on {proc.url}")
+        return proc
+
+    def kill(self, name: str) -> None:
+        self.procs[name].kill()
+
+    def url(self, name: str) -> str:
+        return self.procs[name].url
+
+    def load_roster(self, agents: int, complaints: int) -> None:
+        capacity = max(5, math.ceil(complaints / agents) + 5)
+        resp = requests.post(self.url("router") + "/roster", json=roster(agents, capacity), timeout=30)
+        resp.raise_for_status()
+        self.log(f"roster: {agents} agents, capacity {capacity} each")
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            while not proc.healthy():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{proc.name} not healthy again:\n{proc.log()}")
+                time.sleep(0.3)
+
+    def stop(self, keep: bool = False) -> None:
+        for proc in reversed(list(self.procs.values())):
+            proc.stop()
+        self.rabbit.stop()
+        self.postgres.stop("fast")
+        if not keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
