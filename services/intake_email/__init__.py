@@ -1,0 +1,1 @@
+"""The email intake: IMAP mailboxes in, ComplaintReceived out (issue 4)."""

@@ -1,0 +1,67 @@
+"""An email's facts as a ComplaintReceived (the one contract), with ids that
+are the same every time the same message is read: the external id from the
+Message-ID and the mailbox (a content hash when there is no Message-ID), the
+intake id a UUID5 of it. A message re-read after a crash or a UIDVALIDITY
+change is therefore the same complaint with the same reference, and the
+tickets service's unique (channel, external_id) keeps it one ticket."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+from services.common.contract import MAX_BODY, MAX_EXTERNAL_ID, MAX_SUBJECT, ComplaintReceived
+
+from .parsing import EmailFacts, UnusableEmail
+
+CHANNEL = "email"
+# Fixed forever: changing it would give re-read messages new intake ids.
+INTAKE_NAMESPACE = uuid.UUID("4f0c3b1e-2d54-5c8e-9a61-7b0e51c2d9a4")
+TRUNCATED = "\n\n[… message truncated by the email intake]"
+
+
+def external_id(mailbox: str, message_id: str | None, raw: bytes) -> str:
+    key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    value = f"{mailbox}|{key}"
+    if len(value) > MAX_EXTERNAL_ID:  # a freakishly long Message-ID: keep the key unique, and short
+        value = f"{mailbox}|sha256-id:{hashlib.sha256(key.encode()).hexdigest()}"
+    return value
+
+
+def intake_id_for(external: str) -> str:
+    return str(uuid.uuid5(INTAKE_NAMESPACE, external))
+
+
+def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, external: str,
+                    received_at: datetime | None) -> ComplaintReceived:
+    """Raises UnusableEmail when there is nothing to file, ContractError when a field is invalid."""
+    if not facts.body.strip() and not facts.subject and not facts.attachments:
+        raise UnusableEmail("empty: no subject, no text and no attachment")
+    body = facts.body
+    if len(body) > MAX_BODY:
+        body = body[:MAX_BODY - len(TRUNCATED)] + TRUNCATED
+    subject = facts.subject if len(facts.subject) <= MAX_SUBJECT else facts.subject[:MAX_SUBJECT - 1] + "…"
+    arrived = received_at or facts.date or datetime.now(UTC)
+    extras = {"email": {
+        "mailbox": mailbox, "folder": folder, "uid": uid, "message_id": facts.message_id,
+        "to": list(facts.to), "cc": list(facts.cc), "body_from_html": facts.body_from_html,
+        **({"date": facts.date.isoformat()} if facts.date else {}),
+        **({"notes": list(facts.notes)} if facts.notes else {}),
+    }}
+    return ComplaintReceived.from_dict({
+        "schema_version": 1,
+        "intake_id": intake_id_for(external),
+        "channel": CHANNEL,
+        "external_id": external,
+        "received_at": arrived.astimezone(UTC).isoformat(),
+        "customer": {"name": (facts.sender_name or "")[:200] or None, "email": facts.sender_email},
+        "subject": subject,
+        "body": body,
+        "language": facts.language,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type[:255], "size": a.size,
+                         "sha256": a.sha256} for a in facts.attachments],
+        "threading": {"in_reply_to": facts.in_reply_to, "references": list(facts.references),
+                      "message_id": facts.message_id},
+        "extras": extras,
+    })

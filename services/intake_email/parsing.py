@@ -1,0 +1,303 @@
+"""Raw RFC 5322 bytes to the facts a complaint needs, with the stdlib `email`
+package (policy.default). Plain Python: no IMAP, broker or database here.
+
+Never raises anything but UnusableEmail: whatever a sender's client got wrong
+(encodings, charsets, structure), either the message yields its facts or the
+caller gets a reason to quarantine it with.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from services.common.contract import LANGUAGE_RE
+
+from .htmltext import html_to_text
+
+MSG_ID = re.compile(r"<[^<>\s]+>")
+# Labels mail clients use for encodings Python knows under another name, or
+# for which a superset decodes what they really send (as browsers do).
+CHARSET_ALIASES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949", "iso-8859-8-i": "iso-8859-8", "unicode-1-1-utf-7": "utf-7",
+    "x-sjis": "cp932", "windows-31j": "cp932",
+}
+# Many messages labelled ASCII or Latin-1 are really UTF-8 or Windows-1252.
+CHARSET_TRIALS = {
+    "us-ascii": ("utf-8", "cp1252"), "ascii": ("utf-8", "cp1252"),
+    "iso-8859-1": ("cp1252", "latin-1"), "latin1": ("cp1252", "latin-1"), "latin-1": ("cp1252", "latin-1"),
+}
+
+
+class UnusableEmail(ValueError):
+    """This message cannot become a complaint; the message says why (for the quarantine)."""
+
+
+@dataclass(frozen=True)
+class AttachmentFacts:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None      # None when the attachment is over the size limit
+
+
+@dataclass(frozen=True)
+class EmailFacts:
+    message_id: str | None
+    sender_email: str | None
+    sender_name: str | None
+    subject: str
+    body: str
+    body_from_html: bool
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    date: datetime | None
+    language: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    attachments: tuple[AttachmentFacts, ...]
+    content_type: str
+    report_type: str | None
+    # First value of each header, by lower-cased name, undecoded (for screening).
+    headers: dict[str, str] = field(default_factory=dict)
+    # What went wrong but was worked around (unknown charset, bad bytes replaced).
+    notes: tuple[str, ...] = ()
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The Message-ID, as '<id@host>', read from the headers only; None when absent."""
+    try:
+        headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        return normalize_message_id(headers.get("Message-ID"))
+    except Exception:  # an unreadable header block simply has no usable id
+        return None
+
+
+def normalize_message_id(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    match = MSG_ID.search(text)
+    if match:
+        return match.group(0)
+    # Some clients omit the angle brackets; keep the id if it is one token.
+    token = text.strip("<> \t\r\n")
+    return f"<{token}>" if token and not re.search(r"\s", token) else None
+
+
+def parse_email(raw: bytes, max_attachment_bytes: int) -> EmailFacts:
+    if not raw or not raw.strip():
+        raise UnusableEmail("empty message")
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        return _facts(msg, max_attachment_bytes)
+    except UnusableEmail:
+        raise
+    except Exception as exc:  # the stdlib parser has bugs on hostile input; quarantine, don't crash
+        raise UnusableEmail(f"parser error: {type(exc).__name__}: {exc}") from exc
+
+
+def _facts(msg: EmailMessage, max_attachment_bytes: int) -> EmailFacts:
+    raw_headers: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        raw_headers.setdefault(name.lower(), str(value))
+    if not raw_headers:
+        raise UnusableEmail("not an email: no header lines")
+    notes: list[str] = []
+    sender_name, sender_email = _sender(msg, raw_headers)
+    if not sender_email:
+        raise UnusableEmail("no sender address (From, Sender, Reply-To are missing or unreadable)")
+    body, from_html, attachments = _content(msg, max_attachment_bytes, notes)
+    subject = _one_line(_decoded(msg, "subject", raw_headers))
+    return EmailFacts(
+        message_id=normalize_message_id(raw_headers.get("message-id")),
+        sender_email=sender_email, sender_name=sender_name or None,
+        subject=subject, body=body, body_from_html=from_html,
+        in_reply_to=(MSG_ID.findall(raw_headers.get("in-reply-to", "")) or [None])[0],
+        references=tuple(MSG_ID.findall(raw_headers.get("references", ""))),
+        date=_date(raw_headers.get("date")),
+        language=_language(raw_headers.get("content-language")),
+        to=_addresses(raw_headers.get("to")), cc=_addresses(raw_headers.get("cc")),
+        attachments=tuple(attachments),
+        content_type=msg.get_content_type(),
+        report_type=(msg.get_param("report-type", header="content-type") or None)
+        if msg.get_content_type() == "multipart/report" else None,
+        headers=raw_headers, notes=tuple(notes),
+    )
+
+
+# --- headers -------------------------------------------------------------------
+
+
+def _decoded(msg, name, raw_headers) -> str:
+    """The header's text with RFC 2047 words decoded; falls back to a lenient decoder."""
+    if name not in raw_headers:
+        return ""
+    try:
+        return str(msg[name] or "")
+    except Exception:  # a header policy.default cannot parse: decode it word by word instead
+        return _decode_words(raw_headers[name])
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # unknown charset in an encoded word: keep the raw text
+        return value
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _sender(msg, raw_headers) -> tuple[str | None, str | None]:
+    for name in ("from", "sender", "reply-to"):
+        if name not in raw_headers:
+            continue
+        try:
+            for address in msg[name].addresses:
+                if "@" in (address.addr_spec or ""):
+                    return _one_line(address.display_name or ""), address.addr_spec.strip().lower()
+        except Exception:  # unparseable with policy.default: try the classic parser
+            pass
+        for display, addr in getaddresses([raw_headers[name]]):
+            if "@" in addr and " " not in addr.strip():
+                return _one_line(_decode_words(display)), addr.strip().lower()
+    return None, None
+
+
+def _addresses(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(addr.lower() for _, addr in getaddresses([value]) if "@" in addr)
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    first = value.split(",")[0].strip()
+    return first if LANGUAGE_RE.fullmatch(first) else None
+
+
+# --- body and attachments --------------------------------------------------------
+
+
+def _leaves(part, parent_subtype=None):
+    """Every non-multipart part with the subtype of the multipart holding it.
+    An attached message (message/rfc822) is one leaf: its insides are not ours."""
+    if part.get_content_maintype() == "multipart" and part.is_multipart():
+        for child in part.iter_parts():
+            yield from _leaves(child, part.get_content_subtype())
+    else:
+        yield part, parent_subtype
+
+
+def _content(msg, max_attachment_bytes, notes) -> tuple[str, bool, list[AttachmentFacts]]:
+    try:
+        body_part = msg.get_body(preferencelist=("plain", "html"))
+    except Exception:  # a broken structure: look for text among the parts below
+        body_part = None
+    texts: list[str] = []
+    from_html = False
+    if body_part is not None:
+        from_html = body_part.get_content_subtype() == "html"
+        texts.append(_text_of(body_part, notes))
+    attachments: list[AttachmentFacts] = []
+    for part, parent in _leaves(msg):
+        if part is body_part:
+            continue
+        disposition = part.get_content_disposition()
+        filename = _filename(part)
+        inline_text = (part.get_content_type() in ("text/plain", "text/html")
+                       and disposition != "attachment" and not filename)
+        if inline_text:
+            if parent == "alternative" and body_part is not None:
+                continue  # another rendering of the body we already took
+            texts.append(_text_of(part, notes))
+            from_html = from_html or (body_part is None and part.get_content_subtype() == "html")
+            continue
+        attachments.append(_attachment(part, filename, len(attachments) + 1, max_attachment_bytes, notes))
+    body = "\n\n".join(t for t in (t.strip() for t in texts) if t)
+    return body, from_html, attachments
+
+
+def _text_of(part, notes) -> str:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        payload = str(part.get_payload()).encode("utf-8", "replace")
+    text = decode_text(payload, part.get_content_charset(), notes)
+    return html_to_text(text) if part.get_content_subtype() == "html" else text.replace("\r\n", "\n")
+
+
+def decode_text(payload: bytes, charset: str | None, notes: list[str]) -> str:
+    """Bytes in the declared charset; an unknown or wrong label still gives readable text."""
+    label = (charset or "us-ascii").strip().strip('"').lower()
+    codec = CHARSET_ALIASES.get(label, label)
+    trials: tuple[str, ...]
+    if codec in CHARSET_TRIALS:
+        trials = CHARSET_TRIALS[codec]
+    elif _is_text_codec(codec):
+        trials = (codec,)
+    else:
+        notes.append(f"unknown charset {label!r}: decoded as UTF-8 or Windows-1252")
+        trials = ("utf-8", "cp1252")
+    for trial in trials:
+        try:
+            return payload.decode(trial)
+        except UnicodeDecodeError:
+            continue
+    notes.append(f"bytes not valid in charset {label!r} were replaced")
+    return payload.decode(trials[0], errors="replace")
+
+
+def _is_text_codec(name: str) -> bool:
+    try:
+        return codecs.lookup(name)._is_text_encoding
+    except LookupError:
+        return False
+
+
+def _filename(part) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # a malformed RFC 2231 parameter
+        name = None
+    return _one_line(name)[:255] if name else None
+
+
+def _attachment(part, filename, number, limit, notes) -> AttachmentFacts:
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        inner = part.get_payload(0) if part.is_multipart() else None
+        data = inner.as_bytes(policy=policy.compat32) if inner is not None else b""
+        if not filename and inner is not None:
+            filename = (_one_line(str(inner.get("subject", "")))[:200] or "message") + ".eml"
+    else:
+        data = part.get_payload(decode=True) or b""
+    if not filename:
+        filename = f"attachment-{number}{mimetypes.guess_extension(content_type) or '.bin'}"
+    over = len(data) > limit
+    if over:
+        notes.append(f"attachment {filename!r} is over the {limit}-byte limit: listed, not hashed")
+    return AttachmentFacts(filename=filename, content_type=content_type, size=len(data),
+                           sha256=None if over else hashlib.sha256(data).hexdigest())
