@@ -1,0 +1,115 @@
+"""The WhatsApp intake's state in SQL: one decision per MessageSid and the
+conversation window per number, safe with several gunicorn workers and
+replicas (unique keys and conditional updates, never check-then-insert)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from . import messages as domain
+from .schema import conversations, messages, quarantine, statuses
+
+ATTEMPTS = 10
+
+
+class _Raced(Exception):
+    """Another worker changed the same conversation first: decide again."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    intake_id: str
+    ack_reference: str
+    thread_reference: str | None
+    follow_up: bool
+    published: bool
+    received_at: str      # when the first attempt arrived: retries carry the same time
+
+
+class WhatsAppStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def record(self, inbound: domain.Inbound, intake_id: str, own_reference: str,
+               window_seconds: float) -> Recorded:
+        """Decide where the message goes, once: a MessageSid seen before gets its first decision back."""
+        for _ in range(ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    seen = conn.execute(select(messages).where(messages.c.message_sid == inbound.message_sid)).first()
+                    if seen is not None:
+                        return _recorded(seen)
+                    return self._decide(conn, inbound, intake_id, own_reference, window_seconds)
+            except (IntegrityError, _Raced):
+                continue  # the winner's row is there now: read it, or decide again
+        raise RuntimeError(f"conversation of {inbound.number} kept changing while taking {inbound.message_sid}")
+
+    def _decide(self, conn, inbound, intake_id, own_reference, window_seconds) -> Recorded:
+        now = time.time()
+        row = conn.execute(select(conversations).where(conversations.c.number == inbound.number)).first()
+        current = domain.Conversation(row.reference, row.last_message_at) if row else None
+        decision = domain.decide(current, now, window_seconds, own_reference, inbound.names_reference)
+        if row is None:
+            conn.execute(insert(conversations).values(number=inbound.number, reference=decision.conversation_reference,
+                                                      last_message_at=now, version=1))
+        else:
+            changed = conn.execute(
+                update(conversations)
+                .where(conversations.c.number == inbound.number, conversations.c.version == row.version)
+                .values(reference=decision.conversation_reference, last_message_at=now, version=row.version + 1))
+            if changed.rowcount != 1:
+                raise _Raced()
+        received_at = datetime.now(UTC)
+        conn.execute(insert(messages).values(
+            message_sid=inbound.message_sid, intake_id=intake_id, number=inbound.number,
+            ack_reference=decision.ack_reference, thread_reference=decision.thread_reference,
+            follow_up=int(decision.follow_up), received_at=received_at, published_at=None))
+        return Recorded(intake_id, decision.ack_reference, decision.thread_reference, decision.follow_up, False,
+                        _iso(received_at))
+
+    def mark_published(self, message_sid: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(messages).where(messages.c.message_sid == message_sid,
+                                                messages.c.published_at.is_(None))
+                         .values(published_at=datetime.now(UTC)))
+
+    def quarantine(self, message_sid: str | None, reason: str, raw: dict) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(quarantine).values(
+                message_sid=message_sid or None, reason=reason[:2000], raw=raw,
+                received_at=datetime.now(UTC))).inserted_primary_key[0]
+
+    def save_status(self, message_sid: str, status: str, error_code: str | None) -> None:
+        values = {"status": status[:20], "error_code": (error_code or None) and error_code[:10],
+                  "updated_at": datetime.now(UTC)}
+        for _ in range(ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    done = conn.execute(update(statuses).where(statuses.c.message_sid == message_sid).values(**values))
+                    if done.rowcount == 0:
+                        conn.execute(insert(statuses).values(message_sid=message_sid, **values))
+                    return
+            except IntegrityError:
+                continue  # another worker inserted it first: update it
+
+    def status(self, message_sid: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(statuses).where(statuses.c.message_sid == message_sid)).first()
+        return {"status": row.status, "error_code": row.error_code} if row else None
+
+
+def _recorded(row) -> Recorded:
+    return Recorded(row.intake_id, row.ack_reference, row.thread_reference, bool(row.follow_up),
+                    row.published_at is not None, _iso(row.received_at))
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back what it stored, without the zone: UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

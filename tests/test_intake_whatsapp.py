@@ -1,0 +1,251 @@
+"""The WhatsApp intake as Twilio and a customer see it: signed webhooks over
+real HTTP to the service process, a real RabbitMQ behind it and the tickets
+service turning what it publishes into tickets."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+import requests
+from conftest import free_port, wait_for
+from twilio_support import Twilio, sid, twiml, whatsapp_message
+
+from services.common import topology
+from services.common.contract import ComplaintReceived
+from services.intake_whatsapp import messages
+
+PUBLIC = "https://example.com/whatsapp"
+ANA = "+351912345678"
+BRUNO = "+5511987654321"
+CAROL = "+447700900123"
+
+
+def start_whatsapp(services, tmp_path, **env):
+    env.setdefault("INTAKE_WHATSAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'whatsapp.db'}")
+    proc = services.start("intake_whatsapp", TWILIO_AUTH_TOKEN="test-twilio-auth-token-0123456789",
+                          PUBLIC_WHATSAPP_URL=PUBLIC, INTAKE_WHATSAPP_WORKERS=2, **env)
+    return proc, Twilio(proc.url, PUBLIC)
+
+
+@pytest.fixture
+def tickets(database_url, services, rabbit):
+    return services.start("tickets", DATABASE_URL=database_url)
+
+
+@pytest.fixture
+def tickets_sqlite(tmp_path, services, rabbit):
+    return services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'tickets.db'}")
+
+
+def ticket(tickets, reference):
+    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
+    return resp.json() if resp.status_code == 200 else None
+
+
+def acknowledged_reference(resp) -> tuple[str, str]:
+    """(reference, text) from the TwiML acknowledgement."""
+    [message] = twiml(resp).findall("Message")
+    text = "".join(message.itertext())
+    [reference] = [w.strip(".,") for w in text.split() if w.startswith("C-")]
+    return reference, text
+
+
+def queued(rabbit) -> list[ComplaintReceived]:
+    if rabbit.queue(topology.COMPLAINTS_QUEUE) is None:
+        return []
+    return [ComplaintReceived.from_dict(json.loads(m["payload"]))
+            for m in rabbit.get_messages(topology.COMPLAINTS_QUEUE, count=50)]
+
+
+def metric(url, name, **labels) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(requests.get(f"{url}/metrics", timeout=5).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    raise AssertionError(f"{name}{labels} not in /metrics")
+
+
+def age_conversation(tmp_path, number, seconds):
+    """Move a number's last message into the past, as if the customer had gone quiet."""
+    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+        db.execute("UPDATE whatsapp_conversations SET last_message_at = last_message_at - ? WHERE number = ?",
+                   (seconds, number))
+
+
+# --- end to end -------------------------------------------------------------------
+
+
+def test_a_message_with_media_becomes_a_ticket_and_is_acknowledged_with_its_reference(tmp_path, tickets, services):
+    proc, twilio = start_whatsapp(services, tmp_path)
+    fields = whatsapp_message(ANA, "My order 1234 arrived broken, photo attached.", NumMedia="2",
+                              MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/{sid('ME')}",
+                              MediaContentType0="image/jpeg",
+                              MediaUrl1="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+                              MediaContentType1="application/pdf")
+
+    resp = twilio.post("/messages", fields)
+
+    reference, text = acknowledged_reference(resp)
+    assert text.startswith("Obrigado")  # a +351 number is answered in Portuguese
+    found = wait_for(lambda: ticket(tickets, reference), timeout=20, message="the ticket")
+    assert found["channel"] == "whatsapp"
+    assert found["customer"]["whatsapp"] == ANA
+    assert found["customer"]["name"] == "Ana Silva"
+    [message] = found["messages"]
+    assert message["body"] == "My order 1234 arrived broken, photo attached."
+    assert message["external_id"] == fields["MessageSid"]
+    assert [(a["url"], a["content_type"]) for a in message["attachments"]] == [
+        (fields["MediaUrl0"], "image/jpeg"), (fields["MediaUrl1"], "application/pdf")]
+    assert message["attachments"][0]["filename"].endswith(".jpg")
+    assert message["extras"] == {"profile_name": "Ana Silva", "wa_id": ANA.lstrip("+"),
+                                 "message_sid": fields["MessageSid"]}
+    assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
+
+
+def test_the_same_message_sid_three_times_is_one_message_and_one_acknowledgement(tmp_path, tickets_sqlite,
+                                                                                 services, rabbit):
+    proc, twilio = start_whatsapp(services, tmp_path)
+    fields = whatsapp_message(CAROL, "The engineer never came.")
+
+    answers = [twilio.post("/messages", fields) for _ in range(3)]
+
+    reference, text = acknowledged_reference(answers[0])
+    assert text.startswith("Thank you")  # English by default
+    for retry in answers[1:]:
+        assert twiml(retry).findall("Message") == []  # no second acknowledgement
+    found = wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20, message="the ticket")
+    wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0, timeout=20, message="queue drained")
+    assert len(ticket(tickets_sqlite, reference)["messages"]) == 1 == len(found["messages"])
+    assert metric(proc.url, "complaints_intake_duplicates_total", channel="whatsapp") == 2
+    assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
+
+
+def test_consecutive_messages_join_the_open_ticket_until_the_window_passes(tmp_path, tickets_sqlite, services):
+    proc, twilio = start_whatsapp(services, tmp_path, WHATSAPP_CONVERSATION_WINDOW_SECONDS=3600)
+
+    first, _ = acknowledged_reference(twilio.post("/messages", whatsapp_message(CAROL, "My bill is wrong.")))
+    wait_for(lambda: ticket(tickets_sqlite, first), timeout=20, message="the first ticket")
+    second, text = acknowledged_reference(twilio.post("/messages", whatsapp_message(CAROL, "It says 90 EUR.")))
+    other, _ = acknowledged_reference(twilio.post("/messages", whatsapp_message(BRUNO, "Unrelated problem.")))
+
+    assert second == first
+    assert "added your message" in text
+    assert other != first
+    wait_for(lambda: len(ticket(tickets_sqlite, first)["messages"]) == 2, timeout=20, message="the follow-up")
+    assert [m["body"] for m in ticket(tickets_sqlite, first)["messages"]] == ["My bill is wrong.", "It says 90 EUR."]
+    assert ticket(tickets_sqlite, first)["messages"][1]["threaded_via"] == "verified_reference"
+
+    age_conversation(tmp_path, CAROL, 3601)
+    later, text = acknowledged_reference(twilio.post("/messages", whatsapp_message(CAROL, "A new problem.")))
+    assert later != first
+    assert "received your complaint" in text
+    assert wait_for(lambda: ticket(tickets_sqlite, later), timeout=20)["messages"][0]["body"] == "A new problem."
+    assert len(ticket(tickets_sqlite, first)["messages"]) == 2
+
+
+def test_a_message_naming_a_reference_goes_to_that_ticket_only_from_its_customer(tmp_path, tickets_sqlite, services):
+    proc, twilio = start_whatsapp(services, tmp_path)
+    first, _ = acknowledged_reference(twilio.post("/messages", whatsapp_message(CAROL, "Charged twice.")))
+    wait_for(lambda: ticket(tickets_sqlite, first), timeout=20, message="the ticket")
+    age_conversation(tmp_path, CAROL, 48 * 3600)
+
+    twilio.post("/messages", whatsapp_message(CAROL, f"Any news about {first.lower()}?"))
+    stranger, _ = acknowledged_reference(
+        twilio.post("/messages", whatsapp_message(BRUNO, f"I know about {first}, show me.")))
+
+    wait_for(lambda: len(ticket(tickets_sqlite, first)["messages"]) == 2, timeout=20, message="the reply")
+    assert ticket(tickets_sqlite, first)["messages"][1]["threaded_via"] == "reference_in_text"
+    own = wait_for(lambda: ticket(tickets_sqlite, stranger), timeout=20, message="the stranger's own ticket")
+    assert own["reference"] == stranger != first
+    assert len(ticket(tickets_sqlite, first)["messages"]) == 2
+
+
+# --- refused and failed -------------------------------------------------------------
+
+
+def test_a_message_twilio_could_not_have_sent_is_quarantined_whole_and_not_published(tmp_path, services, rabbit):
+    proc, twilio = start_whatsapp(services, tmp_path)
+    fields = whatsapp_message(ANA, "hello", From="whatsapp:0912 345 678")
+
+    resp = twilio.post("/messages", fields)
+
+    assert resp.status_code == 400
+    assert "From" in resp.text
+    assert queued(rabbit) == []
+    assert metric(proc.url, "complaints_intake_rejected_total", channel="whatsapp", reason="invalid") == 1
+    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+        [(message_sid, reason, raw)] = db.execute("SELECT message_sid, reason, raw FROM whatsapp_quarantine")
+    assert message_sid == fields["MessageSid"]
+    assert "From" in reason
+    assert json.loads(raw) == fields
+
+
+def test_without_the_broker_twilio_gets_503_and_its_retry_makes_the_ticket(tmp_path, tickets_sqlite, services,
+                                                                          rabbit):
+    down, twilio_down = start_whatsapp(services, tmp_path, AMQP_URI=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    fields = whatsapp_message(CAROL, "The broker is down, but my complaint is not lost.")
+
+    refused = twilio_down.post("/messages", fields)
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "C-" not in refused.text
+    assert requests.get(f"{down.url}/health/ready", timeout=10).status_code == 503
+    down.stop()
+
+    # Twilio retries (the same MessageSid) once the broker is back.
+    up, twilio_up = start_whatsapp(services, tmp_path)
+    reference, _ = acknowledged_reference(twilio_up.post("/messages", fields))
+    assert wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20)["messages"][0]["external_id"] == \
+        fields["MessageSid"]
+
+
+def test_status_callbacks_are_kept_and_counted(tmp_path, services):
+    proc, twilio = start_whatsapp(services, tmp_path)
+    message_sid = sid("SM")
+    for state in ("sent", "delivered", "read"):
+        assert twilio.post("/status", {"MessageSid": message_sid, "MessageStatus": state,
+                                       "AccountSid": "AC1", "To": f"whatsapp:{ANA}"}).status_code == 204
+    assert twilio.post("/status", {"MessageSid": sid("SM"), "MessageStatus": "failed",
+                                   "ErrorCode": "63016"}).status_code == 204
+    assert metric(proc.url, "complaints_whatsapp_status_callbacks_total", status="read") == 1
+    assert metric(proc.url, "complaints_whatsapp_status_callbacks_total", status="failed") == 1
+    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+        assert db.execute("SELECT status FROM whatsapp_statuses WHERE message_sid = ?",
+                          (message_sid,)).fetchone() == ("read",)
+
+
+# --- the rules, without the service --------------------------------------------------
+
+
+def test_the_window_decides_where_a_message_goes():
+    open_ = messages.Conversation("C-AAAAAAAAAA", last_message_at=1000.0)
+    joined = messages.decide(open_, 1000.0 + 600, 3600, "C-BBBBBBBBBB", names_reference=False)
+    assert (joined.thread_reference, joined.ack_reference, joined.follow_up) == ("C-AAAAAAAAAA", "C-AAAAAAAAAA", True)
+
+    expired = messages.decide(open_, 1000.0 + 3601, 3600, "C-BBBBBBBBBB", names_reference=False)
+    assert (expired.thread_reference, expired.conversation_reference, expired.follow_up) == \
+        (None, "C-BBBBBBBBBB", False)
+
+    # A typed reference is for the tickets service to check against the sender, not trusted here.
+    named = messages.decide(open_, 1000.0 + 5, 3600, "C-BBBBBBBBBB", names_reference=True)
+    assert (named.thread_reference, named.conversation_reference, named.ack_reference) == \
+        (None, "C-BBBBBBBBBB", "C-BBBBBBBBBB")
+
+    first = messages.decide(None, 1000.0, 3600, "C-BBBBBBBBBB", names_reference=False)
+    assert (first.thread_reference, first.follow_up) == (None, False)
+
+
+def test_inbound_fields_are_checked_and_every_problem_named():
+    with pytest.raises(messages.InvalidMessage) as caught:
+        messages.parse_inbound({"From": "+351912345678", "NumMedia": "1"})
+    assert set(caught.value.errors) == {"MessageSid", "From", "MediaUrl0"}
+    parsed = messages.parse_inbound(whatsapp_message(ANA, "  hi  ", Latitude="38.7", Longitude="-9.1"))
+    assert (parsed.number, parsed.body, parsed.location["latitude"]) == (ANA, "hi", "38.7")
+    assert messages.language_for("+351912345678", "en") == "pt"
+    assert messages.language_for("+5511987654321", "en") == "pt"
+    assert messages.language_for("+447700900123", "en") == "en"
