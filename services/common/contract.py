@@ -126,6 +126,8 @@ class ComplaintReceived:
         extras = data.get("extras") or {}
         if not isinstance(extras, dict):
             errors["extras"] = "expected an object"
+        else:
+            _callback(extras.get("callback"), errors)
         if "body" not in errors and not complaint["body"].strip() and not attachments and not extras:
             errors["body"] = "empty: a complaint needs text, an attachment or a recording"
         if errors:
@@ -243,6 +245,35 @@ def _threading(value, errors) -> Threading:
         ticket_reference=_text(value, "ticket_reference", 32, errors, prefix="threading."),
         message_id=_text(value, "message_id", 998, errors, prefix="threading."),
     )
+
+
+def _callback(value, errors) -> None:
+    """extras["callback"], a customer's request to be called back, which the router and
+    notifier act on: {"number": E.164, "window_start": ISO 8601 or null, "window_end": ISO 8601 or null}."""
+    if value is None:
+        return
+    p = "extras.callback."
+    if not isinstance(value, dict):
+        errors["extras.callback"] = "expected an object with number, window_start, window_end"
+        return
+    number = value.get("number")
+    if not isinstance(number, str) or not PHONE_RE.fullmatch(number):
+        errors[p + "number"] = "not an E.164 phone number like +351912345678"
+    bounds = {}
+    for name in ("window_start", "window_end"):
+        if value.get(name) is None:
+            continue
+        try:
+            moment = datetime.fromisoformat(str(value[name]))
+        except ValueError:
+            errors[p + name] = "not an ISO 8601 timestamp"
+            continue
+        if moment.tzinfo is None:
+            errors[p + name] = "needs a timezone offset"
+            continue
+        bounds[name] = moment
+    if len(bounds) == 2 and bounds["window_end"] <= bounds["window_start"]:
+        errors[p + "window_end"] = "must be after window_start"
 
 
 def _attachments(value, errors) -> tuple[Attachment, ...]:
