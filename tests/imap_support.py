@@ -184,8 +184,29 @@ class Dovecot:
             return {uid: data[b"FLAGS"] for uid, data in client.fetch("1:*", ["FLAGS"]).items()}
 
 
-@pytest.fixture
-def dovecot(tmp_path):
+DATA = Path(__file__).resolve().parent / "data" / "email"
+
+
+def sample(name: str) -> bytes:
+    """A test message from tests/data/email/, each written for the case it covers."""
+    return (DATA / f"{name}.eml").read_bytes()
+
+
+def message(*, sender="Ana Lima <ana@example.org>", subject="Charged twice", body="I was charged twice.",
+            message_id: str | None = None, headers: dict | None = None) -> bytes:
+    """A small plain-text message built for one case (threading, load, ...)."""
+    lines = [f"From: {sender}", "To: support@complaints.localhost", f"Subject: {subject}"]
+    if message_id:
+        lines.append(f"Message-ID: {message_id}")
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+              "", body, ""]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+# Imported by the test modules as `dovecot_fixture`; tests ask for `dovecot`.
+@pytest.fixture(name="dovecot")
+def dovecot_fixture(tmp_path):
     server = Dovecot(tmp_path).start()
     yield server
     server.remove()

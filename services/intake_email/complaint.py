@@ -61,7 +61,13 @@ def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, e
         "language": facts.language,
         "attachments": [{"filename": a.filename, "content_type": a.content_type[:255], "size": a.size,
                          "sha256": a.sha256} for a in facts.attachments],
-        "threading": {"in_reply_to": facts.in_reply_to, "references": list(facts.references),
-                      "message_id": facts.message_id},
+        "threading": {"in_reply_to": _fits(facts.in_reply_to),
+                      "references": [r for r in facts.references if _fits(r)],
+                      "message_id": _fits(facts.message_id)},
         "extras": extras,
     })
+
+
+def _fits(message_id: str | None) -> str | None:
+    """An id longer than a header line may be (998) cannot thread anything: drop it."""
+    return message_id if message_id and len(message_id) <= 998 else None

@@ -35,7 +35,7 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag):
         if tag in _HIDDEN:
             self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCKS:
+        elif tag in _BLOCKS and tag != "li":   # an item's line break comes with the next item
             self.parts.append("\n")
         elif tag == "a" and self.href:
             if self.href.startswith(("http:", "https:", "mailto:")):

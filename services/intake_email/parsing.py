@@ -287,11 +287,12 @@ def _filename(part) -> str | None:
 
 def _attachment(part, filename, number, limit, notes) -> AttachmentFacts:
     content_type = part.get_content_type()
-    if content_type == "message/rfc822":
-        inner = part.get_payload(0) if part.is_multipart() else None
-        data = inner.as_bytes(policy=policy.compat32) if inner is not None else b""
-        if not filename and inner is not None:
-            filename = (_one_line(str(inner.get("subject", "")))[:200] or "message") + ".eml"
+    if part.get_content_maintype() == "message" and part.is_multipart():
+        # An attached message (or a delivery report): its payload is parsed messages.
+        inner = part.get_payload()
+        data = b"".join(p.as_bytes(policy=policy.compat32) for p in inner)
+        if not filename and content_type == "message/rfc822" and inner:
+            filename = (_one_line(str(inner[0].get("subject", "")))[:200] or "message") + ".eml"
     else:
         data = part.get_payload(decode=True) or b""
     if not filename:
