@@ -15,7 +15,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from services.common import config, page_filters
 from services.common.publisher import ComplaintPublisher
 
-from . import metrics, payload, replies, views
+from . import chat_views, customer_views, metrics, payload, replies, views
+from .kb_client import KnowledgeBaseClient
 from .tickets_client import TicketsClient
 
 log = logging.getLogger("intake_chat")
@@ -26,8 +27,9 @@ class Intake:
     opened on first use, so it is made in the gunicorn worker, never inherited
     across a fork."""
 
-    def __init__(self, publisher, tickets, secret: str, base_url: str):
+    def __init__(self, publisher, tickets, secret: str, base_url: str, knowledge_base=None):
         self._publisher = publisher
+        self.knowledge_base = knowledge_base or KnowledgeBaseClient()
         self._lock = threading.Lock()
         self.tickets = tickets
         self.secret = secret
@@ -48,7 +50,7 @@ class Intake:
             close()
 
 
-def create_app(publisher=None, tickets=None) -> Flask:
+def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
     app = Flask(__name__)
     # Werkzeug refuses a larger Content-Length at once, and stops a chunked
     # body (gunicorn sets wsgi.input_terminated) as soon as it passes the limit.
@@ -56,8 +58,9 @@ def create_app(publisher=None, tickets=None) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body_bytes()
     app.json.sort_keys = False
     app.extensions["intake_chat"] = Intake(publisher, tickets if tickets is not None else TicketsClient(),
-                                           config.tracking_secret(), config.public_base_url())
-    app.register_blueprint(views.bp)
+                                           config.tracking_secret(), config.public_base_url(), knowledge_base)
+    for blueprint in (views.bp, customer_views.bp, chat_views.bp):
+        app.register_blueprint(blueprint)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _internal)
     app.register_error_handler(HTTPException, _http_error)
@@ -96,7 +99,7 @@ def _headers(response):
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
-    if request.mimetype in payload.FORM_TYPES or request.path.startswith("/complaints"):
+    if request.mimetype in payload.FORM_TYPES or request.path.startswith(("/complaints", "/chat", "/suggestions")):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -61,8 +61,11 @@ def new_submission_id() -> str:
     return uuid.uuid4().hex
 
 
-def parse(fields: dict, secret: str) -> ComplaintReceived:
-    """Build the complaint the customer sent; raises FormInvalid naming every bad field."""
+def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bool = True) -> ComplaintReceived:
+    """Build the complaint the customer sent; raises FormInvalid naming every bad field.
+
+    The web chat (channel "chat") starts with the same fields, but a contact is
+    optional there: the customer is answered on the chat page itself."""
     errors: dict[str, str] = {}
     text = {name: _text(fields.get(name), name, errors) for name in TEXT_FIELDS}
     anonymous = _flag(fields.get("anonymous"), errors)
@@ -70,8 +73,9 @@ def parse(fields: dict, secret: str) -> ComplaintReceived:
         # Whatever was typed into the contact fields is dropped, not stored.
         text.update(name=None, email=None, phone=None)
     else:
-        text["phone"] = _phone(text["phone"])
-        if not text["email"] and not text["phone"] and "email" not in errors and "phone" not in errors:
+        text["phone"] = tidy_phone(text["phone"])
+        if require_contact and not text["email"] and not text["phone"] and "email" not in errors \
+                and "phone" not in errors:
             errors["email"] = "give an email address or a phone number so we can answer, or choose to stay anonymous"
     if fields.get("attachments"):
         errors["attachments"] = "files cannot be attached here yet; describe the problem in the text"
@@ -84,7 +88,8 @@ def parse(fields: dict, secret: str) -> ComplaintReceived:
         intake_id = new_intake_id()
         submission_id = intake_id
     elif SUBMISSION_ID_RE.fullmatch(submission_id):
-        intake_id = intake_id_for(submission_id, secret)
+        # Per channel: the same id in a chat and on the form are two complaints.
+        intake_id = intake_id_for(submission_id if channel == CHANNEL else f"{channel}:{submission_id}", secret)
     else:
         errors["submission_id"] = "use a random id of 8 to 128 letters, digits, '-', '_', '.' or ':' (a UUID is best)"
         intake_id, submission_id = new_intake_id(), "invalid"
@@ -92,7 +97,7 @@ def parse(fields: dict, secret: str) -> ComplaintReceived:
     data = {
         "schema_version": 1,
         "intake_id": intake_id,
-        "channel": CHANNEL,
+        "channel": channel,
         "external_id": submission_id,
         "received_at": utc_now_iso(),
         "customer": {"name": text["name"], "email": text["email"], "phone": text["phone"],
@@ -110,6 +115,39 @@ def parse(fields: dict, secret: str) -> ComplaintReceived:
     if errors:
         raise FormInvalid(errors)
     return complaint
+
+
+def follow_up(reference: str, fields: dict, secret: str, channel: str) -> ComplaintReceived:
+    """A customer's further message on their own ticket (the tracking page's form,
+    or a chat message). The reference was verified by its tracking token, so it
+    threads there without any identity. `message_id` is the client's id of the
+    message: sent twice (a browser retry), it is the same complaint with the
+    same intake id and external id, and tickets keeps it once."""
+    errors: dict[str, str] = {}
+    body = _text(fields.get("body"), "body", errors)
+    message_id = _text(fields.get("message_id") or fields.get("submission_id"), "message_id", errors)
+    if not body and "body" not in errors:
+        errors["body"] = "write your message first"
+    if message_id is None or not SUBMISSION_ID_RE.fullmatch(message_id):
+        errors["message_id"] = "use a random id of 8 to 128 letters, digits, '-', '_', '.' or ':' (a UUID is best)"
+    if errors:
+        raise FormInvalid(errors)
+    # Scoped by the reference: another customer's id can never fold into this one.
+    external_id = f"{reference}:{message_id}"
+    data = {
+        "schema_version": 1,
+        "intake_id": intake_id_for(f"{channel}:{external_id}", secret),
+        "channel": channel,
+        "external_id": external_id,
+        "received_at": utc_now_iso(),
+        "customer": {},
+        "body": body,
+        "threading": {"ticket_reference": reference},
+    }
+    try:
+        return ComplaintReceived.from_dict(data)
+    except ContractError as exc:
+        raise FormInvalid({INPUT_NAMES.get(k, k): v for k, v in exc.errors.items()}) from None
 
 
 def _text(value, name, errors) -> str | None:
@@ -133,7 +171,7 @@ def _flag(value, errors) -> bool:
     return False
 
 
-def _phone(value: str | None) -> str | None:
+def tidy_phone(value: str | None) -> str | None:
     """'+351 912 345 678', '(+351) 912-345-678' or '00351912345678' -> '+351912345678'.
     Anything else is left as typed for the contract to reject with its message."""
     if value is None:

@@ -25,6 +25,9 @@ LABELS = {
 FIELD_IDS = {name: name for name in ("name", "email", "phone", "subject", "body", "category", "language")}
 FIELD_IDS["anonymous"] = "anonymous-no"
 RETRY_AFTER_SECONDS = 10
+# The satisfaction survey's answers, best first (as read out by a screen reader).
+RATINGS = ((5, "Very satisfied"), (4, "Satisfied"), (3, "Neither satisfied nor dissatisfied"),
+           (2, "Dissatisfied"), (1, "Very dissatisfied"))
 
 
 def wants_html() -> bool:

@@ -47,16 +47,25 @@ def submit():
         return replies.json_error(422, "invalid", "some fields need correcting", fields=exc.errors)
 
     try:
+        publish(complaint)
+    except BrokerUnavailable as exc:
+        return _not_taken(fields, html, exc)
+    return _receipt(complaint, html)
+
+
+def publish(complaint) -> None:
+    """Returns once RabbitMQ confirmed; raises BrokerUnavailable (counted, logged) otherwise."""
+    try:
         with metrics.PUBLISH_SECONDS.time():
             intake().publisher.publish(complaint)
     except BrokerUnavailable as exc:
-        metrics.rejected("broker_unavailable")
+        metrics.rejected("broker_unavailable", complaint.channel)
         log.warning("complaint not accepted: %s", exc, extra={"intake_id": complaint.intake_id})
-        return _not_taken(fields, html, exc)
-    metrics.received()
+        raise
+    metrics.received(complaint.channel)
     log.info("complaint accepted", extra={"reference": complaint.reference, "intake_id": complaint.intake_id,
-                                          "anonymous": complaint.customer.anonymous})
-    return _receipt(complaint, html)
+                                          "channel": complaint.channel, "anonymous": complaint.customer.anonymous,
+                                          "threads_to": complaint.threading.ticket_reference})
 
 
 def _not_taken(fields, html, exc):
@@ -89,25 +98,45 @@ def _receipt(complaint, html):
     return response
 
 
+def verified_reference(ref: str, token: str | None) -> str:
+    """The canonical reference when the token opens it; one answer (404) for an
+    unknown reference and a wrong token, so a page never tells whether one exists."""
+    canonical = reference.normalize_reference(ref)
+    if not canonical or not reference.token_matches(canonical, token, intake().secret):
+        raise NotFound("No complaint matches this link. Check that you copied the whole tracking link.")
+    return canonical
+
+
+def tracking_unavailable(exc, canonical):
+    log.warning("tracking view unavailable: %s", exc, extra={"reference": canonical})
+    return replies.error(503, "unavailable", "Tracking is unavailable",
+                         "We cannot show your complaint right now. Please try again in a minute.",
+                         headers=replies.unavailable_headers())
+
+
+def public_view(canonical: str) -> dict:
+    """Raises TicketsUnavailable. A complaint published but not yet a ticket is 'received'."""
+    view = intake().tickets.get_public_view(canonical)
+    return view if view is not None else {"reference": canonical, "status": "received", "messages": []}
+
+
 @bp.get("/complaints/<ref>")
 def track(ref):
-    canonical = reference.normalize_reference(ref)
-    # One answer for an unknown reference and a wrong token: the page never
-    # tells whether a reference exists.
-    if not canonical or not reference.token_matches(canonical, request.args.get("token"), intake().secret):
-        raise NotFound("No complaint matches this link. Check that you copied the whole tracking link.")
+    token = request.args.get("token")
+    canonical = verified_reference(ref, token)
     try:
-        view = intake().tickets.get_public_view(canonical)
+        view = public_view(canonical)
     except TicketsUnavailable as exc:
-        log.warning("tracking view unavailable: %s", exc, extra={"reference": canonical})
-        return replies.error(503, "unavailable", "Tracking is unavailable",
-                             "We cannot show your complaint right now. Please try again in a minute.",
-                             headers=replies.unavailable_headers())
-    if view is None:  # published, not yet turned into a ticket
-        view = {"reference": canonical, "status": "received", "messages": []}
+        return tracking_unavailable(exc, canonical)
     if not replies.wants_html():
         return jsonify(view)
-    return render_template("tracking.html", view=view)
+    return render_template("tracking.html", view=view, token=token, submission_id=form.new_submission_id(),
+                           ratings=replies.RATINGS, notice=_NOTICES.get(request.args.get("done")))
+
+
+_NOTICES = {"message": "Your message was sent. It appears below once we have filed it.",
+            "follow_up": "Thank you. We will follow up with you there.",
+            "survey": "Thank you for rating our answer."}
 
 
 @bp.get("/health/live")

@@ -1,0 +1,100 @@
+// Knowledge-base suggestions while the customer writes (the complaint form and
+// the chat's first message). A textarea with data-suggest="<region id>" is
+// watched; after a pause in typing the intake is asked for matching articles,
+// which are shown with "did this help?" buttons. Everything is text
+// (textContent); without JavaScript, or with the knowledge base down, the form
+// simply has no suggestions.
+(function () {
+  "use strict";
+  var DELAY_MS = 600;
+
+  function setup(textarea) {
+    var region = document.getElementById(textarea.getAttribute("data-suggest"));
+    if (!region) { return; }
+    var list = region.querySelector("ul");
+    var url = region.getAttribute("data-url");
+    var timer = null;
+    var lastQuery = "";
+    var dismissed = {};
+
+    function field(id) {
+      var el = id && document.getElementById(id);
+      return el ? el.value : "";
+    }
+
+    function feedback(article, helped, item) {
+      fetch(url.replace(/\/?$/, "/") + article.id + "/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ helped: helped, query: lastQuery.slice(0, 300) })
+      }).catch(function () { /* a lost answer costs nothing */ });
+      var thanks = document.createElement("p");
+      thanks.className = "suggestion-thanks";
+      thanks.setAttribute("tabindex", "-1");
+      thanks.textContent = helped
+        ? "Glad it helped. You do not need to send anything, but you still can."
+        : "Thanks for telling us. Carry on and send us your message.";
+      item.replaceChildren(thanks);
+      thanks.focus();
+      if (!helped) { dismissed[article.id] = true; }
+    }
+
+    function show(items) {
+      var rows = items.filter(function (a) { return !dismissed[a.id]; }).map(function (article) {
+        var li = document.createElement("li");
+        li.className = "suggestion";
+        var h = document.createElement("h3");
+        h.textContent = article.title;
+        var p = document.createElement("p");
+        p.className = "body";
+        p.textContent = article.body;
+        var ask = document.createElement("p");
+        ask.className = "suggestion-actions";
+        var yes = document.createElement("button");
+        yes.type = "button";
+        yes.className = "secondary";
+        yes.textContent = "Yes, this solved it";
+        yes.setAttribute("aria-label", "Yes, “" + article.title + "” solved it");
+        yes.addEventListener("click", function () { feedback(article, true, li); });
+        var no = document.createElement("button");
+        no.type = "button";
+        no.className = "secondary";
+        no.textContent = "No, I still need help";
+        no.setAttribute("aria-label", "No, “" + article.title + "” did not help");
+        no.addEventListener("click", function () { feedback(article, false, li); });
+        ask.appendChild(yes);
+        ask.appendChild(document.createTextNode(" "));
+        ask.appendChild(no);
+        li.appendChild(h);
+        li.appendChild(p);
+        li.appendChild(ask);
+        return li;
+      });
+      list.replaceChildren.apply(list, rows);
+      region.hidden = rows.length === 0;
+    }
+
+    function ask() {
+      var query = textarea.value.trim();
+      if (query === lastQuery) { return; }
+      lastQuery = query;
+      if (query.length < 3) { show([]); return; }
+      var params = new URLSearchParams({ q: query.slice(0, 2000) });
+      var category = field(textarea.getAttribute("data-suggest-category"));
+      var language = field(textarea.getAttribute("data-suggest-language"));
+      if (category) { params.set("category", category); }
+      if (language) { params.set("language", language); }
+      fetch(url + "?" + params.toString(), { headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (data) { if (query === lastQuery) { show(data.items || []); } })
+        .catch(function () { show([]); });
+    }
+
+    textarea.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, DELAY_MS);
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-suggest]"), setup);
+})();
