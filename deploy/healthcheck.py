@@ -39,7 +39,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--live", action="store_true", help="check /health/live instead of /health/ready")
     parser.add_argument("--cmdline-file", default="/proc/1/cmdline")
     opts = parser.parse_args(argv)
-    args = Path(opts.cmdline_file).read_bytes().decode(errors="replace").split("\0")
+    # NUL-separated, with a trailing NUL.
+    args = [a for a in Path(opts.cmdline_file).read_bytes().decode(errors="replace").split("\0") if a]
     name, serving = service_from_cmdline(args)
     if name is None:
         print(f"healthcheck: no `-m services.<name>` in {args!r}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Offline checks of deploy/: the image, docker compose, Kubernetes, Grafana.
 
-    .venv/bin/python deploy/validate.py       (or `make deploy-check`)
+    .venv/bin/python deploy/validate.py            (or `make deploy-check`)
+    .venv/bin/python deploy/validate.py --metrics  the metric catalogue, as a Markdown table
 
 prints what was checked and every problem, and exits 1 if there is one.
 tests/test_deploy.py runs the same checks inside `make test`. Nothing here
@@ -53,8 +54,7 @@ CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 # Metrics the dashboard uses that belong to services still being built. Each
 # one leaves this list when its service defines it; the check says which.
 PENDING_METRICS = {
-    "complaints_notifications_total": "notifier (issue 6)",
-    "complaints_sla_breaches_total": "tickets SLA clocks",
+    "complaints_sla_breaches_total": "tickets SLA clocks (not built yet)",
 }
 # Services whose HTTP intake or decisions scale with traffic: they get an HPA.
 AUTOSCALED = {"intake_chat", "intake_whatsapp", "intake_voice", "router"}
@@ -83,6 +83,25 @@ def module_status(name: str) -> str:
     if not (folder / "__main__.py").is_file():
         return "pending"
     return "ok"
+
+
+MIGRATE_RE = re.compile(r"\bservices\.([A-Za-z_][A-Za-z0-9_]*)\s+migrate\b")
+
+
+def migrations_run_by(command) -> list[str]:
+    """Services whose `migrate` sub-command a command runs, in order."""
+    return MIGRATE_RE.findall(" ".join(map(str, command or [])))
+
+
+def services_with_migrations(services_dir: Path = ROOT / "services") -> set[str]:
+    return {p.parent.name for p in services_dir.glob("*/migrate.py")}
+
+
+def migration_problems(where: str, command) -> list[str]:
+    """Deployed services run with AUTO_MIGRATE=0: every service that has
+    migrations must be in the migration one-shot / Job."""
+    missing = services_with_migrations() - set(migrations_run_by(command))
+    return [f"{where}: does not run `python -m services.{name} migrate`" for name in sorted(missing)]
 
 
 # --- docker compose -------------------------------------------------------------------
@@ -142,6 +161,15 @@ def compose_problems(source: dict, rendered: dict, compose_dir: Path = DEPLOY) -
             if not (compose_dir / path).is_file():
                 problems.append(f"compose: {name} reads env_file {path!r}, which does not exist")
     return problems
+
+
+def container_ports(svc: dict) -> set[int]:
+    """Container-side ports of a rendered compose service ('127.0.0.1:8001:8001/tcp' or {target: 8001})."""
+    found = set()
+    for p in svc.get("ports") or []:
+        target = p.get("target") if isinstance(p, dict) else str(p).split("/", 1)[0].rsplit(":", 1)[-1]
+        found.add(int(target))
+    return found
 
 
 def compose_source(compose_file: Path = COMPOSE_FILE) -> dict:
@@ -435,10 +463,10 @@ def metric_names_in(expr: str) -> set[str]:
     return set(re.findall(r"\bcomplaints_[a-z0-9_]+", expr))
 
 
-def dashboard_report(dashboard: dict, metrics: list[Metric]) -> tuple[dict[str, str], list[str]]:
-    """({metric: where it is defined, or 'pending: <service>'}, problems)."""
+def dashboard_report(dashboard: dict, metrics: list[Metric]) -> tuple[dict[str, str], list[str], list[str]]:
+    """({metric: where it is defined, or 'pending: <service>'}, problems, notes)."""
     known = series_names(metrics)
-    used, problems = {}, []
+    used, problems, notes = {}, [], []
     for expr in dashboard_queries(dashboard):
         for name in metric_names_in(expr):
             if name in known:
@@ -451,10 +479,11 @@ def dashboard_report(dashboard: dict, metrics: list[Metric]) -> tuple[dict[str, 
                 problems.append(f"dashboard: {name} (in `{expr}`) is defined by no service and not allow-listed")
     for pending in PENDING_METRICS:
         if pending in known:
-            problems.append(f"{pending} is now defined in {known[pending].file}: remove it from PENDING_METRICS")
+            # Not a failure: the metric exists, the allow-list entry is merely stale.
+            notes.append(f"{pending} is now defined in {known[pending].file}: remove it from PENDING_METRICS")
     if not dashboard_queries(dashboard):
         problems.append("dashboard: no queries found")
-    return used, problems
+    return used, problems, notes
 
 
 # --- everything ---------------------------------------------------------------------------
@@ -473,6 +502,8 @@ def run_all(out=print) -> list[str]:
     try:
         rendered = render_compose()
         section(f"compose ({' '.join(compose_command())} config)", compose_problems(compose_source(), rendered))
+        section("compose migrations", migration_problems("compose service migrate",
+                                                         rendered["services"]["migrate"]["command"]))
     except (ToolMissing, ValueError) as exc:
         section("compose", [str(exc)])
     for folder in KUSTOMIZATIONS:
@@ -488,19 +519,35 @@ def run_all(out=print) -> list[str]:
         section("  workloads", workload_problems(docs))
         section("  services", service_problems(docs))
         section("  autoscaling", autoscaling_problems(docs))
+        jobs = [c for w in workloads(docs) if w.doc["kind"] == "Job" for c in w.containers]
+        section("  migrations", migration_problems(f"{label} Job", [a for c in jobs for a in c.get("command", [])]))
         if any(d.get("kind") == "ServiceMonitor" for d in docs):
             section("  ServiceMonitor (CRD: checked against the Services, not a schema)", servicemonitor_problems(docs))
     modules = sorted({m for d in render_kustomization(KUSTOMIZATIONS[-1]) for w in workloads([d])
                       for c in w.containers for m in command_modules(c.get("command", []))})
     out("entrypoints: " + ", ".join(f"services.{m} ({module_status(m)})" for m in modules))
     metrics = defined_metrics()
-    used, found = dashboard_report(json.loads(DASHBOARD.read_text()), metrics)
+    used, found, notes = dashboard_report(json.loads(DASHBOARD.read_text()), metrics)
     out(f"dashboard metrics ({len(used)}):")
     for name, where in sorted(used.items()):
         out(f"  {name}: {where}")
+    for note in notes:
+        out(f"  note: {note}")
     section("dashboard", found)
     return problems
 
 
+def metrics_table(metrics: list[Metric]) -> str:
+    """The README's metric catalogue, from the services' source."""
+    rows = ["| metric | type | labels | meaning | defined in |", "|---|---|---|---|---|"]
+    for m in sorted(metrics, key=lambda m: m.exposed):
+        labels = ", ".join(f"`{label}`" for label in m.labels)
+        rows.append(f"| `{m.exposed}` | {m.type} | {labels} | {m.help} | `{m.file}` |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--metrics"]:
+        print(metrics_table(defined_metrics()))
+        sys.exit(0)
     sys.exit(1 if run_all() else 0)

@@ -1,0 +1,277 @@
+"""deploy/ checked offline, as `make test` runs on a machine without Docker or a
+cluster: the compose file as Docker renders it, the Kubernetes manifests as
+kustomize renders them against the Kubernetes schemas, the image's entrypoints
+and migrations, and the Grafana dashboard's metrics. The checks live in
+deploy/validate.py (also `make deploy-check`); each one is also shown failing
+on a broken input, so a green run means something."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("deploy_validate", ROOT / "deploy" / "validate.py")
+validate = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = validate  # its dataclasses look their module up there
+spec.loader.exec_module(validate)
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return validate.compose_source(), validate.render_compose()
+
+
+@pytest.fixture(scope="module", params=validate.KUSTOMIZATIONS, ids=lambda p: p.name)
+def manifests(request):
+    return validate.render_kustomization(request.param)
+
+
+@pytest.fixture(scope="module")
+def overlay():
+    return validate.render_kustomization(validate.KUSTOMIZATIONS[-1])
+
+
+def _referenced_modules():
+    """Every services.<name> that the Dockerfile, compose and the manifests run,
+    read from the files as written (collection must not depend on the tools)."""
+    commands = [[validate.DOCKERFILE.read_text()]]
+    commands += [svc.get("command") for svc in validate.compose_source()["services"].values()]
+    for path in (ROOT / "deploy" / "k8s").rglob("*.yaml"):
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        commands += [c.get("command", []) for w in validate.workloads(docs) for c in w.containers]
+    return sorted({m for cmd in commands for m in validate.command_modules(cmd)})
+
+
+# --- docker compose ---------------------------------------------------------------
+
+
+def test_compose_renders_with_docker_and_references_only_what_exists(compose):
+    source, rendered = compose
+    assert validate.compose_problems(source, rendered) == []
+    services = rendered["services"]
+    # The whole system: every service of the design, the broker, the database, the migrations.
+    assert set(validate.DEFAULT_PORTS) | {"rabbitmq", "postgres", "migrate"} == set(services)
+    assert validate.migration_problems("compose", services["migrate"]["command"]) == []
+    plugins = (ROOT / "deploy" / "rabbitmq" / "enabled_plugins").read_text()
+    assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
+    for name, port in validate.DEFAULT_PORTS.items():
+        svc = services[name]
+        assert "healthcheck" not in svc or not svc["healthcheck"].get("disable"), name
+        assert validate.container_ports(svc) == {port}, name
+        assert svc["environment"]["AUTO_MIGRATE"] == "0" and svc["environment"]["HTTP_HOST"] == "0.0.0.0"
+        assert svc["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    assert services["tickets"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_refuses_to_start_without_its_secrets(tmp_path):
+    env = tmp_path / "no-secrets.env"
+    env.write_text("BIND_ADDRESS=127.0.0.1\n")
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD|RABBITMQ_PASSWORD|TRACKING_SECRET"):
+        validate.render_compose(env_file=env)
+
+
+def test_compose_check_finds_broken_references(compose):
+    source, rendered = compose
+    broken = copy.deepcopy(rendered)
+    broken["services"]["router"]["depends_on"]["rabbit"] = {"condition": "service_healthy"}
+    broken["services"]["router"]["networks"] = {"frontend": None}
+    broken["services"]["router"]["command"] = ["python", "-m", "services.ruoter"]
+    broken["services"]["rabbitmq"]["volumes"].append("rabbit-logs:/var/log/rabbitmq")
+    bad_source = copy.deepcopy(source)
+    bad_source["services"]["tickets"]["env_file"] = ["missing.env"]
+    problems = "\n".join(validate.compose_problems(bad_source, broken))
+    for expected in ("'rabbit', which is not a service", "network 'frontend'", "services.ruoter is not a service",
+                     "volume 'rabbit-logs'", "env_file 'missing.env'"):
+        assert expected in problems
+
+
+def test_compose_and_kubernetes_share_one_configuration():
+    def read(path):
+        return dict(line.split("=", 1) for line in path.read_text().splitlines()
+                    if line.strip() and not line.startswith("#"))
+
+    assert read(ROOT / "deploy" / "config.env") == read(ROOT / "deploy" / "k8s" / "base" / "config.env")
+
+
+# --- Kubernetes -----------------------------------------------------------------------
+
+
+def test_manifests_validate_against_the_kubernetes_schemas(manifests):
+    kinds = {d["kind"] for d in manifests}
+    assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "Job"} <= kinds
+    assert validate.schema_problems(manifests) == []
+
+
+def test_schema_validation_catches_a_misspelt_field(overlay):
+    misspelt = copy.deepcopy(next(d for d in overlay if d["kind"] == "Deployment"))
+    misspelt["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
+    assert "livenesProbe" in "".join(validate.schema_problems([misspelt], versions=("1.37.0",)))
+    wrong_type = copy.deepcopy(next(d for d in overlay if d["kind"] == "Deployment"))
+    wrong_type["spec"]["replicas"] = "two"
+    assert "spec.replicas: 'two'" in "".join(validate.schema_problems([wrong_type], versions=("1.37.0",)))
+
+
+def test_every_service_runs_non_root_with_limits_and_probes_on_its_own_port(manifests):
+    assert validate.workload_problems(manifests) == []
+    assert validate.service_problems(manifests) == []
+    assert validate.autoscaling_problems(manifests) == []
+    deployments = {w.service for w in validate.workloads(manifests) if w.doc["kind"] == "Deployment"}
+    assert deployments == set(validate.DEFAULT_PORTS)
+    job = next(w for w in validate.workloads(manifests) if w.doc["kind"] == "Job")
+    assert validate.migration_problems("Job", job.containers[0]["command"]) == []
+
+
+def test_workload_checks_catch_root_missing_limits_and_wrong_probes(overlay):
+    docs = copy.deepcopy(overlay)
+    tickets = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "tickets")
+    pod = tickets["spec"]["template"]["spec"]
+    pod["securityContext"]["runAsUser"] = 0
+    del pod["enableServiceLinks"]
+    container = pod["containers"][0]
+    del container["resources"]["limits"]["memory"]
+    container["readinessProbe"]["httpGet"]["path"] = "/healthz"
+    container["livenessProbe"]["httpGet"]["port"] = 8001
+    router_svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "router")
+    router_svc["spec"]["ports"][0]["targetPort"] = "metrics"
+    hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "router")
+    docs.remove(hpa)
+    problems = "\n".join(validate.workload_problems(docs) + validate.service_problems(docs)
+                         + validate.autoscaling_problems(docs))
+    for expected in ("Deployment/tickets: the pod must set runAsNonRoot", "enableServiceLinks",
+                     "no limits.memory", "readinessProbe asks 8004/healthz", "livenessProbe asks 8001/health/live",
+                     "targetPort metrics", "no HorizontalPodAutoscaler for router"):
+        assert expected in problems
+
+
+def test_the_servicemonitor_scrapes_every_service_of_the_system(overlay):
+    monitors = [d for d in overlay if d["kind"] == "ServiceMonitor"]
+    assert len(monitors) == 1
+    assert validate.servicemonitor_problems(overlay) == []
+    wrong = copy.deepcopy(overlay)
+    next(d for d in wrong if d["kind"] == "ServiceMonitor")["spec"]["endpoints"][0]["port"] = "web"
+    assert any("no port named 'web'" in p for p in validate.servicemonitor_problems(wrong))
+
+
+def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
+    assert {d["metadata"].get("namespace") for d in overlay if d["kind"] != "Namespace"} == {"complaints"}
+    images = {c["image"] for w in validate.workloads(overlay) for c in w.containers}
+    assert images == {"registry.example.org/complaints:1.0.0"}
+    config = next(d for d in overlay if d["kind"] == "ConfigMap")
+    assert config["data"]["PUBLIC_BASE_URL"] == "https://complaints.example.org"
+    # Deployments refer to the generated (content-hashed) names.
+    tickets = next(d for d in overlay if d["kind"] == "Deployment" and d["metadata"]["name"] == "tickets")
+    refs = tickets["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert refs[0]["configMapRef"]["name"] == config["metadata"]["name"] != "complaints-config"
+    assert tickets["spec"]["replicas"] == 3
+
+
+# --- the image ------------------------------------------------------------------------
+
+
+def test_the_image_runs_as_a_non_root_user():
+    assert validate.dockerfile_problems(validate.DOCKERFILE.read_text()) == []
+    assert "root" in validate.dockerfile_problems("FROM python:3.11-slim\nUSER app\nUSER root\n")[0]
+    assert validate.dockerfile_problems("FROM python:3.11-slim\nCMD [\"python\"]\n")
+
+
+@pytest.mark.parametrize("name", _referenced_modules())
+def test_every_entrypoint_the_manifests_run_exists(name):
+    status = validate.module_status(name)
+    if status == "pending":
+        pytest.skip(f"services.{name} is not in the tree yet (a known service still being built)")
+    assert status == "ok"
+    assert importlib.util.find_spec(f"services.{name}.__main__") is not None
+
+
+def test_a_misspelt_entrypoint_is_refused():
+    assert validate.command_modules(["sh", "-ec", "python -m services.tickets migrate\npython -m services.ruoter"]) \
+        == ["tickets", "ruoter"]
+    assert "not a service of this system" in validate.module_status("ruoter")
+    assert validate.module_status("tickets") == "ok"
+
+
+def test_the_migration_job_migrates_every_service_on_one_postgresql_database(postgres_url, tmp_path):
+    """What the compose one-shot and the Kubernetes Job run, on one shared
+    database: each service's schema lands in its own version table."""
+    job = next(w for w in validate.workloads(validate.render_kustomization(validate.KUSTOMIZATIONS[0]))
+               if w.doc["kind"] == "Job")
+    script = job.containers[0]["command"][-1]
+    built = [n for n in validate.migrations_run_by([script]) if validate.module_status(n) == "ok"]
+    assert {"tickets", "router"} <= set(built)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": postgres_url, "VAR_DIR": str(tmp_path),
+           "TRACKING_SECRET": "test", "LOG_FORMAT": "json", "AUTO_MIGRATE": "0"}
+    for name in built:
+        done = subprocess.run([sys.executable, "-m", f"services.{name}", "migrate"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"services.{name} migrate: {done.stderr[-2000:]}"
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(postgres_url)
+    try:
+        tables = set(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    print(f"migrated {', '.join(built)}: {len(tables)} tables")
+    assert {"tickets"} <= tables and len(tables) > len(built)
+
+
+def test_healthcheck_finds_the_service_from_the_container_command(tmp_path):
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "deploy" / "healthcheck.py")
+    healthcheck = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(healthcheck)
+    assert healthcheck.service_from_cmdline(["tini", "--", "python", "-m", "services.tickets"]) == ("tickets", True)
+    assert healthcheck.service_from_cmdline(["python", "-m", "services.router", "migrate"]) == ("router", False)
+    # Against a port where nothing listens: unhealthy, with the reason.
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_bytes(b"tini\0--\0python\0-m\0services.router\0")
+    done = subprocess.run([sys.executable, "deploy/healthcheck.py", "--cmdline-file", str(cmdline)], cwd=ROOT,
+                          env={"ROUTER_PORT": "9", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode == 1 and "127.0.0.1:9/health/ready" in done.stderr
+
+
+# --- Grafana ----------------------------------------------------------------------------
+
+
+def test_every_dashboard_metric_is_defined_by_a_service_or_pending():
+    dashboard = json.loads(validate.DASHBOARD.read_text())
+    used, problems, notes = validate.dashboard_report(dashboard, validate.defined_metrics())
+    print("\ndashboard metrics:")
+    for name, where in sorted(used.items()):
+        print(f"  {name}: {where}")
+    for note in notes:
+        print(f"  note: {note}")
+    assert problems == []
+    # The issue's headline metrics are on it.
+    for name in ("complaints_intake_received_total", "complaints_tickets_open", "complaints_routing_waiting",
+                 "complaints_routing_decision_seconds_bucket", "complaints_agent_load",
+                 "complaints_intake_to_assignment_seconds_bucket"):
+        assert name in used
+
+
+def test_the_dashboard_check_catches_an_unknown_metric():
+    dashboard = {"panels": [{"targets": [{"expr": "sum(rate(complaints_intake_recieved_total[5m]))"}]}]}
+    _, problems, _ = validate.dashboard_report(dashboard, validate.defined_metrics())
+    assert problems and "complaints_intake_recieved_total" in problems[0]
+
+
+def test_metrics_are_read_from_the_services_source():
+    metrics = {m.exposed: m for m in validate.defined_metrics()}
+    load = metrics["complaints_agent_load"]
+    assert (load.type, load.labels, load.file) == ("gauge", ("agent",), "services/router/metrics.py")
+    assert metrics["complaints_routing_decision_seconds"].type == "histogram"
+    table = validate.metrics_table(list(metrics.values()))
+    assert "| `complaints_tickets_open` | gauge | `status`, `priority` |" in table
+
+
+def test_validate_script_runs_clean():
+    done = subprocess.run([sys.executable, "deploy/validate.py"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
