@@ -1,0 +1,151 @@
+"""What the notifier does with each event: keep its view of the ticket, plan the
+messages, and write them to the outbox, all in one transaction per event.
+
+The nameko entrypoints (service.py) call these after fetching what needs another
+service (an agent's roster entry); sending happens later, in senders.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from . import reminders
+from .plan import Planner
+from .settings import Settings
+from .store import NotifierStore, iso, utc
+
+log = logging.getLogger("notifier")
+
+PENDING = "pending_customer"
+
+
+def _callback_request(message: dict | None) -> dict | None:
+    """A voice intake's callback request ({"number", "window_start", "window_end"})."""
+    callback = ((message or {}).get("extras") or {}).get("callback")
+    if isinstance(callback, dict) and isinstance(callback.get("number"), str) and callback["number"]:
+        return {k: callback.get(k) for k in ("number", "window_start", "window_end")}
+    return None
+
+
+def _customer_fields(message: dict | None) -> dict:
+    fields = {}
+    if message and message.get("message_id"):
+        fields["last_message_id"] = message["message_id"]
+    callback = _callback_request(message)
+    if callback:
+        fields["callback"] = callback
+    return fields
+
+
+class Notifier:
+    def __init__(self, store: NotifierStore, planner: Planner, settings: Settings):
+        self.store, self.planner, self.settings = store, planner, settings
+
+    # --- tickets events ------------------------------------------------------------------
+
+    def ticket_created(self, ticket: dict, message: dict | None, now: datetime) -> int:
+        """Acknowledge a new ticket (also called by the catch-up for tickets created
+        while no notifier queue existed)."""
+        with self.store.begin() as conn:
+            before = self.store.save_state(conn, ticket, now, **_customer_fields(message))
+            if before is not None and before.acknowledged:
+                return 0
+            self.store.update_state(conn, ticket["reference"], acknowledged=True)
+            return self.store.enqueue(conn, self.planner.acknowledgement(ticket, message, now), now)
+
+    def message_added(self, ticket: dict, message: dict, now: datetime) -> int:
+        """A customer wrote again: no more reminders for this wait; note a callback request.
+        Returns how many queued reminders were cancelled."""
+        with self.store.begin() as conn:
+            fields = _customer_fields(message) if message.get("direction") == "in" else {}
+            if message.get("direction") == "in" and ticket.get("status") != PENDING:
+                fields.update(pending_since=None)
+            self.store.save_state(conn, ticket, now, **fields)
+            return self.store.cancel(conn, ticket["reference"], "reminder", now)
+
+    def ticket_updated(self, ticket: dict, changes: dict, now: datetime) -> int:
+        status = (changes or {}).get("status") or {}
+        with self.store.begin() as conn:
+            fields = {}
+            if status.get("after") == PENDING:
+                fields.update(pending_since=now, reminders_sent=0)
+            elif status and status.get("before") == PENDING:
+                fields.update(pending_since=None)
+            before = self.store.save_state(conn, ticket, now, **fields)
+            drafts = []
+            if status and status.get("before") == PENDING:
+                self.store.cancel(conn, ticket["reference"], "reminder", now)
+            if status.get("after") == "resolved":
+                drafts += self.planner.resolved(ticket, before.last_message_id if before else None, now)
+            return self.store.enqueue(conn, drafts, now)
+
+    def reply_added(self, ticket: dict, message: dict, now: datetime) -> int:
+        with self.store.begin() as conn:
+            fields = {"last_message_id": message["message_id"]} if message.get("message_id") else {}
+            self.store.save_state(conn, ticket, now, **fields)
+            return self.store.enqueue(conn, self.planner.reply(ticket, message, now), now)
+
+    def ticket_seen(self, ticket: dict, now: datetime) -> None:
+        with self.store.begin() as conn:
+            self.store.save_state(conn, ticket, now)
+
+    # --- staff alerts --------------------------------------------------------------------
+
+    def agent_alert(self, purpose: str, event_id: str, ticket: dict, agent: dict | None, now: datetime,
+                    extra: dict | None = None) -> int:
+        with self.store.begin() as conn:
+            known = self.store.state(conn, ticket["reference"])
+            full = {**(known.ticket if known else {}), **{k: v for k, v in ticket.items() if v is not None}}
+            return self.store.enqueue(conn, self.planner.agent_alert(purpose, event_id, full, agent, now, extra), now)
+
+    def escalated(self, event_id: str, payload: dict, now: datetime) -> int:
+        reference = payload.get("reference")
+        with self.store.begin() as conn:
+            known = self.store.state(conn, reference)
+            ticket = {**(known.ticket if known else {}), "reference": reference}
+            return self.store.enqueue(conn, self.planner.supervisor_alert(
+                "supervisor_escalated", event_id, ticket, now,
+                {"queue": payload.get("queue") or "fallback", "reason": payload.get("reason") or "no eligible agent",
+                 "waiting_since": payload.get("waiting_since") or "?"}), now)
+
+    def pending_callback(self, reference: str) -> tuple[str, dict] | None:
+        """(assignee, request) when a callback request waits for its ticket's agent."""
+        with self.store.engine.connect() as conn:
+            row = self.store.with_callback(conn, reference)
+        if row is None or not row.assignee:
+            return None
+        return row.assignee, row.callback
+
+    def callback(self, reference: str, agent: dict | None, now: datetime) -> int:
+        with self.store.begin() as conn:
+            row = self.store.with_callback(conn, reference)
+            if row is None or not row.assignee:
+                return 0
+            self.store.update_state(conn, reference, callback=None)
+            return self.store.enqueue(conn, self.planner.callback(row.ticket, row.callback, agent, now), now)
+
+    # --- the clock: reminders, tickets waiting too long ----------------------------------------
+
+    def schedule(self, now: datetime) -> int:
+        added = 0
+        hours = self.settings.reminder_hours
+        with self.store.begin() as conn:
+            for row in self.store.awaiting_customer(conn):
+                due = reminders.next_due(utc(row.pending_since), row.reminders_sent, hours)
+                if due is None or due > now:
+                    continue
+                number = row.reminders_sent + 1
+                added += self.store.enqueue(conn, self.planner.reminder(
+                    row.ticket, number, iso(row.pending_since), row.last_message_id, now), now)
+                self.store.update_state(conn, row.reference, reminders_sent=number)
+            if self.settings.supervisors and self.settings.waiting_alert_minutes > 0:
+                limit = now - timedelta(minutes=self.settings.waiting_alert_minutes)
+                for row in self.store.waiting_unassigned(conn, limit):
+                    added += self.store.enqueue(conn, self.planner.supervisor_alert(
+                        "supervisor_waiting", row.reference, row.ticket, now,
+                        {"minutes": int(self.settings.waiting_alert_minutes),
+                         "created_at": iso(utc(row.created_at))}), now)
+                    self.store.update_state(conn, row.reference, waiting_alerted=True)
+        return added
+

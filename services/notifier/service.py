@@ -1,0 +1,295 @@
+"""The notifier's nameko entrypoints: follow the tickets and router events, write
+each outbound message to the outbox, send due rows on a timer, catch up on
+tickets created while it was away, and show the outbox over HTTP. Decisions live
+in plan.py (and the small rule modules), SQL in store.py, sending in senders.py."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import eventlet
+from kombu import Connection
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+from nameko.web.handlers import http
+
+from services.common import config, mail_identity, web
+from services.common.db import make_engine
+from services.common.reference import tracking_token
+from services.common.web import BadRequest, json_response
+
+from . import backoff, metrics, settings
+from .handling import Notifier
+from .plan import Links, Planner
+from .senders import PermanentError, Senders
+from .store import NotFound, NotifierStore
+from .templates import Templates
+
+log = logging.getLogger("notifier")
+
+ERRORS = ((NotFound, 404, "not_found"), (BadRequest, 400, "bad_request"))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def links() -> Links:
+    base, secret = config.public_base_url(), config.tracking_secret()
+    ticket_url = settings.ticket_url_template()
+
+    def tracking(ref):
+        return f"{base}/complaints/{ref}?token={tracking_token(ref, secret)}"
+
+    def survey(ref):
+        return f"{base}/complaints/{ref}/survey?token={tracking_token(ref, secret)}"
+
+    return Links(tracking=tracking, survey=survey, ticket=lambda ref: ticket_url.format(reference=ref))
+
+
+class Components:
+    def __init__(self, database_url: str):
+        self.settings = settings.load()
+        self.store = NotifierStore(make_engine(database_url))
+        templates = Templates(self.settings.templates_dir, str(settings.PACKAGE_TEMPLATES))
+        self.planner = Planner(self.settings, templates, links(), mail_identity.message_id_domain())
+        self.notifier = Notifier(self.store, self.planner, self.settings)
+        self.senders = Senders(self.settings)
+
+
+class Parts(DependencyProvider):
+    """One engine, planner and senders per service process, shared by its workers."""
+
+    def setup(self):
+        self.parts = Components(self.container.config["DATABASE_URL"])
+        self.parts.amqp_uri = self.container.config["AMQP_URI"]
+
+    def get_dependency(self, worker_ctx):
+        return self.parts
+
+    def stop(self):
+        self.parts.store.engine.dispose()
+
+
+def on(source, event_type):
+    # requeue_on_error: nameko would otherwise ack and drop an event whose handler failed
+    # (a database away). Malformed events are counted and logged instead (requeueing
+    # cannot fix them).
+    return event_handler(source, event_type, requeue_on_error=True)
+
+
+def _valid(payload, *keys) -> bool:
+    """An event with an id and the named parts ("ticket" must be a ticket dict)."""
+    ok = isinstance(payload, dict) and bool(payload.get("event_id"))
+    for key in keys if ok else ():
+        value = payload.get(key)
+        ok = ok and bool(value) and (key != "ticket" or isinstance(value, dict) and bool(value.get("reference")))
+    if not ok:
+        metrics.BAD_EVENTS.inc()
+        log.error("malformed event ignored", extra={"event": str(payload)[:500]})
+    return ok
+
+
+class NotifierService:
+    name = "notifier"
+
+    parts: Components = Parts()
+    tickets = RpcProxy("tickets")
+    router = RpcProxy("router")
+
+    # --- the tickets service's events --------------------------------------------------
+
+    @on("tickets", "ticket_created")
+    def on_ticket_created(self, payload):
+        if _valid(payload, "ticket"):
+            self.parts.notifier.ticket_created(payload["ticket"], payload.get("message"), now())
+            self._callback(payload["ticket"]["reference"])
+
+    @on("tickets", "ticket_message_added")
+    def on_message_added(self, payload):
+        if _valid(payload, "ticket", "message"):
+            self.parts.notifier.message_added(payload["ticket"], payload["message"], now())
+            self._callback(payload["ticket"]["reference"])
+
+    @on("tickets", "ticket_updated")
+    def on_ticket_updated(self, payload):
+        if not _valid(payload, "ticket"):
+            return
+        ticket, changes = payload["ticket"], payload.get("changes") or {}
+        self.parts.notifier.ticket_updated(ticket, changes, now())
+        assignee = ticket.get("assignee")
+        if assignee and (changes.get("priority") or {}).get("after") == "urgent":
+            self._alert("agent_urgent", payload["event_id"], ticket, assignee)
+        # The router's own assignments are announced by its events; this catches the rest
+        # (an agent or supervisor assigning by hand).
+        if assignee and "assignee" in changes and payload.get("actor") != "router":
+            self._alert("agent_assigned", payload["event_id"], ticket, assignee, {"kind": "manual"})
+        self._callback(ticket["reference"])
+
+    @on("tickets", "ticket_reply_added")
+    def on_reply_added(self, payload):
+        if _valid(payload, "ticket", "message"):
+            self.parts.notifier.reply_added(payload["ticket"], payload["message"], now())
+
+    @on("tickets", "ticket_survey_answered")
+    def on_survey_answered(self, payload):
+        if _valid(payload, "ticket"):
+            self.parts.notifier.ticket_seen(payload["ticket"], now())
+
+    # --- the router's events ------------------------------------------------------------
+
+    @on("router", "ticket_assigned")
+    def on_assigned(self, payload):
+        self._router_assignment(payload)
+
+    @on("router", "ticket_reassigned")
+    def on_reassigned(self, payload):
+        self._router_assignment(payload)
+
+    def _router_assignment(self, payload):
+        if not _valid(payload, "reference", "assignee"):
+            return
+        ticket = {k: payload.get(k) for k in ("reference", "assignee", "priority", "channel")}
+        self._alert("agent_assigned", payload["event_id"], ticket, payload["assignee"],
+                    {"kind": payload.get("kind") or "assigned"})
+        self._callback(payload["reference"], payload["assignee"])
+
+    @on("router", "ticket_escalated")
+    def on_escalated(self, payload):
+        if _valid(payload, "reference"):
+            self.parts.notifier.escalated(payload["event_id"], payload, now())
+
+    def _agent(self, name):
+        """The agent's roster entry. A router that does not answer fails the event, which
+        goes back to the queue (after a pause, so a long outage is not a busy loop)."""
+        try:
+            with eventlet.Timeout(settings.rpc_timeout()):
+                return self.router.get_agent(name)
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("router did not answer get_agent(%s): %s; event requeued", name, type(exc).__name__)
+            eventlet.sleep(1)
+            raise RuntimeError("router unavailable") from None
+
+    def _alert(self, purpose, event_id, ticket, assignee, extra=None):
+        self.parts.notifier.agent_alert(purpose, event_id, ticket, self._agent(assignee), now(), extra)
+
+    def _callback(self, reference, assignee=None):
+        pending = self.parts.notifier.pending_callback(reference)
+        if pending is None or (assignee and pending[0] != assignee):
+            return
+        self.parts.notifier.callback(reference, self._agent(pending[0]), now())
+
+    # --- sending -------------------------------------------------------------------------
+
+    @timer(interval=settings.send_interval())
+    def send_due(self):
+        """Send what is due; on failure retry later with exponential backoff, and after
+        NOTIFIER_MAX_ATTEMPTS mark it failed (GET /notifications?status=failed, metric)."""
+        parts = self.parts
+        s = parts.settings
+        for row in parts.store.claim_due(now()):
+            started = time.monotonic()
+            try:
+                provider_id = parts.senders.send(row, now(), self._add_note)
+            except Exception as exc:  # any failure is retried or made visible, never dropped
+                error = f"{type(exc).__name__}: {exc}"
+                attempts = row.attempts + 1
+                if isinstance(exc, PermanentError) or backoff.gives_up(attempts, s.max_attempts):
+                    parts.store.mark_failed(row.id, error, now())
+                    metrics.NOTIFICATIONS.labels(row.channel, "failed").inc()
+                    log.error("notification failed", extra={"id": row.id, "purpose": row.purpose,
+                                                             "channel": row.channel, "reference": row.reference,
+                                                             "attempts": attempts, "error": error[:300]})
+                else:
+                    delay = backoff.retry_delay(attempts, s.retry_base, s.retry_cap)
+                    parts.store.mark_retry(row.id, error, now() + timedelta(seconds=delay), now())
+                    metrics.NOTIFICATIONS.labels(row.channel, "retried").inc()
+                    log.warning("notification send failed; retry in %.0fs", delay, extra={
+                        "id": row.id, "channel": row.channel, "attempts": attempts, "error": error[:300]})
+                continue
+            parts.store.mark_sent(row.id, provider_id, now())
+            metrics.NOTIFICATIONS.labels(row.channel, "sent").inc()
+            metrics.SEND_SECONDS.labels(row.channel).observe(time.monotonic() - started)
+            log.info("notification sent", extra={"id": row.id, "purpose": row.purpose, "channel": row.channel,
+                                                 "reference": row.reference})
+
+    def _add_note(self, reference, author, body):
+        with eventlet.Timeout(settings.rpc_timeout()):
+            return self.tickets.add_note(reference, author, body)
+
+    @timer(interval=settings.schedule_interval(), eager=True)
+    def schedule(self):
+        """Reminders due, tickets waiting unassigned too long, sends interrupted by a crash."""
+        parts = self.parts
+        parts.store.release_stale(now() - timedelta(seconds=parts.settings.sending_timeout), now())
+        parts.notifier.schedule(now())
+
+    @timer(interval=settings.catch_up_interval(), eager=True)
+    def catch_up(self):
+        """Acknowledge tickets whose ticket_created reached no notifier queue (created
+        before the notifier first started): ask the tickets service for recent tickets."""
+        since = (now() - timedelta(hours=settings.catch_up_window_hours())).isoformat()
+        page = 1
+        while True:
+            try:
+                with eventlet.Timeout(settings.rpc_timeout()):
+                    result = self.tickets.search({"created_from": since, "sort": "created_at", "page": page,
+                                                  "per_page": 100})
+                missing = [t["reference"] for t in result["items"]]
+                missing = [r for r in missing if r not in self.parts.store.known(missing)]
+                for reference in missing:
+                    with eventlet.Timeout(settings.rpc_timeout()):
+                        full = self.tickets.get_ticket(reference)
+                    first = next((m for m in full.get("messages", []) if m.get("direction") == "in"), None)
+                    full.pop("audit", None)
+                    self.parts.notifier.ticket_created(full, first, now())
+                    log.info("caught up on a ticket created before the notifier listened",
+                             extra={"reference": reference})
+            except (Exception, eventlet.Timeout) as exc:  # tickets away: next time
+                log.warning("catch-up skipped: %s", type(exc).__name__)
+                return
+            if page * result["per_page"] >= result["total"]:
+                return
+            page += 1
+
+    # --- HTTP: the outbox for operators ------------------------------------------------------
+
+    @http("GET", "/notifications")
+    def http_list(self, request):
+        def work():
+            args = request.args
+            try:
+                limit = int(args.get("limit", 100))
+            except ValueError:
+                raise BadRequest("limit must be a whole number") from None
+            return {"items": self.parts.store.list(args.get("status"), args.get("reference"), args.get("purpose"),
+                                                   args.get("channel"), limit)}
+        return web.respond(work, ERRORS)
+
+    @http("GET", "/notifications/<int:row_id>")
+    def http_get(self, request, row_id):
+        return web.respond(lambda: self.parts.store.get(row_id), ERRORS)
+
+    @http("POST", "/notifications/<int:row_id>/retry")
+    def http_retry(self, request, row_id):
+        return web.respond(lambda: self.parts.store.retry(row_id, now()), ERRORS)
+
+    @http("GET", "/health/live")
+    def live(self, request):
+        return json_response({"status": "ok"})
+
+    @http("GET", "/health/ready")
+    def ready(self, request):
+        return web.readiness({"database": self.parts.store.ping, "broker": self._ping_broker})
+
+    def _ping_broker(self):
+        with Connection(self.parts.amqp_uri, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        return metrics.render(self.parts.store.counts())
