@@ -8,6 +8,7 @@ this file), never computed by the policy under test.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -25,12 +26,15 @@ from services.router.policy import (
     STRICT,
     Agent,
     PolicyConfig,
+    RankedRoster,
     Ticket,
     Vacation,
     check,
     decide,
+    decide_ranked,
     keeps_follow_up,
     needs_handover,
+    rank_key,
     step_for,
     waiting_order,
 )
@@ -934,3 +938,137 @@ def test_a_follow_up_stays_with_an_assignee_given_the_ticket_after_relaxing_the_
     agent = Agent("ana", {"billing": 0}, regions=frozenset({"pt"}), languages=frozenset({"pt"}))
     ticket = Ticket("C-1", "billing", region="us", language="en")
     assert keeps_follow_up(agent, ticket, NOW, PolicyConfig())
+
+
+# --- a large roster, ranked: the lazy walk must choose exactly what the full scan does ----
+
+def _index_rule(a: Agent, t: Ticket, config, step) -> str | None:
+    """Oracle of the rule a RankedRoster rules an agent out by, before any check: status,
+    then the skill's name (its level is left to check()), then region and language
+    while the step still requires them."""
+    needed = _needed_skill(t.category, config)
+    relaxed = STEPS.index(step)
+    if a.status != "available":
+        return "status"
+    if needed is not None and needed[0] not in a.skills:
+        return "skill"
+    if relaxed < 1 and t.region and a.regions and t.region.lower() not in {r.lower() for r in a.regions}:
+        return "region"
+    if relaxed < 2 and not _speaks(a, t):
+        return "language"
+    return None
+
+
+def _ranked_decision(ranked, t, config, step, exclude=None, runners_up=10):
+    ordered, total, skipped = ranked.candidates(t, config, step, exclude)
+    return decide_ranked(t, ordered, total, NOW, config, step, skipped, runners_up=runners_up)
+
+
+def _assert_same_as_full_scan(roster, t, config, step, exclude, runners_up):
+    ranked = RankedRoster(roster)
+    others = [a for a in roster if a.name != exclude]
+    full = decide(t, others, NOW, config, step)
+    lazy = _ranked_decision(ranked, t, config, step, exclude, runners_up)
+    assert (lazy.winner, lazy.rule, lazy.step, lazy.to_fallback) == (full.winner, full.rule, full.step,
+                                                                      full.to_fallback)
+    # Every checked verdict is the one check() gives; everyone is accounted for once.
+    verdicts = {c.agent: c for c in full.candidates}
+    assert all(verdicts[c.agent] == c for c in lazy.candidates)
+    assert len({c.agent for c in lazy.candidates}) == len(lazy.candidates)
+    assert len(lazy.candidates) + sum(lazy.skipped.values()) + lazy.unchecked == len(others)
+    # Those left out before any check fail the rule they are counted under.
+    walked = [a for a in others if _index_rule(a, t, config, step) is None]
+    expected = Counter(_index_rule(a, t, config, step) for a in others if _index_rule(a, t, config, step))
+    assert lazy.skipped == dict(expected)
+    # The walk goes best-ranked first and stops only after the winner and runners_up more.
+    order = sorted(walked, key=rank_key)
+    assert [c.agent for c in lazy.candidates] == [a.name for a in order[:len(lazy.candidates)]]
+    eligible_checked = sum(c.eligible for c in lazy.candidates)
+    if lazy.unchecked:
+        assert lazy.winner is not None and eligible_checked == runners_up + 1
+    else:
+        assert len(lazy.candidates) == len(walked)
+    return lazy
+
+
+@PROPERTY
+@given(rosters(), st.lists(ticket_kinds, min_size=1, max_size=6), configs, st.sampled_from(STEPS),
+       st.integers(1, 3), st.data())
+def test_a_ranked_roster_chooses_exactly_the_full_scans_winner(roster, kinds, config, step, runners_up, data):
+    exclude = data.draw(st.sampled_from([None, *(a.name for a in roster)]), label="exclude")
+    for i, (category, region, language, priority, channel) in enumerate(kinds):
+        t = Ticket(f"T-{i}", category=category, region=region, language=language, priority=priority,
+                   channel=channel, created_at=NOW - HOUR)
+        _assert_same_as_full_scan(roster, t, config, step, exclude, runners_up)
+
+
+@PROPERTY
+@given(rosters(), tickets(), configs, st.data())
+def test_a_ranked_roster_kept_current_by_updates_decides_like_the_full_scan(roster, queue, config, data):
+    """The router's loop on a RankedRoster: each winner's load and last assignment change
+    through update(), some agents change status or leave; every decision must stay the
+    full scan's, and the roster must equal one built afresh from the same agents."""
+    ranked = RankedRoster(roster)
+    state = {a.name: a for a in roster}
+    for i, t in enumerate(waiting_order(queue)):
+        at = NOW + timedelta(seconds=i)
+        full = decide(t, list(state.values()), at, config)
+        ordered, total, skipped = ranked.candidates(t, config)
+        lazy = decide_ranked(t, ordered, total, at, config, STRICT, skipped, runners_up=1)
+        assert (lazy.winner, lazy.rule) == (full.winner, full.rule)
+        if lazy.winner is not None:
+            a = state[lazy.winner]
+            w = _weight(t, config)
+            state[a.name] = replace(a, load=a.load + w, last_assigned_at=at,
+                                    channel_load={**a.channel_load, t.channel: a.channel_load.get(t.channel, 0) + w})
+            ranked.update(state[a.name])
+        change = data.draw(st.sampled_from(["none", "none", "status", "leave", "join"]), label="change")
+        name = data.draw(st.sampled_from(sorted(state) or ["x"]), label="who")
+        if change == "status" and name in state:
+            state[name] = replace(state[name], status=data.draw(statuses, label="status"))
+            ranked.update(state[name])
+        elif change == "leave" and name in state:
+            del state[name]
+            ranked.remove(name)
+        elif change == "join":
+            newcomer = data.draw(agents(f"new-{i}"), label="newcomer")
+            state[newcomer.name] = newcomer
+            ranked.update(newcomer)
+        fresh = RankedRoster(state.values())
+        assert ranked.agents == fresh.agents and ranked.available == fresh.available
+        probe = data.draw(ticket_kinds, label="probe")
+        t2 = Ticket("P", category=probe[0], region=probe[1], language=probe[2], priority=probe[3], channel=probe[4])
+        for step in STEPS:
+            ours, theirs = ranked.candidates(t2, config, step), fresh.candidates(t2, config, step)
+            assert [a.name for a in ours[0]] == [a.name for a in theirs[0]] and ours[1:] == theirs[1:]
+
+
+def test_a_ranked_decision_stops_after_the_runners_up_and_counts_the_rest():
+    roster = [agent(f"a{i}", load=i, capacity=10) for i in range(6)]
+    d = _ranked_decision(RankedRoster(roster), ticket(), DEFAULT, STRICT, runners_up=2)
+    assert d.winner == "a0" and d.rule == "lowest load: a0 at 0 of 10"
+    assert [c.agent for c in d.candidates] == ["a0", "a1", "a2"]
+    assert d.unchecked == 3 and d.skipped == {}
+
+
+def test_a_ranked_decision_says_only_eligible_only_after_checking_everyone():
+    roster = [agent("a0", load=0), agent("a1", load=1, status="away"), agent("a2", load=5)]
+    d = _ranked_decision(RankedRoster(roster), ticket(), DEFAULT, STRICT, runners_up=1)
+    assert d.winner == "a0" and d.rule == "a0 was the only eligible agent"
+    assert [c.agent for c in d.candidates] == ["a0", "a2"] and d.unchecked == 0
+    assert d.skipped == {"status": 1}
+
+
+def test_a_ranked_roster_serves_uncategorised_tickets_from_every_available_agent():
+    roster = [agent("abe", skills={}, load=3), agent("bea", skills={"delivery": 0}, load=1),
+              agent("cid", status="offline", load=0)]
+    d = _ranked_decision(RankedRoster(roster), ticket(category=None), DEFAULT, STRICT)
+    assert d.winner == "bea" and d.skipped == {"status": 1}
+    assert [c.agent for c in d.candidates] == ["bea", "abe"]
+
+
+def test_an_agent_on_vacation_ranked_first_is_checked_and_passed_over():
+    roster = [agent("away", load=0, vacations=(vacation(-HOUR, HOUR),)), agent("here", load=3)]
+    d = _ranked_decision(RankedRoster(roster), ticket(), DEFAULT, STRICT)
+    assert d.winner == "here"
+    assert [(c.agent, c.failed_rule) for c in d.candidates] == [("away", "vacation"), ("here", None)]

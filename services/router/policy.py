@@ -20,7 +20,9 @@ Defaults (all in PolicyConfig):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import heapq
+from bisect import bisect_left, insort
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -134,6 +136,9 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
     # Agents ruled out before any check by a roster index, counted by the rule they fail.
     skipped: dict[str, int] = field(default_factory=dict)
+    # Agents who passed the index (available, skill, region, language) but were ranked
+    # after the winner and its runners-up, so never checked one by one (decide_ranked).
+    unchecked: int = 0
 
     @property
     def to_fallback(self) -> bool:
@@ -204,11 +209,44 @@ def decide(ticket: Ticket, agents, at: datetime, config: PolicyConfig, step: str
     return Decision(ticket.reference, at, step, winner.name, _why(winner, eligible, at), candidates, skipped)
 
 
+def decide_ranked(ticket: Ticket, ranked, total: int, at: datetime, config: PolicyConfig, step: str = STRICT,
+                  skipped: dict[str, int] | None = None, runners_up: int = 10) -> Decision:
+    """decide() for agents already in choice order (rank_key), as a RankedRoster gives
+    them: check them one by one, best first, and stop once the winner and `runners_up`
+    more eligible agents are found (at least one, so "the only eligible agent" is only
+    said after checking everyone). The winner and the rule are those decide() would give
+    over the same agents; `total` is how many agents `ranked` holds, so the agents left
+    unchecked are counted in Decision.unchecked instead of being passed over silently."""
+    runners_up = max(1, runners_up)
+    checked: list[Candidate] = []
+    eligible: list[Agent] = []
+    for agent in ranked:
+        verdict = check(agent, ticket, at, config, step)
+        checked.append(verdict)
+        if verdict.eligible:
+            eligible.append(agent)
+            if len(eligible) > runners_up:
+                break
+    unchecked = max(0, total - len(checked)) if len(eligible) > runners_up else 0
+    skipped = dict(skipped or {})
+    if not eligible:
+        decision = decide(ticket, (), at, config, step, skipped)
+        return replace(decision, candidates=tuple(checked))
+    winner = eligible[0]
+    return Decision(ticket.reference, at, step, winner.name, _why(winner, eligible, at), tuple(checked), skipped,
+                    unchecked)
+
+
 def choice_key(agent: Agent, at: datetime):
     """Lowest relative load, then longest idle (never assigned first), then name."""
     relative = agent.load / agent.capacity if agent.capacity else float("inf")
     idle_since = agent.last_assigned_at or datetime.min.replace(tzinfo=at.tzinfo)
     return (relative, idle_since, agent.name)
+
+
+def rank_key(agent: Agent):
+    """choice_key for times in UTC (as the store keeps them): the order of a RankedRoster."""
+    return choice_key(agent, _EPOCH)
 
 
 def waiting_order(tickets, waiting_since: dict[str, datetime] | None = None):
@@ -258,6 +296,97 @@ def _why(winner: Agent, eligible: list[Agent], at: datetime) -> str:
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+# --- a large roster, ranked -------------------------------------------------------------
+
+ANY_SKILL = None   # the index's "skill" for uncategorised tickets: every available agent
+ALL = "*"          # every region (or language) together: for tickets without one, or relaxed
+
+
+class RankedRoster:
+    """The roster for deciding at scale: every agent by name, and the available ones
+    listed by (skill, region, language) in choice order (rank_key), so that a decision
+    walks only the agents who could qualify, best-ranked first, and stops soon after
+    the first eligible one (decide_ranked) instead of checking hundreds.
+
+    Keys: a skill (or ANY_SKILL), a region the agent serves (None: an agent with no
+    regions, who serves all; ALL: everyone), a language they speak (primary subtag;
+    None and ALL likewise). The lists a ticket needs are disjoint, so merging them
+    gives each candidate once. update() keeps the order when a load changes."""
+
+    def __init__(self, agents=()):
+        self.agents: dict[str, Agent] = {}
+        self.available = 0
+        self._lists: dict[tuple, list] = {}
+        self._listed: dict[str, tuple] = {}   # name -> (its rank key, the set of keys it is listed under)
+        for agent in agents:
+            self.agents[agent.name] = agent
+            if agent.status == "available":
+                entry = (rank_key(agent), _index_keys(agent))
+                self._listed[agent.name] = entry
+                for key in entry[1]:
+                    self._lists.setdefault(key, []).append(entry[0])
+        self.available = len(self._listed)
+        for listed in self._lists.values():
+            listed.sort()
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def update(self, agent: Agent) -> None:
+        """Add or replace one agent, keeping every list in choice order."""
+        self.remove(agent.name)
+        self.agents[agent.name] = agent
+        if agent.status == "available":
+            entry = (rank_key(agent), _index_keys(agent))
+            self._listed[agent.name] = entry
+            for key in entry[1]:
+                insort(self._lists.setdefault(key, []), entry[0])
+            self.available += 1
+
+    def remove(self, name: str) -> None:
+        self.agents.pop(name, None)
+        entry = self._listed.pop(name, None)
+        if entry is None:
+            return
+        self.available -= 1
+        for key in entry[1]:
+            listed = self._lists[key]
+            del listed[bisect_left(listed, entry[0])]
+
+    def candidates(self, ticket: Ticket, config: PolicyConfig, step: str = STRICT, exclude: str | None = None):
+        """(the agents worth checking, in choice order; how many; the others counted by
+        the rule they fail, in RULES order). `exclude` is left out altogether."""
+        needed = config.skill_for(ticket.category)
+        skill = needed[0] if needed else ANY_SKILL
+        relaxed = STEPS.index(step)
+        regions = [ticket.region.lower(), None] if ticket.region and relaxed < 1 else [ALL]
+        languages = [_primary(ticket.language), None] if ticket.language and relaxed < 2 else [ALL]
+        excluded = self._listed.get(exclude, (None, ()))[1] if exclude else ()
+
+        def count(*keys):
+            return sum(len(self._lists.get(k, ())) - (k in excluded) for k in keys)
+
+        keys = [(skill, r, lang) for r in regions for lang in languages]
+        total = count(*keys)
+        everyone = len(self.agents) - (exclude in self.agents)
+        available = self.available - (exclude in self._listed)
+        with_skill = count((skill, ALL, ALL))
+        in_region = count(*[(skill, r, ALL) for r in regions])
+        skipped = {"status": everyone - available, "skill": available - with_skill,
+                   "region": with_skill - in_region, "language": in_region - total}
+        agents = self.agents
+        ordered = (agents[key[2]] for key in heapq.merge(*(self._lists.get(k, ()) for k in keys))
+                   if key[2] != exclude)
+        return ordered, total, {k: v for k, v in skipped.items() if v > 0}
+
+
+def _index_keys(agent: Agent) -> frozenset:
+    regions = [*(agent.served or [None]), ALL]
+    languages = [*(agent.spoken or [None]), ALL]
+    return frozenset((skill, region, language) for skill in (*agent.skills, ANY_SKILL)
+                     for region in regions for language in languages)
 
 
 def _primary(language: str) -> str:

@@ -45,3 +45,22 @@ def rpc_timeout() -> float:
 def event_memory_days() -> float:
     """How long applied event ids are remembered to absorb redeliveries."""
     return float(os.environ.get("ROUTER_EVENT_MEMORY_DAYS", 7))
+
+
+def roster_ttl_seconds() -> float:
+    """How long a router process decides from its cached roster before refreshing it."""
+    return float(os.environ.get("ROUTER_ROSTER_TTL_SECONDS", 10))
+
+
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_synchronous() -> str:
+    """PRAGMA synchronous of the router's SQLite database (WAL mode). NORMAL: a commit
+    does not wait for the disk, so it survives a crash of the process, but a power
+    loss or OS crash may lose the last transactions (never corrupts). FULL: every
+    commit waits for the disk. PostgreSQL keeps its own (durable) settings."""
+    value = os.environ.get("ROUTER_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"ROUTER_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {value!r}")
+    return value

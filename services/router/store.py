@@ -10,19 +10,19 @@ several router replicas from over-assigning an agent or assigning a ticket twice
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, event, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.outbox import emit
 from services.common.outbox import pending as outbox_pending
 from services.common.outbox import relay as outbox_relay
 
-from . import policy
+from . import policy, settings
 from .schema import agents, decisions, outbox, processed_events, tickets, vacations
 
 OPEN_STATUSES = ("new", "in_progress", "pending_customer")
@@ -51,27 +51,32 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
 
-# How long a router process trusts its in-memory roster before re-reading it whole.
-# Its own claims and load changes are applied to it as they happen; what other
-# replicas did shows up at the next read or as a lost claim (the database re-checks
-# everything), which re-reads it at once.
-ROSTER_TTL_SECONDS = float(os.environ.get("ROUTER_ROSTER_TTL_SECONDS", 10))
+# How long a router process decides from its in-memory roster before refreshing it.
+# Its own claims and roster changes are applied to it as they happen; what other
+# replicas did shows up at the next refresh (each sweep refreshes too) or as a lost
+# claim (the database re-checks everything), which re-reads the agents involved.
+ROSTER_TTL_SECONDS = settings.roster_ttl_seconds()
 
 
 class RouterStore:
     def __init__(self, engine, config: policy.PolicyConfig):
         self.engine = engine
         self.config = config
-        self._roster = None          # (agents, rows) as _load_agents returns them
-        self._indexed = None         # (agents list, its index) for large rosters
-        self._positions = None       # (agents list, {name: position})
+        self._ranked: policy.RankedRoster | None = None   # the roster for deciding, see _snapshot
+        self._stamps: dict[str, datetime] = {}           # name -> updated_at, to notice others' edits
+        self._stale: set[str] = set()                    # agents to re-read before the next decision
         self._roster_read_at = 0.0
+        # Decisions and cache updates from several threads (or green threads) of one process.
+        self._lock = threading.RLock()
+        self._sqlite = engine.dialect.name == "sqlite"
+        if self._sqlite:
+            _sqlite_pragmas(engine, settings.sqlite_synchronous())
 
     # --- roster -----------------------------------------------------------------
 
     def put_agent(self, data: dict, at: datetime | None = None) -> dict:
         """Create or replace an agent (load and history are kept on replace)."""
-        self._forget_roster()  # decisions must see the new roster at once
+        self._stale.add(data["name"])  # decisions must see the change at once
         at = at or now()
         with self.engine.begin() as conn:
             self._put_agent(conn, data, at)
@@ -104,7 +109,7 @@ class RouterStore:
                 conn.execute(insert(vacations).values(agent=data["name"], **v))
 
     def patch_agent(self, name: str, data: dict) -> dict:
-        self._forget_roster()  # decisions must see the new roster at once
+        self._stale.add(name)  # decisions must see the change at once
         at = now()
         with self.engine.begin() as conn:
             row = conn.execute(select(agents).where(agents.c.name == name)).first()
@@ -115,7 +120,7 @@ class RouterStore:
 
     def remove_agent(self, name: str) -> list[str]:
         """Remove an agent; their open tickets go back to the waiting queue."""
-        self._forget_roster()  # decisions must see the new roster at once
+        self._stale.add(name)  # decisions must see the change at once
         at = now()
         with self.engine.begin() as conn:
             if conn.execute(delete(agents).where(agents.c.name == name)).rowcount != 1:
@@ -131,7 +136,7 @@ class RouterStore:
         return refs
 
     def add_vacation(self, name: str, data: dict) -> dict:
-        self._forget_roster()  # decisions must see the new roster at once
+        self._stale.add(name)  # decisions must see the change at once
         with self.engine.begin() as conn:
             if not conn.execute(select(agents.c.name).where(agents.c.name == name)).first():
                 raise NotFound(f"no agent {name}")
@@ -140,7 +145,7 @@ class RouterStore:
                 "note": data.get("note")}
 
     def remove_vacation(self, name: str, vacation_id: int) -> None:
-        self._forget_roster()  # decisions must see the new roster at once
+        self._stale.add(name)  # decisions must see the change at once
         with self.engine.begin() as conn:
             if conn.execute(delete(vacations).where(vacations.c.agent == name, vacations.c.id == vacation_id)
                             ).rowcount != 1:
@@ -169,67 +174,116 @@ class RouterStore:
             "on_vacation": bool(a.on_vacation(at)), "vacations": planned.get(a.name, []),
         } for a, row in zip(roster, rows, strict=True)]
 
-    def _snapshot(self):
-        """The roster for deciding: cached for ROSTER_TTL_SECONDS, kept current with this
-        process's own claims, dropped on any roster change or lost race."""
-        if self._roster is None or time.monotonic() - self._roster_read_at > ROSTER_TTL_SECONDS:
-            self._roster = self._load_agents()
-            self._roster_read_at = time.monotonic()
-        return self._roster
+    def _snapshot(self) -> policy.RankedRoster:
+        """The roster for deciding: read whole once, then kept current with this process's
+        own claims and roster changes, and refreshed incrementally every ROSTER_TTL_SECONDS."""
+        with self._lock:
+            if self._ranked is None:
+                with self.engine.connect() as conn:
+                    roster, rows = self._load_agents(conn)
+                self._ranked = policy.RankedRoster(roster)
+                self._stamps = {r.name: r.updated_at for r in rows}
+                self._stale.clear()
+                self._roster_read_at = time.monotonic()
+            elif time.monotonic() - self._roster_read_at > ROSTER_TTL_SECONDS:
+                self.refresh_roster()
+            elif self._stale:
+                self._reread(self._stale)
+            return self._ranked
 
     def _forget_roster(self) -> None:
-        self._roster = None
+        with self._lock:
+            self._ranked = None
 
-    def _claimed(self, winner: str, weight: float, at: datetime | None, channel: str | None = None) -> None:
-        """Reflect a claim (or a load change) in the cached roster, in place (so its index
-        stays valid), per channel too."""
-        roster = self._roster
-        if roster is not None:
-            agents_ = roster[0]
-            if self._positions is None or self._positions[0] is not agents_:
-                self._positions = (agents_, {a.name: i for i, a in enumerate(agents_)})
-            i = self._positions[1].get(winner)
-            if i is not None:
-                a = agents_[i]
-                channel_load = dict(a.channel_load)
-                if channel:
-                    channel_load[channel] = channel_load.get(channel, 0) + weight
-                agents_[i] = replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at,
-                                     channel_load=channel_load)
+    def refresh_roster(self) -> None:
+        """Bring the cached roster up to date without rebuilding it: read every agent's
+        changing columns (status, load, last assignment) and the vacations, apply what
+        differs, and re-read whole only the agents edited since (their updated_at moved),
+        added or removed, or whose per-channel loads matter."""
+        with self._lock:
+            if self._ranked is None:
+                self._snapshot()
+                return
+            ranked = self._ranked
+            with self.engine.connect() as conn:
+                rows = conn.execute(_DYNAMIC).all()
+                trips = _vacations_by_agent(conn)
+                reread = set(self._stale) | (set(ranked.agents) - {r.name for r in rows})
+                for r in rows:
+                    cached = ranked.agents.get(r.name)
+                    if cached is None or self._stamps.get(r.name) != r.updated_at:
+                        reread.add(r.name)
+                        continue
+                    status_since, last = utc(r.status_since), utc(r.last_assigned_at)
+                    planned = trips.get(r.name, ())
+                    if (cached.status, cached.status_since, cached.load, cached.last_assigned_at, cached.vacations) \
+                            == (r.status, status_since, r.load, last, planned):
+                        continue
+                    if cached.channel_capacity and cached.load != r.load:
+                        reread.add(r.name)  # its per-channel loads moved too
+                        continue
+                    ranked.update(replace(cached, status=r.status, status_since=status_since, load=r.load,
+                                          last_assigned_at=last, vacations=planned))
+                if reread:
+                    self._reread(reread, conn)
+            self._roster_read_at = time.monotonic()
 
-    def _candidates(self, current: list, row, step: str, exclude: str | None):
-        """The agents worth checking. A small roster: everyone, so `explain` lists them all.
-        A large one: only available agents with the skill (and, before region is relaxed,
-        serving the ticket's region), found through an index built once per snapshot; the
-        rest are counted by the rule they fail."""
-        needed = self.config.skill_for(row.category)
-        if len(current) <= EXPLAIN_ALL_UP_TO or needed is None:
-            return [a for a in current if a.name != exclude], {}
-        if self._indexed is None or self._indexed[0] is not current:
-            self._indexed = (current, _index(current))
-        index = self._indexed[1]
-        skill = needed[0]
-        relaxed = policy.STEPS.index(step)
-        regions = [row.region.lower(), None] if row.region and relaxed < 1 else ["*"]
-        languages = [policy._primary(row.language), None] if row.language and relaxed < 2 else ["*"]
-        positions = [i for r in regions for lang in languages for i in index.get((skill, r, lang), ())]
-        candidates = [current[i] for i in positions if current[i].name != exclude]
-        available = index["available"] - (1 if exclude else 0)
-        with_skill = len(index.get((skill, "*", "*"), ()))
-        in_region = sum(len(index.get((skill, r, "*"), ())) for r in regions)
-        skipped = {"status": len(current) - available - (1 if exclude else 0), "skill": available - with_skill,
-                   "region": with_skill - in_region, "language": in_region - len(positions)}
-        return candidates, {k: v for k, v in skipped.items() if v > 0}
-
-    def _load_agents(self, conn=None):
-        """Every agent as the policy sees it (with vacations and per-channel loads)."""
+    def _reread(self, names, conn=None) -> None:
+        """Re-read some agents whole (or drop those no longer on the roster)."""
         if conn is None:
             with self.engine.connect() as conn:
-                return self._load_agents(conn)
-        rows = conn.execute(select(agents).order_by(agents.c.name)).all()
-        by_agent: dict[str, list] = {}
-        for v in conn.execute(select(vacations)):
-            by_agent.setdefault(v.agent, []).append(policy.Vacation(utc(v.starts_at), utc(v.ends_at)))
+                return self._reread(names, conn)
+        names = sorted(names)
+        self._stale.difference_update(names)
+        found = set()
+        for start in range(0, len(names), 500):
+            roster, rows = self._load_agents(conn, names[start:start + 500])
+            for agent, row in zip(roster, rows, strict=True):
+                self._ranked.update(agent)
+                self._stamps[row.name] = row.updated_at
+                found.add(agent.name)
+        for name in set(names) - found:
+            self._ranked.remove(name)
+            self._stamps.pop(name, None)
+
+    def _claimed(self, winner: str, weight: float, at: datetime | None, channel: str | None = None) -> None:
+        """Reflect a claim (or a load change) in the cached roster, per channel too."""
+        with self._lock:
+            ranked = self._ranked
+            a = ranked.agents.get(winner) if ranked is not None else None
+            if a is None:
+                return
+            channel_load = dict(a.channel_load)
+            if channel:
+                channel_load[channel] = channel_load.get(channel, 0) + weight
+            ranked.update(replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at,
+                                  channel_load=channel_load))
+
+    def _decide(self, ticket: policy.Ticket, step: str, at: datetime, exclude: str | None) -> policy.Decision:
+        """A small roster: check everyone, so `explain` lists them all. A large one: only
+        the available agents with the skill (and, until relaxed, the region and language),
+        best-ranked first, stopping after the winner and a few runners-up; the rest are
+        counted by the rule they fail, or as not checked."""
+        with self._lock:
+            ranked = self._snapshot()
+            if len(ranked) <= EXPLAIN_ALL_UP_TO:
+                agents_ = [a for a in ranked.agents.values() if a.name != exclude]
+                return policy.decide(ticket, agents_, at, self.config, step)
+            ordered, total, skipped = ranked.candidates(ticket, self.config, step, exclude)
+            return policy.decide_ranked(ticket, ordered, total, at, self.config, step, skipped,
+                                        runners_up=EXPLAIN_RUNNERS_UP)
+
+    def _load_agents(self, conn=None, names=None):
+        """Every agent (or those named) as the policy sees it, with vacations and
+        per-channel loads; and their rows."""
+        if conn is None:
+            with self.engine.connect() as conn:
+                return self._load_agents(conn, names)
+        query = select(agents).order_by(agents.c.name)
+        if names is not None:
+            query = query.where(agents.c.name.in_(names))
+        rows = conn.execute(query).all()
+        by_agent = _vacations_by_agent(conn, names)
         channel_load: dict[str, dict[str, float]] = {}
         per_channel = [r.name for r in rows if r.channel_capacity]
         # Only agents with a per-channel capacity need per-channel loads (a grouped scan
@@ -243,7 +297,7 @@ class RouterStore:
             name=r.name, skills=dict(r.skills or {}), regions=frozenset(r.regions or ()),
             languages=frozenset(r.languages or ()), capacity=r.capacity,
             channel_capacity=dict(r.channel_capacity or {}),
-            status=r.status, status_since=utc(r.status_since), vacations=tuple(by_agent.get(r.name, ())),
+            status=r.status, status_since=utc(r.status_since), vacations=by_agent.get(r.name, ()),
             load=r.load, channel_load=channel_load.get(r.name, {}), last_assigned_at=utc(r.last_assigned_at),
         ) for r in rows]
         return result, rows
@@ -351,79 +405,82 @@ class RouterStore:
 
     # --- deciding and claiming ------------------------------------------------------
 
-    def route(self, reference: str, at: datetime | None = None, roster=None, kind="assign",
+    def route(self, reference: str, at: datetime | None = None, kind="assign",
               exclude: str | None = None, context: str | None = None) -> policy.Decision | None:
-        """Decide for one ticket and claim the winner atomically; re-decide on a lost race."""
-        for _ in range(5):
-            at = at or now()
-            row = self.ticket(reference)
-            if row.status not in OPEN_STATUSES or (kind == "assign" and row.assignee) or (
-                    exclude and row.assignee != exclude):
-                return None  # closed meanwhile, or another router got there first: nothing to do
-            current, _ = roster if roster is not None else self._snapshot()
-            waited = (at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
-            step = policy.step_for(waited, self.config)
-            candidates, skipped = self._candidates(current, row, step, exclude)
-            decision = policy.decide(self.as_policy_ticket(row), candidates, at, self.config, step, skipped)
-            if context:  # why this ticket is being routed again (a handover, a follow-up)
-                decision = replace(decision, rule=f"{context}; {decision.rule}")
+        """Decide for one ticket and claim the winner atomically; re-decide on a lost race.
+        One transaction: read the ticket, decide from the cached roster, claim."""
+        for attempt in range(5):
+            decided_at = at or now()
+            self._snapshot()  # a roster read, when one is due, before the transaction opens
+            involved = ()
             try:
-                self._commit(row, decision, kind, at)
-            except Lost:
-                roster = None  # fresh data for the next try
-                self._forget_roster()
+                with self.engine.begin() as conn:
+                    row = conn.execute(_TICKET, {"b_ref": reference}).first()
+                    if row is None:
+                        raise NotFound(f"the router has not seen ticket {reference}")
+                    if row.status not in OPEN_STATUSES or (kind == "assign" and row.assignee) or (
+                            exclude and row.assignee != exclude):
+                        return None  # closed meanwhile, or another router got there first: nothing to do
+                    waited = (decided_at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
+                    step = policy.step_for(waited, self.config)
+                    decision = self._decide(self.as_policy_ticket(row), step, decided_at, exclude)
+                    if context:  # why this ticket is being routed again (a handover, a follow-up)
+                        decision = replace(decision, rule=f"{context}; {decision.rule}")
+                    involved = (decision.winner, row.assignee)
+                    changes = self._commit(conn, row, decision, kind, decided_at)
+            except Lost:  # our roster was out of date: re-read who was involved, then everyone
+                self._stale.update(name for name in involved if name)
+                if attempt >= 1:
+                    self.refresh_roster()
                 at = None
                 continue
-            if decision.winner:
-                self._claimed(decision.winner, self.config.weight(row.priority), at, row.channel)
+            for name, delta, last in changes:
+                self._claimed(name, delta, last, row.channel)
             return decision
         raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
 
-    def _commit(self, row, decision: policy.Decision, kind: str, at: datetime) -> None:
-        with self.engine.begin() as conn:
-            if decision.winner is None:
-                waiting = conn.execute(update(tickets).where(
-                    tickets.c.reference == row.reference, _same_assignee(row.assignee)).values(
-                    step=decision.step, waiting_since=row.waiting_since or at, assignee=None, weight=0,
-                    push_pending=1 if row.assignee else row.push_pending, updated_at=at))
-                if waiting.rowcount != 1:
-                    raise Lost(row.reference)
-                for name, delta in _deltas(row.assignee, row.weight, None, 0).items():
-                    conn.execute(update(agents).where(agents.c.name == name).values(load=agents.c.load + delta))
-                    self._claimed(name, delta, None, row.channel)
-                fell_back = decision.to_fallback and row.step != policy.FALLBACK
-                if self._record_wait(conn, row, decision, kind) and fell_back:
-                    emit(conn, outbox, "ticket_escalated", {
-                        "reference": row.reference, "queue": self.config.fallback_queue, "reason": decision.rule,
-                        "waiting_since": iso(row.waiting_since or at)}, at)
-                return
-            weight = self.config.weight(row.priority)
-            claimed = conn.execute(update(tickets).where(
-                tickets.c.reference == row.reference, _same_assignee(row.assignee),
-                tickets.c.status.in_(OPEN_STATUSES)).values(
-                assignee=decision.winner, weight=weight, waiting_since=None, step=None, push_pending=1,
-                updated_at=at))
-            if claimed.rowcount != 1:
+    def _commit(self, conn, row, decision: policy.Decision, kind: str, at: datetime) -> list:
+        """Write the decision in the caller's transaction: the conditional updates, the
+        decision row, the event. Returns the load changes (agent, delta, assigned at) for
+        the cached roster, to apply once committed. Raises Lost when a condition failed."""
+        changes = []
+        if decision.winner is None:
+            waiting = conn.execute(_WAIT[row.assignee is None], {
+                "b_ref": row.reference, "b_prev": row.assignee, "b_step": decision.step,
+                "b_since": row.waiting_since or at, "b_push": 1 if row.assignee else row.push_pending, "b_at": at})
+            if waiting.rowcount != 1:
                 raise Lost(row.reference)
-            for name, delta in sorted(_deltas(row.assignee, row.weight, decision.winner, weight).items()):
-                condition = [agents.c.name == name]
-                if name == decision.winner:
-                    condition += [agents.c.status == "available", agents.c.load + delta <= agents.c.capacity,
-                                  ~exists().where(vacations.c.agent == name, vacations.c.starts_at <= at,
-                                                  vacations.c.ends_at > at)]
-                values = {"load": agents.c.load + delta}
-                if name == decision.winner:
-                    values["last_assigned_at"] = at
-                if conn.execute(update(agents).where(*condition).values(**values)).rowcount != 1:
-                    raise Lost(f"{name} is no longer free")
-                if name != decision.winner:  # the previous assignee's load, in the cached roster
-                    self._claimed(name, delta, None, row.channel)
-            self._record(conn, decision, kind, previous=row.assignee)
-            event = "ticket_reassigned" if row.assignee else "ticket_assigned"
-            emit(conn, outbox, event, {
-                "reference": row.reference, "assignee": decision.winner, "previous": row.assignee,
-                "kind": kind, "step": decision.step, "rule": decision.rule, "priority": row.priority,
-                "channel": row.channel, "ticket_created_at": iso(row.created_at)}, at)
+            for name, delta in _deltas(row.assignee, row.weight, None, 0).items():
+                conn.execute(_ADD_LOAD, {"b_name": name, "b_delta": delta})
+                changes.append((name, delta, None))
+            fell_back = decision.to_fallback and row.step != policy.FALLBACK
+            if self._record_wait(conn, row, decision, kind) and fell_back:
+                emit(conn, outbox, "ticket_escalated", {
+                    "reference": row.reference, "queue": self.config.fallback_queue, "reason": decision.rule,
+                    "waiting_since": iso(row.waiting_since or at)}, at)
+            return changes
+        weight = self.config.weight(row.priority)
+        claimed = conn.execute(_CLAIM[row.assignee is None], {
+            "b_ref": row.reference, "b_prev": row.assignee, "b_winner": decision.winner, "b_weight": weight,
+            "b_at": at})
+        if claimed.rowcount != 1:
+            raise Lost(row.reference)
+        for name, delta in sorted(_deltas(row.assignee, row.weight, decision.winner, weight).items()):
+            if name == decision.winner:  # still available, off vacation, with room: or nothing
+                done = conn.execute(_TAKE, {"b_name": name, "b_delta": delta, "b_at": at}).rowcount
+                changes.append((name, delta, at))
+            else:  # the previous assignee's load
+                done = conn.execute(_ADD_LOAD, {"b_name": name, "b_delta": delta}).rowcount
+                changes.append((name, delta, None))
+            if done != 1:
+                raise Lost(f"{name} is no longer free")
+        self._record(conn, decision, kind, previous=row.assignee)
+        event = "ticket_reassigned" if row.assignee else "ticket_assigned"
+        emit(conn, outbox, event, {
+            "reference": row.reference, "assignee": decision.winner, "previous": row.assignee,
+            "kind": kind, "step": decision.step, "rule": decision.rule, "priority": row.priority,
+            "channel": row.channel, "ticket_created_at": iso(row.created_at)}, at)
+        return changes
 
     def _record_wait(self, conn, row, decision, kind) -> bool:
         """Record a 'nobody' decision only when something changed (a new ticket, a new
@@ -437,9 +494,10 @@ class RouterStore:
         return True
 
     def _record(self, conn, decision: policy.Decision, kind: str, previous: str | None = None) -> None:
-        conn.execute(insert(decisions).values(
-            reference=decision.reference, at=decision.at, kind=kind, step=decision.step, winner=decision.winner,
-            previous=previous, rule=decision.rule, candidates=explained_candidates(decision)))
+        conn.execute(_INSERT_DECISION, {
+            "reference": decision.reference, "at": decision.at, "kind": kind, "step": decision.step,
+            "winner": decision.winner, "previous": previous, "rule": decision.rule,
+            "candidates": explained_candidates(decision)})
 
     # --- the waiting queue, handovers and follow-ups --------------------------------------
 
@@ -457,7 +515,7 @@ class RouterStore:
         kept current in memory (claims still check the database, so a stale snapshot
         only costs a retry)."""
         at = at or now()
-        self._forget_roster()  # each sweep starts from the database's roster
+        self.refresh_roster()  # each sweep sees what other replicas changed
         out = []
         # Every waiting ticket, not a first page: a page of tickets nobody can take
         # must not starve the ones behind it.
@@ -465,15 +523,22 @@ class RouterStore:
             decision = self.route(row.reference, at)
             if decision is not None:
                 out.append(decision)
+        self.checkpoint()
         return out
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database now (PASSIVE: never waits
+        for readers), here in the sweep rather than in some decision's commit."""
+        if self._sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def handovers(self, at: datetime | None = None) -> list[policy.Decision]:
         """Agents on vacation, or offline too long, give their open tickets to others
         by the same policy, most urgent first. Nobody else free: the ticket waits."""
         at = at or now()
-        roster, _ = self._load_agents()
         out = []
-        for agent in roster:
+        for agent in list(self._snapshot().agents.values()):
             reason = policy.needs_handover(agent, at, self.config)
             if not reason:
                 continue
@@ -490,8 +555,9 @@ class RouterStore:
         """A customer wrote again: stay with the assignee if they may still work it, else re-route."""
         at = at or now()
         row = self.ticket(reference)
-        roster, _ = self._load_agents()
-        assignee = next((a for a in roster if a.name == row.assignee), None)
+        assignee = None
+        if row.assignee:  # as the database has them now, not as cached
+            assignee = next(iter(self._load_agents(names=[row.assignee])[0]), None)
         if policy.keeps_follow_up(assignee, self.as_policy_ticket(row), at, self.config):
             return None
         return self.route(reference, at, kind="follow_up", exclude=row.assignee,
@@ -565,10 +631,12 @@ def explained_candidates(decision: policy.Decision) -> list[dict]:
                 "load": c.load, "capacity": c.capacity}
 
     candidates = decision.candidates
-    if len(candidates) <= EXPLAIN_ALL_UP_TO and not decision.skipped:
+    if len(candidates) <= EXPLAIN_ALL_UP_TO and not decision.skipped and not decision.unchecked:
         return [entry(c) for c in candidates]
+    # A stable sort by relative load: ties keep the order they were checked in (choice
+    # order for a ranked roster, names for a full scan).
     eligible = sorted((c for c in candidates if c.eligible),
-                      key=lambda c: (c.load / c.capacity if c.capacity else float("inf"), c.agent))
+                      key=lambda c: c.load / c.capacity if c.capacity else float("inf"))
     listed = [c for c in eligible if c.agent == decision.winner]
     listed += [c for c in eligible if c.agent != decision.winner][:EXPLAIN_RUNNERS_UP]
     counts: dict[str, int] = {"eligible": len(eligible)}
@@ -579,28 +647,77 @@ def explained_candidates(decision: policy.Decision) -> list[dict]:
                 listed.append(c)
     for rule, n in decision.skipped.items():
         counts[rule] = counts.get(rule, 0) + n
-    total = len(candidates) + sum(decision.skipped.values())
+    detail = "the rest counted by rule"
+    if decision.unchecked:
+        counts["not_checked"] = decision.unchecked
+        detail += (f"; not_checked: {decision.unchecked} more agents, available and matching the skill, "
+                   f"region and language this step requires, were ranked after the winner and the "
+                   f"{len(eligible) - 1} runners-up (by load relative to capacity, then time since their last "
+                   f"assignment, then name), so they were not checked for vacation and capacity")
+    total = len(candidates) + sum(decision.skipped.values()) + decision.unchecked
     summary = {"summary": True, "considered": total, "by_rule": counts,
-               "detail": f"{total} agents considered; {len(listed)} listed, the rest counted by rule"}
+               "detail": f"{total} agents considered; {len(listed)} listed, {detail}"}
     return [entry(c) for c in listed] + [summary]
 
 
-def _index(agents: list) -> dict:
-    """(skill, region, language) -> positions of the available agents with that skill who
-    serve that region and speak that language (primary subtag). None stands for agents with
-    no such constraint, "*" for all of them together."""
-    index: dict = {"available": 0}
-    for i, a in enumerate(agents):
-        if a.status != "available":
-            continue
-        index["available"] += 1
-        regions = [*(a.served or [None]), "*"]
-        languages = [*(a.spoken or [None]), "*"]
-        for skill in a.skills:
-            for region in regions:
-                for language in languages:
-                    index.setdefault((skill, region, language), []).append(i)
-    return index
+# The statements of a decision, built once (SQLAlchemy caches their compiled form).
+_TICKET = select(tickets).where(tickets.c.reference == bindparam("b_ref"))
+_DYNAMIC = select(agents.c.name, agents.c.status, agents.c.status_since, agents.c.load, agents.c.last_assigned_at,
+                  agents.c.updated_at)
+_INSERT_DECISION = insert(decisions)
+
+
+def _ticket_still(unassigned: bool):
+    """The ticket has the assignee the decision saw (b_prev, or none)."""
+    return [tickets.c.reference == bindparam("b_ref"),
+            tickets.c.assignee.is_(None) if unassigned else tickets.c.assignee == bindparam("b_prev")]
+
+
+# [unassigned before?] -> the claim of the ticket for the winner
+_CLAIM = {unassigned: update(tickets).where(*_ticket_still(unassigned), tickets.c.status.in_(OPEN_STATUSES)).values(
+    assignee=bindparam("b_winner"), weight=bindparam("b_weight"), waiting_since=None, step=None, push_pending=1,
+    updated_at=bindparam("b_at")) for unassigned in (True, False)}
+# [unassigned before?] -> the ticket back to (or staying in) the waiting queue
+_WAIT = {unassigned: update(tickets).where(*_ticket_still(unassigned)).values(
+    step=bindparam("b_step"), waiting_since=bindparam("b_since"), assignee=None, weight=0,
+    push_pending=bindparam("b_push"), updated_at=bindparam("b_at")) for unassigned in (True, False)}
+# The winner's load, only if they are still available, off vacation and have room.
+_TAKE = update(agents).where(
+    agents.c.name == bindparam("b_name"), agents.c.status == "available",
+    agents.c.load + bindparam("b_delta") <= agents.c.capacity,
+    ~exists().where(vacations.c.agent == bindparam("b_name"), vacations.c.starts_at <= bindparam("b_at"),
+                    vacations.c.ends_at > bindparam("b_at"))).values(
+    load=agents.c.load + bindparam("b_delta"), last_assigned_at=bindparam("b_at"))
+_ADD_LOAD = update(agents).where(agents.c.name == bindparam("b_name")).values(load=agents.c.load + bindparam("b_delta"))
+
+
+def _vacations_by_agent(conn, names=None) -> dict[str, tuple]:
+    query = select(vacations.c.agent, vacations.c.starts_at, vacations.c.ends_at).order_by(vacations.c.agent,
+                                                                                          vacations.c.id)
+    if names is not None:
+        query = query.where(vacations.c.agent.in_(names))
+    out: dict[str, list] = {}
+    for v in conn.execute(query):
+        out.setdefault(v.agent, []).append(policy.Vacation(utc(v.starts_at), utc(v.ends_at)))
+    return {name: tuple(trips) for name, trips in out.items()}
+
+
+# SQLite copies its write-ahead log back into the database (a checkpoint, with fsyncs)
+# in whichever commit makes the log pass this many pages. The sweep checkpoints every
+# few seconds instead (RouterStore.checkpoint), so decisions do not pay for it; this
+# larger threshold (SQLite's default is 1000) is the safety net if sweeps stop.
+SQLITE_AUTOCHECKPOINT_PAGES = 10000
+
+
+def _sqlite_pragmas(engine, synchronous: str) -> None:
+    """The router's SQLite connections: PRAGMA synchronous (settings.sqlite_synchronous)
+    and the checkpoint threshold."""
+    @event.listens_for(engine, "connect")
+    def _set(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+        cursor.close()
 
 
 def _same_assignee(name):
