@@ -10,6 +10,7 @@ SEND_SECONDS = Histogram("complaints_notification_send_seconds", "Time to hand o
                          ["channel"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 OUTBOX = Gauge("complaints_notifications_outbox", "Outbox rows by status (from the database at scrape time)",
                ["status"])
+EVENTS = Counter("complaints_notifier_events_total", "Events handled (redeliveries included)", ["event_type"])
 BAD_EVENTS = Counter("complaints_notifier_bad_events_total", "Events the notifier could not read (logged)")
 
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled")

@@ -91,6 +91,8 @@ def _valid(payload, *keys) -> bool:
     if not ok:
         metrics.BAD_EVENTS.inc()
         log.error("malformed event ignored", extra={"event": str(payload)[:500]})
+    else:
+        metrics.EVENTS.labels(payload.get("event_type") or "?").inc()
     return ok
 
 
