@@ -1,0 +1,202 @@
+"""The notifier's rules in plain Python: channel choice, quiet hours, reminder
+series, retry timing, templates and the planner's drafts (keys, headers, timing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.notifier import backoff, channels, reminders
+from services.notifier.plan import Links, Planner
+from services.notifier.quiet_hours import QuietHours, zone_for
+from services.notifier.senders import callback_twiml
+from services.notifier.settings import PACKAGE_TEMPLATES, Settings, Twilio
+from services.notifier.templates import Templates
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def ticket(**fields) -> dict:
+    base = {"reference": "C-2VVFXBBXSS", "status": "new", "priority": "medium", "channel": "email",
+            "subject": "Charged twice", "region": None, "language": None, "assignee": None, "version": 1,
+            "customer": {"name": "Ana", "email": "ana@example.org", "phone": None, "whatsapp": None,
+                         "anonymous": False}}
+    base.update(fields)
+    return base
+
+
+def customer(**fields) -> dict:
+    return {"name": None, "email": None, "phone": None, "whatsapp": None, "anonymous": False, **fields}
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel, who, expected", [
+    ("email", customer(email="a@x.org"), ("email", "a@x.org")),
+    ("web", customer(email="a@x.org", phone="+351912000001"), ("email", "a@x.org")),
+    ("web", customer(phone="+351912000001"), ("sms", "+351912000001")),
+    ("chat", customer(email="a@x.org"), ("email", "a@x.org")),
+    ("whatsapp", customer(whatsapp="+351912000002"), ("whatsapp", "+351912000002")),
+    ("voice", customer(phone="+351912000003"), ("sms", "+351912000003")),
+    ("voice", customer(), None),
+    ("web", customer(anonymous=True), None),
+])
+def test_the_customer_is_reached_on_their_channel(channel, who, expected):
+    found = channels.customer_address(ticket(channel=channel, customer=who))
+    assert (found and (found.channel, found.address)) == expected
+
+
+def test_a_chosen_follow_up_channel_wins_and_chat_replies_stay_in_the_page():
+    chosen = ticket(channel="voice", customer=customer(phone="+351912000003"),
+                    follow_up={"channel": "whatsapp", "address": "+351912000009"})
+    assert channels.customer_address(chosen) == channels.Address("whatsapp", "+351912000009")
+    chat = ticket(channel="chat", customer=customer(email="a@x.org"))
+    assert channels.reply_address(chat, "chat").channel == "in_page"
+    assert channels.reply_address(chosen, "whatsapp").channel == "whatsapp"
+
+
+def test_agents_get_email_and_whatsapp_or_else_sms_as_configured():
+    agent = {"email": "a@s.example", "phone": "+351910000001", "whatsapp": None}
+    assert [a.channel for a in channels.agent_addresses(agent, ("email", "whatsapp", "sms"))] == ["email", "sms"]
+    assert [a.channel for a in channels.agent_addresses(agent, ("email",))] == ["email"]
+    assert channels.agent_addresses(None, ("email",)) == []
+
+
+# --- quiet hours, reminders, backoff ------------------------------------------------------
+
+
+def test_quiet_hours_across_midnight_in_the_customers_zone():
+    quiet = QuietHours.parse("21:00-08:00")
+    lisbon = ZoneInfo("Europe/Lisbon")
+    evening = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)          # 22:30 in Lisbon (winter, UTC+0)
+    assert quiet.release(evening, lisbon) == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    early = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+    assert quiet.release(early, lisbon) == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert quiet.release(NOW, lisbon) == NOW                       # midday: at once
+    summer = datetime(2026, 7, 1, 20, 30, tzinfo=UTC)              # 21:30 in Lisbon (UTC+1)
+    assert quiet.release(summer, lisbon) == datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
+    assert QuietHours.parse("12:00-14:00").contains(time(13, 0)) and not QuietHours.parse(
+        "12:00-14:00").contains(time(14, 0))
+    with pytest.raises(ValueError, match="21:00-08:00"):
+        QuietHours.parse("late")
+
+
+def test_region_time_zones_fall_back_to_the_default():
+    zones = {"pt": "Europe/Lisbon", "br": "America/Sao_Paulo"}
+    assert zone_for("PT", zones) == ZoneInfo("Europe/Lisbon")
+    assert zone_for(None, zones) == ZoneInfo("UTC")
+    assert zone_for("xx", {"xx": "Not/AZone"}) == ZoneInfo("UTC")
+
+
+def test_the_reminder_series():
+    assert reminders.parse_hours("24,72") == (24.0, 72.0)
+    since = NOW
+    assert reminders.next_due(since, 0, (24, 72)) == since + timedelta(hours=24)
+    assert reminders.next_due(since, 1, (24, 72)) == since + timedelta(hours=72)
+    assert reminders.next_due(since, 2, (24, 72)) is None
+    for bad in ("72,24", "x", "0"):
+        with pytest.raises(ValueError):
+            reminders.parse_hours(bad)
+
+
+def test_retries_back_off_exponentially_up_to_a_cap_and_give_up():
+    assert [backoff.retry_delay(n, 30, 600, jitter=0) for n in (1, 2, 3, 4, 5, 6)] == [30, 60, 120, 240, 480, 600]
+    assert 27 <= backoff.retry_delay(1, 30, 600) <= 33
+    assert not backoff.gives_up(5, 6) and backoff.gives_up(6, 6)
+
+
+# --- templates and the planner ----------------------------------------------------------------
+
+
+def planner(tmp_path=None, **settings) -> Planner:
+    links = Links(tracking=lambda r: f"https://c.example/complaints/{r}?token=t",
+                  survey=lambda r: f"https://c.example/complaints/{r}/survey?token=t",
+                  ticket=lambda r: f"https://agents.example/tickets/{r}")
+    templates = Templates(str(tmp_path) if tmp_path else None, str(PACKAGE_TEMPLATES))
+    return Planner(Settings(**settings), templates, links, "complaints.example")
+
+
+def test_every_shipped_template_renders_for_every_channel():
+    templates = Templates(str(PACKAGE_TEMPLATES))
+    context = {"reference": "C-2VVFXBBXSS", "subject": "s", "customer_name": None, "tracking_url": "t",
+               "survey_url": "u", "body": "b", "agent": "Ana", "message_subject": "m", "priority": "high",
+               "channel": "email", "category": None, "status": "new", "ticket_url": "x", "kind": "assigned",
+               "callback": {"number": "+351912000777", "window_start": "a", "window_end": "b"}, "queue": "q",
+               "reason": "r", "waiting_since": "w", "minutes": 30, "created_at": "c", "reminder_number": 1}
+    for path in PACKAGE_TEMPLATES.glob("*.txt"):
+        purpose, language, _ = path.name.split(".")
+        for channel in ("email", "sms"):
+            text = templates.render(purpose, language, channel, context)
+            assert text.body.strip(), path.name
+
+
+def test_an_acknowledgement_email_is_threaded_automatic_and_in_the_customers_language():
+    drafts = planner().acknowledgement(ticket(language="pt-BR"), {"message_id": "<m1@x>"}, NOW)
+    (d,) = drafts
+    assert (d.channel, d.recipient, d.purpose) == ("email", "ana@example.org", "acknowledgement")
+    assert d.subject.startswith("[C-2VVFXBBXSS] Recebemos a sua reclamação")
+    assert "https://c.example/complaints/C-2VVFXBBXSS?token=t" in d.body
+    assert d.headers["In-Reply-To"] == "<m1@x>" and d.headers["References"] == "<m1@x>"
+    assert d.headers["Auto-Submitted"] == "auto-replied" and d.headers["Message-ID"].endswith("@complaints.example>")
+    # The same ticket planned again (a redelivery, the catch-up) gets the same key.
+    assert planner().acknowledgement(ticket(language="pt-BR"), None, NOW)[0].key == d.key
+
+
+def test_an_sms_uses_the_short_text_and_unknown_languages_fall_back_to_english():
+    (d,) = planner().acknowledgement(ticket(channel="voice", language="de",
+                                            customer=customer(phone="+351912000003")), None, NOW)
+    assert d.channel == "sms" and d.subject.startswith("[C-2VVFXBBXSS] We received") and len(d.body) < 320
+    assert d.headers == {}
+
+
+def test_the_operator_can_override_a_template_from_a_folder(tmp_path):
+    (tmp_path / "acknowledgement.en.txt").write_text(
+        "{% block subject %}Ticket {{ reference }}{% endblock %}{% block text %}Our own words.{% endblock %}")
+    (d,) = planner(tmp_path).acknowledgement(ticket(), None, NOW)
+    assert d.subject == "Ticket C-2VVFXBBXSS" and d.body == "Our own words.\n"
+
+
+def test_quiet_hours_hold_non_urgent_customer_messages_but_not_acknowledgements_or_urgent_ones():
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    p = planner(quiet_hours=QuietHours.parse("21:00-08:00"), region_timezones={"pt": "Europe/Lisbon"})
+    morning = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert p.resolved(ticket(region="pt"), None, night)[0].not_before == morning
+    assert p.reminder(ticket(region="pt"), 1, "x", None, night)[0].not_before == morning
+    assert p.acknowledgement(ticket(region="pt"), None, night)[0].not_before == night
+    assert p.resolved(ticket(region="pt", priority="urgent"), None, night)[0].not_before == night
+
+
+def test_a_reply_keeps_the_stored_message_id_and_is_not_automatic():
+    message = {"id": 7, "channel": "email", "message_id": "<r1@complaints.example>", "author": "bob",
+               "subject": "[C-2VVFXBBXSS] Re: Charged twice", "body": "Refunded.",
+               "extras": {"in_reply_to": "<m1@x>", "references": ["<m1@x>"]}}
+    (d,) = planner().reply(ticket(), message, NOW)
+    assert d.headers["Message-ID"] == "<r1@complaints.example>" and d.headers["In-Reply-To"] == "<m1@x>"
+    assert "Auto-Submitted" not in d.headers and d.subject == "[C-2VVFXBBXSS] Re: Charged twice"
+    (chat,) = planner().reply(ticket(channel="chat"), {**message, "channel": "chat"}, NOW)
+    assert (chat.channel, chat.status) == ("in_page", "sent")
+
+
+def test_an_agent_without_any_address_is_a_visible_failure_not_silence():
+    (d,) = planner().agent_alert("agent_assigned", "e1", ticket(assignee="ghost"), None, NOW)
+    assert d.status == "failed" and "ghost" in d.body
+
+
+def test_callback_plans():
+    request = {"number": "+351912000777", "window_start": (NOW + timedelta(hours=1)).isoformat(),
+               "window_end": (NOW + timedelta(hours=2)).isoformat()}
+    agent = {"name": "ana", "display_name": "Ana", "email": "ana@s.example", "phone": "+351910000001"}
+    calling = planner(callback_mode="call", twilio=Twilio(voice_from="+15005550006"))
+    call, note = calling.callback(ticket(), request, agent, NOW)
+    assert (call.channel, call.recipient, call.not_before) == ("call", "+351910000001", NOW + timedelta(hours=1))
+    assert call.payload["customer"] == "+351912000777" and note.channel == "note"
+    # No phone for the agent, or the window already over: a task instead, saying why.
+    task = calling.callback(ticket(), request, {**agent, "phone": None}, NOW)
+    assert [d.channel for d in task] == ["email", "note"] and "no phone number" in task[-1].body
+    late = calling.callback(ticket(), request, agent, NOW + timedelta(hours=3))
+    assert "window has passed" in late[-1].body
+    twiml = callback_twiml("Callback for ticket", "+351912000777", "+15005550006")
+    assert "<Say>Callback for ticket</Say>" in twiml and 'callerId="+15005550006"' in twiml
