@@ -348,3 +348,23 @@ def test_without_automatic_calling_a_callback_becomes_a_task_for_the_agent(syste
     note = wait_for(lambda: (t := system.ticket(c.reference)) and t["notes"], message="the note")[0]
     assert note["author"] == "notifier" and "Callback requested: call +351912000777" in note["body"]
     assert not system.twilio.sent("Calls")
+
+
+def test_the_web_form_path_acknowledgement_then_survey_then_answer_by_link(system):
+    system.start_tickets().start_notifier()
+    intake = system.services.start("intake_chat")
+    resp = requests.post(f"{intake.url}/complaints", json={
+        "name": "Ana", "email": "form@example.org", "subject": "Charged twice",
+        "body": "I was charged twice for order 1234.", "category": "billing"}, timeout=10)
+    assert resp.status_code == 202, resp.text
+    reference, tracking_url = resp.json()["reference"], resp.json()["tracking_url"]
+    ack = one_mail(system.smtp, "form@example.org", reference)
+    assert tracking_url.split("?")[1] in ack.get_content()  # the same token the form page showed
+
+    change(system, reference, status="resolved")
+    survey = one_mail(system.smtp, "form@example.org", "resolved")
+    assert f"/complaints/{reference}/survey?" in survey.get_content()
+    answered = requests.post(f"{system.tickets.url}/tickets/{reference}/survey",
+                             json={"rating": 5, "comment": "Sorted in a day"}, timeout=10)
+    assert answered.status_code == 200 and answered.json()["survey"]["rating"] == 5
+    assert system.ticket(reference)["survey"]["comment"] == "Sorted in a day"

@@ -26,7 +26,7 @@ class Templates:
     def __init__(self, *folders: str | None, fallback_language: str = "en"):
         self.env = Environment(loader=ChoiceLoader([FileSystemLoader(f) for f in folders if f]),
                                undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=False, lstrip_blocks=False)
         self.fallback = fallback_language
 
     def render(self, purpose: str, language: str, channel: str, context: dict) -> Text:
