@@ -181,7 +181,8 @@ class Dovecot:
     def flags(self, folder="INBOX") -> dict[int, tuple]:
         with self.client() as client:
             client.select_folder(folder, readonly=True)
-            return {uid: data[b"FLAGS"] for uid, data in client.fetch("1:*", ["FLAGS"]).items()}
+            uids = client.search()
+            return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
 
 
 DATA = Path(__file__).resolve().parent / "data" / "email"
