@@ -59,6 +59,7 @@ class Components:
         self.planner = Planner(self.settings, templates, links(), mail_identity.message_id_domain())
         self.notifier = Notifier(self.store, self.planner, self.settings)
         self.senders = Senders(self.settings)
+        log.info("notifier settings", extra=config.describe(settings.CONFIG_NAMES))  # secrets masked
 
 
 class Parts(DependencyProvider):
