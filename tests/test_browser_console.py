@@ -89,9 +89,8 @@ def test_agent_signs_in_with_the_keyboard_filters_reassigns_and_replies(system, 
     browser.get(f"{console}/signin")
     browser.delete_all_cookies()
     browser.get(f"{console}/signin")
-    # Keyboard only: the name field has the focus, Tab goes to the password, Enter submits.
-    name = browser.switch_to.active_element
-    assert name.get_attribute("id") == "name"
+    # Keyboard only: Tab reaches the name field (autofocus may already be there), then the password; Enter submits.
+    name = _tab_to(browser, "name")
     assert browser.execute_script("return getComputedStyle(arguments[0]).outlineStyle", name) != "none"
     ActionChains(browser).send_keys(SUPERVISOR[0], Keys.TAB).perform()
     password = browser.switch_to.active_element
@@ -161,6 +160,16 @@ def test_agent_signs_in_with_the_keyboard_filters_reassigns_and_replies(system, 
     assert view["messages"][-1] == {**view["messages"][-1], "direction": "out", "author": SUPERVISOR[0]}
     audit = [a["action"] for a in system.ticket(seeded["delivery"])["audit"]]
     assert "assigned" in audit and "replied" in audit
+
+
+def _tab_to(driver, element_id, most=8):
+    """Press Tab until the element with this id has the focus; it is returned."""
+    for _ in range(most):
+        active = driver.switch_to.active_element
+        if active.get_attribute("id") == element_id:
+            return active
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    raise AssertionError(f"#{element_id} not reached with {most} presses of Tab")
 
 
 def test_supervisor_pages_show_roster_waiting_queue_and_live_chats(system, seeded, browser, shots):  # noqa: F811

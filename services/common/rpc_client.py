@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 class ServiceUnavailable(RuntimeError):
     """No answer from the service: not running, too slow, or the broker is away."""
 
+    def __init__(self, message: str, service: str | None = None):
+        super().__init__(message)
+        self.service = service
+
 
 class RemoteCallError(RuntimeError):
     """The service answered with an error: kind is the remote exception's class
@@ -56,12 +60,13 @@ class RpcClient:
             raise RemoteCallError(exc.exc_type or "RemoteError", exc.value or str(exc)) from None
         except (RpcTimeout, UnknownService) as exc:
             self._drop()
-            raise self.unavailable(f"the {self.service} service did not answer: {type(exc).__name__}") from exc
+            raise self.unavailable(f"the {self.service} service did not answer: {type(exc).__name__}",
+                                   self.service) from exc
         except Exception as exc:  # broker down, connection reset
             log.warning("%s RPC %s failed: %s: %s", self.service, method, type(exc).__name__, exc)
             self._drop()
-            raise self.unavailable(
-                f"the {self.service} service could not be asked: {type(exc).__name__}") from exc
+            raise self.unavailable(f"the {self.service} service could not be asked: {type(exc).__name__}",
+                                   self.service) from exc
 
     def close(self) -> None:
         self._drop()

@@ -15,8 +15,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from services.common import config, page_filters
 from services.common.db import make_engine
 
-from . import auth, auth_views, kb_views, ops_views, settings, supervisor_views, work_views
-from .clients import RouterClient, TicketsClient
+from . import auth, auth_views, kb_views, metrics, ops_views, settings, supervisor_views, work_views
+from .clients import RouterClient, ServiceUnavailable, TicketsClient
 from .store import ConsoleStore
 
 log = logging.getLogger("console")
@@ -58,6 +58,7 @@ def create_app(store: ConsoleStore | None = None, tickets=None, router=None) -> 
     app.before_request(auth.load_user)
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(ServiceUnavailable, _unavailable)
     app.register_error_handler(InternalServerError, _internal)
     app.register_error_handler(HTTPException, _http_error)
     page_filters.install(app)
@@ -83,6 +84,17 @@ def error_page(status: int, title: str, detail: str):
 def _csrf_error(exc: CSRFError):
     return error_page(400, "Form expired", "This form has expired or was not sent from the console. "
                       "Go back, reload the page and try again.")
+
+
+def _unavailable(exc: ServiceUnavailable):
+    """A page that needs the tickets service or the router, when it does not answer."""
+    service = exc.service or "tickets"
+    metrics.BACKEND_ERRORS.labels(service).inc()
+    log.warning("%s unavailable on %s %s: %s", service, request.method, request.path, exc)
+    body, status = error_page(503, f"The {service} service is not answering",
+                              f"The {service} service did not answer just now; nothing was changed. "
+                              "Try again in a minute.")
+    return body, status, {"Retry-After": "10"}
 
 
 def _http_error(exc: HTTPException):

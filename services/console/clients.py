@@ -53,4 +53,5 @@ class RouterClient(RpcClient):
             response.raise_for_status()
             return response.json()["items"]
         except (requests.RequestException, ValueError, KeyError) as exc:
-            raise ServiceUnavailable(f"the router's roster could not be read: {type(exc).__name__}") from exc
+            raise ServiceUnavailable(f"the router's roster could not be read: {type(exc).__name__}",
+                                     "router") from exc

@@ -25,15 +25,13 @@ def tickets():
     return auth.console().tickets
 
 
-def unavailable(service: str, exc: Exception):
-    from .app import error_page
-
-    metrics.BACKEND_ERRORS.labels(service).inc()
-    log.warning("%s unavailable: %s", service, exc)
-    page = error_page(503, f"The {service} service is not answering",
-                      f"The {service} service did not answer just now; nothing was changed. "
-                      "Try again in a minute.")
-    return page[0], page[1], {"Retry-After": "10"}
+def load_ticket(ref) -> dict:
+    try:
+        return tickets().get_ticket(ref)
+    except RemoteCallError as exc:
+        if exc.kind == "NotFound":
+            raise NotFound(f"There is no ticket {ref}.") from None
+        raise
 
 
 @bp.get("/")
@@ -45,11 +43,8 @@ def home():
 @bp.get("/queue")
 @auth.signed_in
 def my_queue():
-    try:
-        found = tickets().search({"assignee": g.user["name"], "status": work_queue.open_statuses(),
-                                  "per_page": QUEUE_LIMIT, "sort": "created_at"})
-    except ServiceUnavailable as exc:
-        return unavailable("tickets", exc)
+    found = tickets().search({"assignee": g.user["name"], "status": work_queue.open_statuses(),
+                              "per_page": QUEUE_LIMIT, "sort": "created_at"})
     items = work_queue.most_urgent_then_oldest(found["items"])
     return render_template("queue.html", items=items, total=found["total"], limit=QUEUE_LIMIT)
 
@@ -67,8 +62,6 @@ def all_tickets():
     error = None
     try:
         found = tickets().search(query)
-    except ServiceUnavailable as exc:
-        return unavailable("tickets", exc)
     except RemoteCallError as exc:
         error, found = exc.detail, {"items": [], "total": 0, "page": 1, "per_page": PER_PAGE}
     items = found["items"]
@@ -82,14 +75,7 @@ def all_tickets():
 @bp.get("/tickets/<ref>")
 @auth.signed_in
 def ticket(ref):
-    try:
-        ticket = tickets().get_ticket(ref)
-    except ServiceUnavailable as exc:
-        return unavailable("tickets", exc)
-    except RemoteCallError as exc:
-        if exc.kind == "NotFound":
-            raise NotFound(f"There is no ticket {ref}.") from None
-        raise
+    ticket = load_ticket(ref)
     explanation = explain_error = None
     try:
         explanation = auth.console().router.explain(ticket["reference"])
@@ -108,12 +94,7 @@ def ticket(ref):
 @auth.signed_in
 def conversation(ref):
     """For the ticket page's live update (a chat): the messages, newest last."""
-    try:
-        ticket = tickets().get_ticket(ref)
-    except ServiceUnavailable as exc:
-        return {"error": "unavailable", "detail": str(exc)}, 503
-    except RemoteCallError as exc:
-        return {"error": "not_found" if exc.kind == "NotFound" else "error", "detail": exc.detail}, 404
+    ticket = load_ticket(ref)
     return {"reference": ticket["reference"], "status": ticket["status"],
             "messages": [{k: m.get(k) for k in ("id", "direction", "channel", "author", "body", "created_at")}
                          for m in ticket["messages"]]}
@@ -166,8 +147,6 @@ def add_note(ref):
 def _act(ref, action, work, done):
     try:
         work()
-    except ServiceUnavailable as exc:
-        return unavailable("tickets", exc)
     except RemoteCallError as exc:
         return _back(ref, f"Not done: {exc.detail}", "error")
     metrics.AGENT_ACTIONS.labels(action).inc()

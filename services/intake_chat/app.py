@@ -17,7 +17,7 @@ from services.common.publisher import ComplaintPublisher
 
 from . import chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient
-from .tickets_client import TicketsClient
+from .tickets_client import TicketsClient, TicketsUnavailable
 
 log = logging.getLogger("intake_chat")
 
@@ -61,6 +61,7 @@ def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
                                            config.tracking_secret(), config.public_base_url(), knowledge_base)
     for blueprint in (views.bp, customer_views.bp, chat_views.bp):
         app.register_blueprint(blueprint)
+    app.register_error_handler(TicketsUnavailable, views.tickets_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _internal)
     app.register_error_handler(HTTPException, _http_error)

@@ -10,8 +10,8 @@ from services.common.contract import EMAIL_RE, PHONE_RE
 from services.common.publisher import BrokerUnavailable
 
 from . import form, metrics, payload, replies
-from .tickets_client import RemoteCallError, TicketsUnavailable
-from .views import intake, public_view, publish, tracking_unavailable, verified_reference
+from .tickets_client import RemoteCallError
+from .views import intake, public_view, publish, verified_reference
 
 bp = Blueprint("customer", __name__)
 
@@ -61,8 +61,6 @@ def add_message(ref):
             return replies.json_error(409, "not_ready", "your conversation is being opened; send again in a moment",
                                       headers={"Retry-After": "1"})
         publish(complaint)
-    except TicketsUnavailable as exc:
-        return tracking_unavailable(exc, canonical)
     except BrokerUnavailable:
         if replies.wants_html():
             return _tracking_page(canonical, token, values=fields, status=503, headers=replies.unavailable_headers(),
@@ -97,8 +95,6 @@ def follow_up(ref):
     if not errors:
         try:
             intake().tickets.set_follow_up(canonical, channel, address)
-        except TicketsUnavailable as exc:
-            return tracking_unavailable(exc, canonical)
         except RemoteCallError as exc:
             errors["address"] = exc.detail
     if errors:
@@ -113,11 +109,7 @@ def follow_up(ref):
 @bp.get("/complaints/<ref>/survey")
 def survey(ref):
     token = request.args.get("token")
-    canonical = verified_reference(ref, token)
-    try:
-        view = public_view(canonical)
-    except TicketsUnavailable as exc:
-        return tracking_unavailable(exc, canonical)
+    view = public_view(verified_reference(ref, token))
     return render_template("survey.html", view=view, token=token, ratings=replies.RATINGS, errors={}, values={})
 
 
@@ -135,29 +127,19 @@ def answer_survey(ref):
     try:
         if not errors:
             intake().tickets.record_survey(canonical, rating, comment)
-    except TicketsUnavailable as exc:
-        return tracking_unavailable(exc, canonical)
     except RemoteCallError as exc:
         errors["rating"] = exc.detail
     if errors:
         if not replies.wants_html():
             return replies.json_error(422, "invalid", "some fields need correcting", fields=errors)
-        try:
-            view = public_view(canonical)
-        except TicketsUnavailable as exc:
-            return tracking_unavailable(exc, canonical)
-        return render_template("survey.html", view=view, token=token, ratings=replies.RATINGS, errors=errors,
-                               values=fields), 422
+        return render_template("survey.html", view=public_view(canonical), token=token, ratings=replies.RATINGS,
+                               errors=errors, values=fields), 422
     if replies.wants_html():
         return _tracking(canonical, token, "survey")
     return jsonify({"status": "saved", "rating": rating})
 
 
 def _tracking_page(canonical, token, status=200, headers=None, **context):
-    try:
-        view = public_view(canonical)
-    except TicketsUnavailable as exc:
-        return tracking_unavailable(exc, canonical)
-    html = render_template("tracking.html", view=view, token=token, submission_id=form.new_submission_id(),
-                           ratings=replies.RATINGS, **context)
+    html = render_template("tracking.html", view=public_view(canonical), token=token,
+                           submission_id=form.new_submission_id(), ratings=replies.RATINGS, **context)
     return html, status, headers or {}

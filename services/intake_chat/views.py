@@ -107,10 +107,11 @@ def verified_reference(ref: str, token: str | None) -> str:
     return canonical
 
 
-def tracking_unavailable(exc, canonical):
-    log.warning("tracking view unavailable: %s", exc, extra={"reference": canonical})
+def tickets_unavailable(exc: TicketsUnavailable):
+    """Any page or endpoint that needs the tickets service answers this when it does not answer."""
+    log.warning("tickets unavailable on %s %s: %s", request.method, request.path, exc)
     return replies.error(503, "unavailable", "Tracking is unavailable",
-                         "We cannot show your complaint right now. Please try again in a minute.",
+                         "We cannot show or change your complaint right now. Please try again in a minute.",
                          headers=replies.unavailable_headers())
 
 
@@ -124,10 +125,7 @@ def public_view(canonical: str) -> dict:
 def track(ref):
     token = request.args.get("token")
     canonical = verified_reference(ref, token)
-    try:
-        view = public_view(canonical)
-    except TicketsUnavailable as exc:
-        return tracking_unavailable(exc, canonical)
+    view = public_view(canonical)
     if not replies.wants_html():
         return jsonify(view)
     return render_template("tracking.html", view=view, token=token, submission_id=form.new_submission_id(),
