@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import signal
 import sys
 import threading
 import time
@@ -27,17 +28,18 @@ def _log(text: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def faults(cluster: Cluster) -> list[tuple[str, callable]]:
-    """Each fault: a name and what to do (crash, then recover)."""
+def faults(cluster: Cluster, outage: float) -> list[tuple[str, callable]]:
+    """Each fault: a name and what to do (crash, stay down a while, recover)."""
     steps = []
     for name in cluster.names:
         def crash(name=name):
             cluster.kill(name)
-            time.sleep(1.5)
+            time.sleep(outage)
             cluster.start_service(name)
         steps.append((f"kill -9 {name}, restart", crash))
-    steps.append(("kill -9 RabbitMQ, restart", cluster.rabbit.restart))
-    steps.append(("crash PostgreSQL (immediate stop), restart", cluster.postgres.restart))
+    steps.append((f"kill -9 RabbitMQ, down {outage:g}s, restart", lambda: cluster.rabbit.restart(outage)))
+    steps.append((f"crash PostgreSQL (immediate stop), down {outage:g}s, restart",
+                  lambda: cluster.postgres.restart(outage)))
     return steps
 
 
@@ -81,7 +83,7 @@ def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> None:
         time.sleep(2)
 
 
-def run(complaints: int, rate: float, keep: bool = False, settle_timeout: float = 180) -> Counts:
+def run(complaints: int, rate: float, outage: float = 5, keep: bool = False, settle_timeout: float = 180) -> Counts:
     cluster = Cluster(log=_log)
     try:
         cluster.start()
@@ -93,7 +95,7 @@ def run(complaints: int, rate: float, keep: bool = False, settle_timeout: float 
         _log(f"sending at least {complaints} complaints at {rate:g}/s through "
              f"{', '.join(d.channel for d in drivers)}, crashing each part once on the way")
         load.start()
-        steps = faults(cluster)
+        steps = faults(cluster, outage)
         spacing = complaints / rate / (len(steps) + 1)
         for name, action in steps:
             time.sleep(spacing)
@@ -123,11 +125,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer complaints (the version inside make test)")
     parser.add_argument("--complaints", type=int, help="at least this many (more if the faults take longer)")
     parser.add_argument("--rate", type=float, help="complaints per second")
+    parser.add_argument("--outage", type=float, default=5, help="seconds each crashed part stays down")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the private broker, database and services are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     complaints = args.complaints or (120 if args.quick else 600)
     rate = args.rate or (4.0 if args.quick else 10.0)
-    counts = run(complaints, rate, keep=args.keep)
+    counts = run(complaints, rate, args.outage, keep=args.keep)
     print("\nresult:\n" + counts.table())
     if counts.examples:
         print(f"  examples: {counts.examples}")

@@ -77,7 +77,8 @@ class Cluster:
         return self.procs[name].url
 
     def load_roster(self, agents: int, complaints: int) -> None:
-        capacity = max(5, math.ceil(complaints / agents) + 5)
+        # Room for several times the planned load: runs go on until every fault is done.
+        capacity = max(50, math.ceil(5 * complaints / agents))
         resp = requests.post(self.url("router") + "/roster", json=roster(agents, capacity), timeout=30)
         resp.raise_for_status()
         self.log(f"roster: {agents} agents, capacity {capacity} each")

@@ -93,9 +93,9 @@ class PrivateRabbit:
                 pass
         _wait(lambda: not self.ready(), 30, "RabbitMQ to go away")
 
-    def restart(self) -> None:
+    def restart(self, down_for: float = 1) -> None:
         self.kill()
-        time.sleep(1)
+        time.sleep(down_for)
         self.start()
 
     def stop(self) -> None:
@@ -147,8 +147,9 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass
 
-    def restart(self) -> None:
+    def restart(self, down_for: float = 1) -> None:
         self.stop("immediate")
+        time.sleep(down_for)
         self.start()
 
     def create_database(self, name: str) -> None:
