@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint migrate bench clean distclean
+.PHONY: help setup run test lint migrate bench chaos clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -37,6 +37,10 @@ migrate: ## Apply the tickets database migrations
 bench: ## Benchmarks: routing decisions on SQLite and PostgreSQL (prints figures)
 	bash scripts/setup.sh all
 	$(PYTHON) bench/router_bench.py
+
+chaos: ## Fault injection: crash every service, RabbitMQ and PostgreSQL while complaints flow (as root)
+	bash scripts/setup.sh all
+	$(PYTHON) -m loadtest.chaos $(CHAOS_ARGS)
 
 clean: ## Remove var/ and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
