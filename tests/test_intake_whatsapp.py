@@ -9,12 +9,15 @@ import sqlite3
 
 import pytest
 import requests
+import twilio_support
 from conftest import free_port, wait_for
-from twilio_support import Twilio, sid, twiml, whatsapp_message
+from twilio_support import metric, queued, sid, start_intake, ticket, twiml, whatsapp_message
 
 from services.common import topology
-from services.common.contract import ComplaintReceived
 from services.intake_whatsapp import messages
+
+# Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
+tickets, tickets_sqlite = twilio_support.tickets, twilio_support.tickets_sqlite
 
 PUBLIC = "https://example.com/whatsapp"
 ANA = "+351912345678"
@@ -23,25 +26,7 @@ CAROL = "+447700900123"
 
 
 def start_whatsapp(services, tmp_path, **env):
-    env.setdefault("INTAKE_WHATSAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'whatsapp.db'}")
-    proc = services.start("intake_whatsapp", TWILIO_AUTH_TOKEN="test-twilio-auth-token-0123456789",
-                          PUBLIC_WHATSAPP_URL=PUBLIC, INTAKE_WHATSAPP_WORKERS=2, **env)
-    return proc, Twilio(proc.url, PUBLIC)
-
-
-@pytest.fixture
-def tickets(database_url, services, rabbit):
-    return services.start("tickets", DATABASE_URL=database_url)
-
-
-@pytest.fixture
-def tickets_sqlite(tmp_path, services, rabbit):
-    return services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'tickets.db'}")
-
-
-def ticket(tickets, reference):
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
-    return resp.json() if resp.status_code == 200 else None
+    return start_intake(services, "intake_whatsapp", tmp_path, PUBLIC, **env)
 
 
 def acknowledged_reference(resp) -> tuple[str, str]:
@@ -52,26 +37,9 @@ def acknowledged_reference(resp) -> tuple[str, str]:
     return reference, text
 
 
-def queued(rabbit) -> list[ComplaintReceived]:
-    if rabbit.queue(topology.COMPLAINTS_QUEUE) is None:
-        return []
-    return [ComplaintReceived.from_dict(json.loads(m["payload"]))
-            for m in rabbit.get_messages(topology.COMPLAINTS_QUEUE, count=50)]
-
-
-def metric(url, name, **labels) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(requests.get(f"{url}/metrics", timeout=5).text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    raise AssertionError(f"{name}{labels} not in /metrics")
-
-
 def age_conversation(tmp_path, number, seconds):
     """Move a number's last message into the past, as if the customer had gone quiet."""
-    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+    with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
         db.execute("UPDATE whatsapp_conversations SET last_message_at = last_message_at - ? WHERE number = ?",
                    (seconds, number))
 
@@ -177,7 +145,7 @@ def test_a_message_twilio_could_not_have_sent_is_quarantined_whole_and_not_publi
     assert "From" in resp.text
     assert queued(rabbit) == []
     assert metric(proc.url, "complaints_intake_rejected_total", channel="whatsapp", reason="invalid") == 1
-    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+    with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
         [(message_sid, reason, raw)] = db.execute("SELECT message_sid, reason, raw FROM whatsapp_quarantine")
     assert message_sid == fields["MessageSid"]
     assert "From" in reason
@@ -214,7 +182,7 @@ def test_status_callbacks_are_kept_and_counted(tmp_path, services):
                                    "ErrorCode": "63016"}).status_code == 204
     assert metric(proc.url, "complaints_whatsapp_status_callbacks_total", status="read") == 1
     assert metric(proc.url, "complaints_whatsapp_status_callbacks_total", status="failed") == 1
-    with sqlite3.connect(tmp_path / "whatsapp.db") as db:
+    with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
         assert db.execute("SELECT status FROM whatsapp_statuses WHERE message_sid = ?",
                           (message_sid,)).fetchone() == ("read",)
 

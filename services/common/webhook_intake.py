@@ -10,6 +10,7 @@ import hmac
 import logging
 import threading
 import uuid
+from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
@@ -35,6 +36,14 @@ def intake_id_for(key: str, secret: str, purpose: str) -> str:
     """
     namespace = uuid.UUID(bytes=hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()[:16])
     return str(uuid.uuid5(namespace, key))
+
+
+def iso_utc(moment: datetime) -> str:
+    """A stored timestamp as the contract writes it; SQLite hands back what it
+    stored without the zone, which is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class WebhookIntake:
@@ -79,6 +88,22 @@ class WebhookIntake:
         if self._publisher is not None:
             self._publisher.close()
         self.engine.dispose()
+
+
+def create_app(import_name: str, name: str, channel: str, reasons: tuple[str, ...], public_url: str,
+               auth_token: str | None, publisher=None, engine=None) -> tuple[Flask, WebhookIntake]:
+    """A Flask app whose every route but the probes requires Twilio's signature;
+    the service adds its own blueprint and state to what is returned."""
+    from .twilio_webhooks import TwilioSignatureCheck
+
+    app = Flask(import_name)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes()
+    metrics = intake_metrics.IntakeMetrics(channel, reasons)
+    intake = WebhookIntake(name, metrics, publisher=publisher, engine=engine)
+    app.extensions[name] = intake
+    TwilioSignatureCheck(auth_token, public_url).install(app, metrics.rejected)
+    app.register_blueprint(probes(name))
+    return app, intake
 
 
 def current(name: str) -> WebhookIntake:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.common import config
-from services.common.intake_metrics import IntakeMetrics
-from services.common.twilio_webhooks import TwilioSignatureCheck
-from services.common.webhook_intake import WebhookIntake, probes
+from services.common import webhook_intake
 
 from . import settings, views
 from .messages import CHANNEL
@@ -17,13 +14,8 @@ REASONS = ("bad_signature", "invalid", "broker_unavailable")
 
 
 def create_app(publisher=None, engine=None) -> Flask:
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes()
-    metrics = IntakeMetrics(CHANNEL, REASONS)
-    intake = WebhookIntake(settings.NAME, metrics, publisher=publisher, engine=engine)
+    app, intake = webhook_intake.create_app(__name__, settings.NAME, CHANNEL, REASONS, settings.public_url(),
+                                            settings.auth_token(), publisher, engine)
     intake.store = WhatsAppStore(intake.engine)
-    app.extensions[settings.NAME] = intake
-    TwilioSignatureCheck(settings.auth_token(), settings.public_url()).install(app, metrics.rejected)
-    app.register_blueprint(probes(settings.NAME))
     app.register_blueprint(views.bp)
     return app

@@ -12,6 +12,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.common.webhook_intake import iso_utc
+
 from . import messages as domain
 from .schema import conversations, messages, quarantine, statuses
 
@@ -71,7 +73,7 @@ class WhatsAppStore:
             ack_reference=decision.ack_reference, thread_reference=decision.thread_reference,
             follow_up=int(decision.follow_up), received_at=received_at, published_at=None))
         return Recorded(intake_id, decision.ack_reference, decision.thread_reference, decision.follow_up, False,
-                        _iso(received_at))
+                        iso_utc(received_at))
 
     def mark_published(self, message_sid: str) -> None:
         with self.engine.begin() as conn:
@@ -106,10 +108,4 @@ class WhatsAppStore:
 
 def _recorded(row) -> Recorded:
     return Recorded(row.intake_id, row.ack_reference, row.thread_reference, bool(row.follow_up),
-                    row.published_at is not None, _iso(row.received_at))
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back what it stored, without the zone: UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+                    row.published_at is not None, iso_utc(row.received_at))

@@ -1,0 +1,27 @@
+"""The Flask application of the phone intake: wiring only (routes in views.py)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.common import webhook_intake
+
+from . import settings, views
+from .complaints import CHANNEL
+from .outcomes import Outcomes
+from .prompts import Prompts
+from .store import VoiceStore
+
+REASONS = ("bad_signature", "broker_unavailable")
+
+
+def create_app(publisher=None, engine=None) -> Flask:
+    settings.callback_slots()  # a wrong VOICE_CALLBACK_SLOTS stops the start, not a caller's call
+    app, intake = webhook_intake.create_app(__name__, settings.NAME, CHANNEL, REASONS, settings.public_url(),
+                                            settings.auth_token(), publisher, engine)
+    intake.store = VoiceStore(intake.engine)
+    app.extensions["intake_voice.outcomes"] = Outcomes(intake, intake.store)
+    app.extensions["intake_voice.prompts"] = Prompts(settings.public_url(), settings.gather_timeout(),
+                                                     settings.max_recording_seconds(), settings.transcribe())
+    app.register_blueprint(views.bp)
+    return app

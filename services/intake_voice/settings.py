@@ -1,0 +1,57 @@
+"""The phone intake's configuration, from the environment (README lists every variable)."""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo
+
+from services.common import config
+
+from . import ivr
+
+NAME = "intake_voice"
+ENV_SHOWN = ("AMQP_URI", "PUBLIC_VOICE_URL", "TWILIO_AUTH_TOKEN", "VOICE_DEFAULT_LANGUAGE",
+             "VOICE_MAX_RECORDING_SECONDS", "VOICE_TRANSCRIBE", "VOICE_MISSED_CALLS", "VOICE_CALLBACK_TIMEZONE",
+             "VOICE_CALLBACK_SLOTS", "VOICE_GATHER_TIMEOUT_SECONDS", "INTAKE_VOICE_WORKERS",
+             "INTAKE_VOICE_THREADS", "DATABASE_URL", "INTAKE_VOICE_DATABASE_URL", "TRACKING_SECRET")
+
+
+def public_url() -> str:
+    """The URL Twilio is configured to call, up to the service's own paths (Twilio signs it)."""
+    return os.environ.get("PUBLIC_VOICE_URL", f"http://localhost:{config.port(NAME)}").rstrip("/")
+
+
+def auth_token() -> str | None:
+    return os.environ.get("TWILIO_AUTH_TOKEN") or None
+
+
+def default_language() -> str:
+    language = os.environ.get("VOICE_DEFAULT_LANGUAGE", "en")
+    if language not in ivr.LANGUAGES:
+        raise ValueError(f"VOICE_DEFAULT_LANGUAGE must be one of {', '.join(ivr.LANGUAGES)}")
+    return language
+
+
+def max_recording_seconds() -> int:
+    return int(os.environ.get("VOICE_MAX_RECORDING_SECONDS", 180))
+
+
+def transcribe() -> bool:
+    return os.environ.get("VOICE_TRANSCRIBE", "1") != "0"
+
+
+def missed_calls() -> bool:
+    """A call that ends before a voicemail or a callback request still becomes a complaint."""
+    return os.environ.get("VOICE_MISSED_CALLS", "1") != "0"
+
+
+def callback_zone() -> ZoneInfo:
+    return ZoneInfo(os.environ.get("VOICE_CALLBACK_TIMEZONE", "UTC"))
+
+
+def callback_slots() -> dict[str, ivr.Slot]:
+    return ivr.parse_slots(os.environ.get("VOICE_CALLBACK_SLOTS", "09-12,12-18,18-21"))
+
+
+def gather_timeout() -> int:
+    return int(os.environ.get("VOICE_GATHER_TIMEOUT_SECONDS", 6))

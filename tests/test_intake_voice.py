@@ -1,0 +1,343 @@
+"""The phone intake as Twilio and a caller see it: every webhook signed and
+sent over real HTTP to the service process, every TwiML answer parsed and
+followed the way Twilio follows it, a real RabbitMQ behind, and the tickets
+service turning what is published into tickets."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import twilio_support
+from conftest import free_port, wait_for
+from twilio_support import queued, sid, start_intake, ticket, twiml
+
+from services.common import topology
+from services.common.contract import ComplaintReceived, ContractError
+from services.intake_voice import ivr
+
+# Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
+tickets, tickets_sqlite = twilio_support.tickets, twilio_support.tickets_sqlite
+
+PUBLIC = "https://example.com/voice"
+CALLER = "+351912345678"
+OUR_NUMBER = "+351210000000"
+RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/"
+
+
+def start_voice(services, tmp_path, **env):
+    return start_intake(services, "intake_voice", tmp_path, PUBLIC, **env)
+
+
+def call_params(call_sid, status="in-progress", caller=CALLER, **extra) -> dict:
+    """What Twilio posts with every request about a call."""
+    return {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "From": caller, "Caller": caller,
+            "To": OUR_NUMBER, "Called": OUR_NUMBER, "CallStatus": status, "Direction": "inbound",
+            "ApiVersion": "2010-04-01", **extra}
+
+
+def recording_params(call_sid, recording_sid, duration="42") -> dict:
+    return {"RecordingSid": recording_sid, "RecordingUrl": RECORDING + recording_sid,
+            "RecordingDuration": duration}
+
+
+def the(root, tag):
+    [element] = root.iter(tag)
+    return element
+
+
+def says(root) -> list[tuple[str, str]]:
+    return [(say.get("language"), say.text) for say in root.iter("Say")]
+
+
+def spoken_reference(root) -> str:
+    """The reference the caller heard, read out one symbol at a time."""
+    text = " ".join(t for _, t in says(root))
+    spelled = text.split("C, ", 1)[1].split(".")[0]
+    return "C-" + spelled.replace(", ", "")
+
+
+def queue_drained(rabbit):
+    return rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0
+
+
+# --- a voicemail, and its transcription arriving late --------------------------------------
+
+
+def test_a_call_walks_the_menu_leaves_a_voicemail_and_the_late_transcription_joins_its_ticket(
+        tmp_path, tickets, services, rabbit):
+    proc, twilio = start_voice(services, tmp_path, VOICE_MAX_RECORDING_SECONDS=120)
+    call_sid, recording_sid = sid("CA"), sid("RE")
+
+    # 1. The call comes in: the language menu, in both languages, keys or speech.
+    root = twiml(twilio.post("/calls", call_params(call_sid, status="ringing")))
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/language?attempt=1"
+    assert (gather.get("input"), gather.get("numDigits"), gather.get("actionOnEmptyResult")) == \
+        ("dtmf speech", "1", "true")
+    assert ("en-US", "Thank you for calling. For English, press 1.") in says(root)
+    assert ("pt-BR", "Para português, prima 2.") in says(root)
+
+    # 2. Portuguese by key: the category menu, in Portuguese.
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, Digits="2")))
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/category?attempt=1"
+    assert gather.get("language") == "pt-BR"
+    assert "Faturação, prima 1" in says(root)[0][1]
+
+    # 3. The category by speech.
+    root = twiml(twilio.follow(gather.get("action"), call_params(
+        call_sid, SpeechResult="é sobre a minha fatura", Confidence="0.91")))
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/mode?attempt=1"
+    assert says(root) == [("pt-BR", "Para nos deixar uma mensagem, prima 1. Para que lhe liguemos, prima 2.")]
+
+    # 4. A message: Record, with transcription and the callbacks Twilio will call.
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, Digits="1")))
+    record = the(root, "Record")
+    assert record.get("action") == f"{PUBLIC}/recording"
+    assert (record.get("transcribe"), record.get("transcribeCallback")) == ("true", f"{PUBLIC}/transcription")
+    assert record.get("recordingStatusCallback") == f"{PUBLIC}/recording-status"
+    assert (record.get("maxLength"), record.get("finishOnKey"), record.get("playBeep")) == ("120", "#", "true")
+    assert [child.tag for child in root] == ["Say", "Record", "Say", "Hangup"]
+
+    # 5. The recording ends: the caller hears the reference, and the ticket exists.
+    recorded = call_params(call_sid, **recording_params(call_sid, recording_sid))
+    root = twiml(twilio.follow(record.get("action"), recorded))
+    assert root[-1].tag == "Hangup"
+    reference = spoken_reference(root)
+    found = wait_for(lambda: ticket(tickets, reference), timeout=20, message="the voicemail's ticket")
+    assert (found["channel"], found["category"], found["language"]) == ("voice", "billing", "pt")
+    assert found["customer"]["phone"] == CALLER
+    [voicemail] = found["messages"]
+    assert voicemail["external_id"] == call_sid
+    assert voicemail["attachments"][0]["url"] == RECORDING + recording_sid
+    assert voicemail["attachments"][0]["content_type"] == "audio/wav"
+    assert voicemail["extras"] == {
+        "call_sid": call_sid, "recording_url": RECORDING + recording_sid, "recording_duration": 42,
+        "transcription": None, "ivr": {"category": "billing", "language": "pt"}, "missed_call": False}
+
+    # 6. The recording status and the end of the call add nothing (it is one complaint per call).
+    assert twilio.post("/recording-status", {"CallSid": call_sid, "AccountSid": "AC1", "RecordingStatus": "completed",
+                                             **recording_params(call_sid, recording_sid)}).status_code == 204
+    assert twilio.post("/status", call_params(call_sid, status="completed", CallDuration="70")).status_code == 204
+
+    # 7. The transcription comes late, twice (a retry): once on the same ticket.
+    late = call_params(call_sid, status="completed", TranscriptionSid=sid("TR"), TranscriptionStatus="completed",
+                       TranscriptionText="Fui cobrado duas vezes pela encomenda 1234.",
+                       **recording_params(call_sid, recording_sid))
+    assert twilio.post("/transcription", late).status_code == 204
+    assert twilio.post("/transcription", late).status_code == 204
+    wait_for(lambda: len(ticket(tickets, reference)["messages"]) == 2, timeout=20, message="the transcription")
+    wait_for(lambda: queue_drained(rabbit), timeout=20, message="every delivery consumed")
+    messages = ticket(tickets, reference)["messages"]
+    assert len(messages) == 2
+    assert messages[1]["external_id"] == f"{call_sid}:transcription"
+    assert messages[1]["body"] == "Fui cobrado duas vezes pela encomenda 1234."
+    assert messages[1]["threaded_via"] == "verified_reference"
+    assert messages[1]["extras"]["transcription"] == "Fui cobrado duas vezes pela encomenda 1234."
+
+
+def test_a_transcription_that_comes_before_the_recording_callbacks_is_in_the_one_message(
+        tmp_path, tickets_sqlite, services, rabbit):
+    proc, twilio = start_voice(services, tmp_path)
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    twiml(twilio.post("/calls", call_params(call_sid)))
+    twiml(twilio.post("/ivr/language?attempt=1", call_params(call_sid, Digits="1")))
+    twiml(twilio.post("/ivr/category?attempt=1", call_params(call_sid, Digits="3")))
+    twiml(twilio.post("/ivr/mode?attempt=1", call_params(call_sid, Digits="1")))
+
+    # Twilio's callbacks in an unusual order: the transcription first.
+    assert twilio.post("/transcription", call_params(
+        call_sid, TranscriptionStatus="completed", TranscriptionText="My parcel never came.",
+        **recording_params(call_sid, recording_sid))).status_code == 204
+    root = twiml(twilio.post("/recording", call_params(call_sid, **recording_params(call_sid, recording_sid))))
+    assert twilio.post("/recording-status", {"CallSid": call_sid, "RecordingStatus": "completed",
+                                             **recording_params(call_sid, recording_sid)}).status_code == 204
+
+    reference = spoken_reference(root)
+    found = wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20, message="the ticket")
+    wait_for(lambda: queue_drained(rabbit), timeout=20, message="every delivery consumed")
+    [message] = ticket(tickets_sqlite, reference)["messages"]
+    assert message["body"] == "My parcel never came."
+    assert message["extras"]["transcription"] == "My parcel never came."
+    assert found["category"] == "delivery"
+
+
+# --- a callback request ---------------------------------------------------------------
+
+
+def test_a_callback_request_reaches_the_ticket_with_its_number_and_window(tmp_path, tickets_sqlite, services):
+    proc, twilio = start_voice(services, tmp_path, VOICE_CALLBACK_TIMEZONE="Europe/Lisbon",
+                               VOICE_CALLBACK_SLOTS="09-12,12-18,18-21")
+    call_sid = sid("CA")
+    twiml(twilio.post("/calls", call_params(call_sid)))
+    twiml(twilio.post("/ivr/language?attempt=1", call_params(call_sid, Digits="1")))
+    root = twiml(twilio.post("/ivr/category?attempt=1", call_params(call_sid, Digits="5")))
+
+    # A callback: the caller's own number is read back for confirmation.
+    root = twiml(twilio.follow(the(root, "Gather").get("action"), call_params(call_sid, Digits="2")))
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/confirm?attempt=1"
+    assert "We will call you back on 3, 5, 1, 9, 1, 2, 3, 4, 5, 6, 7, 8." in says(root)[0][1]
+
+    # Another number, typed on the keypad with 00 and its country code.
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, Digits="2")))
+    gather = the(root, "Gather")
+    assert (gather.get("action"), gather.get("finishOnKey"), gather.get("input")) == \
+        (f"{PUBLIC}/ivr/number?attempt=1", "#", "dtmf")
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, Digits="123")))  # too short: again
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/number?attempt=2"
+    assert says(root)[0][1] == "Sorry, that is not a number we can call."
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, Digits="00447700900123")))
+    gather = the(root, "Gather")
+    assert gather.get("action") == f"{PUBLIC}/ivr/window?attempt=1"
+
+    # In the morning, by speech.
+    root = twiml(twilio.follow(gather.get("action"), call_params(call_sid, SpeechResult="In the morning please")))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+    assert "We will call you back on 4, 4, 7, 7, 0, 0, 9, 0, 0, 1, 2, 3." in says(root)[0][1]
+    reference = spoken_reference(root)
+
+    found = wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20, message="the callback request")
+    [message] = found["messages"]
+    assert message["subject"] == "Callback request"
+    callback = message["extras"]["callback"]
+    assert callback["number"] == "+447700900123"
+    start, end = (datetime.fromisoformat(callback[k]) for k in ("window_start", "window_end"))
+    lisbon = ZoneInfo("Europe/Lisbon")
+    assert (start.astimezone(lisbon).hour, end.astimezone(lisbon).hour) == (9, 12)
+    assert datetime.now(UTC) < end  # the next morning slot that has not ended yet
+    assert message["extras"]["ivr"] == {"category": "service", "language": "en"}
+    assert found["customer"]["phone"] == CALLER
+
+    # The end of the call makes no second complaint.
+    assert twilio.post("/status", call_params(call_sid, status="completed")).status_code == 204
+    assert len(ticket(tickets_sqlite, reference)["messages"]) == 1
+
+
+# --- calls that end early, menus without an answer, a broker away ------------------------------
+
+
+def test_a_caller_who_hangs_up_leaves_a_missed_call_with_their_number(tmp_path, tickets_sqlite, services):
+    proc, twilio = start_voice(services, tmp_path)
+    call_sid = sid("CA")
+    twiml(twilio.post("/calls", call_params(call_sid, status="ringing")))
+
+    # Nothing pressed or said: asked again once, then English is taken.
+    root = twiml(twilio.post("/ivr/language?attempt=1", call_params(call_sid, Digits="")))
+    assert the(root, "Gather").get("action") == f"{PUBLIC}/ivr/language?attempt=2"
+    assert says(root)[0] == ("en-US", "Sorry, we did not get that.")
+    root = twiml(twilio.post("/ivr/language?attempt=2", call_params(call_sid)))
+    assert the(root, "Gather").get("action") == f"{PUBLIC}/ivr/category?attempt=1"
+
+    assert twilio.post("/status", call_params(call_sid, status="completed", CallDuration="9")).status_code == 204
+
+    def missed():
+        items = requests.get(f"{tickets_sqlite.url}/tickets", params={"channel": "voice"}, timeout=5).json()["items"]
+        return items[0] if items else None
+
+    summary = wait_for(missed, timeout=20, message="the missed call's ticket")
+    found = ticket(tickets_sqlite, summary["reference"])
+    [message] = found["messages"]
+    assert message["subject"] == "Missed call"
+    assert message["extras"]["missed_call"] is True
+    assert message["external_id"] == call_sid
+    assert found["customer"]["phone"] == CALLER
+
+
+def test_missed_calls_can_be_switched_off(tmp_path, services, rabbit):
+    proc, twilio = start_voice(services, tmp_path, VOICE_MISSED_CALLS=0)
+    call_sid = sid("CA")
+    twiml(twilio.post("/calls", call_params(call_sid)))
+    assert twilio.post("/status", call_params(call_sid, status="no-answer")).status_code == 204
+    assert queued(rabbit) == []
+
+
+def test_without_the_broker_callbacks_get_503_and_twilios_retry_publishes(tmp_path, tickets_sqlite, services,
+                                                                          rabbit):
+    down, twilio_down = start_voice(services, tmp_path, AMQP_URI=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    twiml(twilio_down.post("/calls", call_params(call_sid)))
+    # The caller still hears that the message was recorded: Twilio keeps it, and
+    # its recording status callback (answered 503 until confirmed) brings it.
+    root = twiml(twilio_down.post("/recording", call_params(call_sid, **recording_params(call_sid, recording_sid))))
+    status = {"CallSid": call_sid, "RecordingStatus": "completed", **recording_params(call_sid, recording_sid)}
+    refused = twilio_down.post("/recording-status", status)
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    down.stop()
+
+    up, twilio_up = start_voice(services, tmp_path)
+    assert twilio_up.post("/recording-status", status).status_code == 204
+    found = wait_for(lambda: ticket(tickets_sqlite, spoken_reference(root)), timeout=20, message="the voicemail")
+    assert found["messages"][0]["attachments"][0]["url"] == RECORDING + recording_sid
+    with sqlite3.connect(tmp_path / "intake_voice.db") as db:
+        assert db.execute("SELECT primary_kind FROM voice_calls WHERE call_sid = ?", (call_sid,)).fetchone() == \
+            ("voicemail",)
+
+
+# --- the rules, without the service ------------------------------------------------------
+
+
+def test_menu_choices_by_key_or_by_speech():
+    assert ivr.choose("category", "3", None) == "delivery"
+    assert ivr.choose("category", None, "It is about my BILL") == "billing"
+    assert ivr.choose("category", "9", "mumble") is None
+    assert ivr.choose("language", "", "português por favor") == "pt"
+    assert ivr.choose("mode", None, "please call me back") == "callback"
+    assert ivr.choose("confirm", None, "no") == "other_number"   # not fooled by "another" inside words
+    assert ivr.choose("window", None, "tonight") is None
+
+
+def test_typed_callback_numbers_become_e164_or_nothing():
+    assert ivr.typed_number("00351912345678") == "+351912345678"
+    assert ivr.typed_number("351912345678#") == "+351912345678"
+    assert ivr.typed_number("123") is None
+    assert ivr.typed_number("0912345678") is None   # no country code
+    assert ivr.caller_number("anonymous") is None
+    assert ivr.caller_number("+266696687") == "+266696687"
+
+
+def test_callback_windows_are_the_next_slot_not_yet_over():
+    zone = ZoneInfo("Europe/Lisbon")
+    slots = ivr.parse_slots("09-12,12-18,18-21")
+    before = datetime(2026, 7, 1, 7, 30, tzinfo=zone)
+    assert ivr.callback_window("morning", before, zone, slots) == \
+        ("2026-07-01T09:00:00+01:00", "2026-07-01T12:00:00+01:00")
+    during = datetime(2026, 7, 1, 10, 0, tzinfo=zone)
+    assert ivr.callback_window("morning", during, zone, slots)[0] == "2026-07-01T09:00:00+01:00"
+    after = datetime(2026, 12, 31, 13, 0, tzinfo=zone)
+    assert ivr.callback_window("morning", after, zone, slots) == \
+        ("2027-01-01T09:00:00+00:00", "2027-01-01T12:00:00+00:00")
+    assert ivr.callback_window("any", after, zone, slots) == (None, None)
+    with pytest.raises(ValueError):
+        ivr.parse_slots("9-12,12-18")
+
+
+def _voice_complaint(callback) -> dict:
+    return {"schema_version": 1, "intake_id": "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60", "channel": "voice",
+            "external_id": "CA1", "received_at": "2026-07-01T10:00:00+00:00", "customer": {"phone": CALLER},
+            "extras": {"callback": callback}}
+
+
+def test_the_contract_checks_the_callback_block():
+    good = {"number": "+447700900123", "window_start": "2026-07-01T09:00:00+01:00",
+            "window_end": "2026-07-01T12:00:00+01:00"}
+    assert ComplaintReceived.from_dict(_voice_complaint(good)).extras["callback"] == good
+    assert ComplaintReceived.from_dict(_voice_complaint({"number": CALLER, "window_start": None,
+                                                         "window_end": None}))
+    with pytest.raises(ContractError) as caught:
+        ComplaintReceived.from_dict(_voice_complaint({"number": "0912", "window_start": "tomorrow",
+                                                      "window_end": "2026-07-01T12:00:00"}))
+    assert set(caught.value.errors) == {"extras.callback.number", "extras.callback.window_start",
+                                        "extras.callback.window_end"}
+    with pytest.raises(ContractError) as caught:
+        ComplaintReceived.from_dict(_voice_complaint({**good, "window_end": good["window_start"]}))
+    assert caught.value.errors == {"extras.callback.window_end": "must be after window_start"}
+    with pytest.raises(ContractError):
+        ComplaintReceived.from_dict(_voice_complaint("call me"))
