@@ -217,33 +217,109 @@ def test_roster_import_names_every_bad_field():
 
 
 def test_a_large_roster_index_picks_the_same_agent_as_checking_everyone(store):
-    """Above 50 agents the router checks only an index's candidates; it must never miss
-    the agent a full scan would choose, and the explanation must still count everyone."""
+    """Above 50 agents the router walks a ranked index best-first and stops early; it must
+    choose exactly the agent (and give the reason) a full scan of the database's roster
+    would, uncategorised tickets included, and the explanation must still count everyone."""
     import random
 
     rng = random.Random(7)
+    at = datetime.now(UTC)
     skills, regions, languages = ["billing", "delivery", "technical"], ["pt", "de", "us"], ["pt", "de", "en"]
     agents = [{"name": f"a{i:03d}", "skills": rng.sample(skills, rng.randint(1, 2)),
                "regions": rng.sample(regions, rng.randint(0, 2)), "languages": rng.sample(languages, rng.randint(0, 2)),
                "capacity": rng.randint(1, 3), "status": rng.choice(["available", "available", "away"])}
               for i in range(80)]
+    for a in agents[::9]:
+        a["vacations"] = [{"starts_at": (at - timedelta(days=1)).isoformat(),
+                           "ends_at": (at + timedelta(days=1)).isoformat()}]
     store.import_roster(roster.parse_json(agents))
-    for _ in range(40):
-        ref = created(store, category=rng.choice(skills), region=rng.choice([*regions, None]),
-                      language=rng.choice([*languages, "pt-BR", None]))
-        row = store.ticket(ref)
-        full_scan = policy.decide(store.as_policy_ticket(row), store._load_agents()[0], datetime.now(UTC),
+    winners = set()
+    for i in range(130):  # more than the roster's room: the last ones wait
+        ref = f"C-LARGE{i:04d}"
+        assert store.apply_event(str(uuid.uuid4()), "ticket_created", {
+            "reference": ref, "status": "new", "priority": "medium", "channel": "web", "assignee": None,
+            "category": rng.choice([*skills, None]), "region": rng.choice([*regions, None]),
+            "language": rng.choice([*languages, "pt-BR", None])}) == "route"
+        full_scan = policy.decide(store.as_policy_ticket(store.ticket(ref)), store._load_agents()[0], at,
                                   store.config)
-        decision = store.explain(ref)["decisions"][0]
-        if row.assignee is None:
-            assert full_scan.winner is None, ref
-        summary = decision["candidates"][-1]
+        decision = store.route(ref, at)
+        assert (decision.winner, decision.rule) == (full_scan.winner, full_scan.rule), ref
+        assert store.ticket(ref).assignee == full_scan.winner
+        winners.add(decision.winner)
+        summary = store.explain(ref)["decisions"][0]["candidates"][-1]
         assert summary.get("summary") and summary["considered"] == 80
         assert sum(summary["by_rule"].values()) == 80
-    still_waiting = store.waiting()  # whatever waits, nobody could take
-    for row in still_waiting:
-        assert policy.decide(store.as_policy_ticket(row), store._load_agents()[0], datetime.now(UTC),
-                             store.config).winner is None
+    assert len(winners - {None}) > 10 and None in winners  # the run covered both outcomes
+    for row in store.waiting():  # whatever waits, nobody could take
+        assert policy.decide(store.as_policy_ticket(row), store._load_agents()[0], at, store.config).winner is None
+
+
+def test_explain_counts_the_agents_ranked_after_the_winner_as_not_checked(store):
+    store.import_roster(roster.parse_json([{"name": f"a{i:02d}", "skills": ["billing"], "capacity": 5}
+                                           for i in range(60)]))
+    ref = created(store)
+    entries = store.explain(ref)["decisions"][0]["candidates"]
+    summary = entries[-1]
+    assert summary["considered"] == 60
+    assert summary["by_rule"] == {"eligible": 11, "not_checked": 49}
+    assert "49 more agents" in summary["detail"] and "not checked" in summary["detail"]
+    assert [e["agent"] for e in entries[:-1]] == [f"a{i:02d}" for i in range(11)]  # winner, then runners-up
+    assert store.ticket(ref).assignee == "a00"
+
+
+def test_another_replicas_changes_reach_the_cached_roster_at_the_next_refresh(store):
+    """Two routers on one database: what one does to the roster and loads, the other's
+    cached roster shows after a refresh (a sweep), exactly as a fresh read would."""
+    other = RouterStore(store.engine, store.config)
+    store.import_roster(roster.parse_json([{"name": f"a{i:02d}", "skills": ["billing", "delivery"],
+                                            "regions": ["pt"] if i % 3 else [], "capacity": 3}
+                                           for i in range(60)]))
+    created(store)  # builds this router's cached roster
+    for _ in range(5):
+        created(other, category="delivery")
+    other.patch_agent("a10", {"status": "offline"})
+    other.put_agent({"name": "a11", "skills": {"technical": 2}, "capacity": 9})
+    other.add_vacation("a12", {"starts_at": datetime.now(UTC) - timedelta(hours=1),
+                               "ends_at": datetime.now(UTC) + timedelta(hours=1)})
+    other.remove_agent("a13")
+    other.put_agent({"name": "new", "skills": {"billing": 0}, "capacity": 2})
+    store.refresh_roster()
+    fresh = {a.name: a for a in store._load_agents()[0]}
+    assert store._snapshot().agents == fresh
+    assert len(fresh) == 60 and "a13" not in fresh and fresh["new"].skills == {"billing": 0}
+    assert sum(a.load for a in fresh.values()) == 6
+
+
+def test_a_claim_lost_to_another_replica_is_decided_again_with_the_agent_re_read(store):
+    other = RouterStore(store.engine, store.config)
+    staff = [{"name": f"z{i:02d}", "skills": ["technical"], "capacity": 1} for i in range(58)]
+    store.import_roster(roster.parse_json([{"name": "alice", "skills": ["billing"], "capacity": 1},
+                                           {"name": "bob", "skills": ["billing"], "capacity": 5}, *staff]))
+    store._snapshot()  # this router now believes alice is free
+    assert store.ticket(created(other)).assignee == "alice"  # the other router fills her
+    ref = created(store)
+    assert store.ticket(ref).assignee == "bob"
+    assert [d["kind"] for d in store.explain(ref)["decisions"]] == ["assign"]
+    assert loads(store)["alice"] == 1 and loads(store)["bob"] == 1
+
+
+def test_the_routers_sqlite_commits_do_not_wait_for_the_disk_unless_configured(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'router.db'}"
+    upgrade(url)
+    for configured, expected in ((None, 1), ("full", 2)):  # PRAGMA synchronous: 1 NORMAL, 2 FULL
+        if configured:
+            monkeypatch.setenv("ROUTER_SQLITE_SYNCHRONOUS", configured)
+        engine = make_engine(url)
+        try:
+            RouterStore(engine, policy.PolicyConfig())
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            engine.dispose()
+    monkeypatch.setenv("ROUTER_SQLITE_SYNCHRONOUS", "off")
+    with pytest.raises(ValueError, match="ROUTER_SQLITE_SYNCHRONOUS"):
+        RouterStore(make_engine(url), policy.PolicyConfig())
 
 
 def test_channel_capacity_holds_across_consecutive_assignments(store):

@@ -88,6 +88,11 @@ class RouterStore:
         with self.engine.begin() as conn:
             for data in items:
                 self._put_agent(conn, data, at)
+            if not self._sqlite and len(items) >= ANALYZE_AFTER_IMPORT_OF:
+                # Fresh planner statistics now rather than at autovacuum's next round: with
+                # a table it still believes tiny, PostgreSQL claims agents by scanning the
+                # status index (every available agent) instead of the primary key.
+                conn.exec_driver_sql(f"ANALYZE {agents.name}")
         return {"imported": len(items)}
 
     def _put_agent(self, conn, data: dict, at: datetime) -> None:
@@ -254,7 +259,7 @@ class RouterStore:
             if a is None:
                 return
             channel_load = dict(a.channel_load)
-            if channel:
+            if channel and a.channel_capacity:  # as _load_agents reads them: only where a limit applies
                 channel_load[channel] = channel_load.get(channel, 0) + weight
             ranked.update(replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at,
                                   channel_load=channel_load))
@@ -615,6 +620,9 @@ class RouterStore:
         with self.engine.connect() as conn:
             conn.execute(select(1))
 
+
+# PostgreSQL: an import of at least this many agents refreshes the table's statistics.
+ANALYZE_AFTER_IMPORT_OF = 100
 
 # A decision lists every candidate up to this many agents; beyond, the winner, the
 # best-ranked runners-up and a few examples of each failed rule, plus a count per
