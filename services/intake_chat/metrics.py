@@ -1,46 +1,36 @@
-"""Prometheus metrics of the web intake (prefix complaints_intake_), for its
-two channels: the web form (and tracking-page messages) and the web chat.
+"""Prometheus metrics of the web intake, for its two channels: the web form
+(and tracking-page messages) and the web chat. The intake counters are the
+ones every intake keeps (services/common/intake_metrics.py); the suggestion
+counter is this intake's own.
 
 Under gunicorn every worker is its own process; __main__ sets
 PROMETHEUS_MULTIPROC_DIR so /metrics adds up all workers, whichever answers.
-Without it (tests, a single process) the default registry is served.
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 
 from services.common.gunicorn_main import metrics_response
+from services.common.intake_metrics import PUBLISH_SECONDS, IntakeMetrics
+
+__all__ = ["PUBLISH_SECONDS", "received", "rejected", "render", "suggestions"]
 
 CHANNEL = "web"
-CHANNELS = ("web", "chat")
 REASONS = ("invalid", "bad_json", "too_large", "unsupported_media_type", "broker_unavailable")
 SUGGESTION_OUTCOMES = ("shown", "none", "unavailable")
 
-RECEIVED = Counter("complaints_intake_received_total", "Complaints confirmed by the broker, by channel",
-                   ["channel"])
-REJECTED = Counter("complaints_intake_rejected_total", "Complaints refused at the edge, by channel and reason",
-                   ["channel", "reason"])
-PUBLISH_SECONDS = Histogram("complaints_intake_publish_seconds",
-                            "Time from publish to the broker's confirm (or failure)")
+CHANNELS = {name: IntakeMetrics(name, REASONS) for name in ("web", "chat")}
 SUGGESTIONS = Counter("complaints_intake_kb_suggestions_total",
                       "Knowledge-base look-ups while a customer writes, by outcome", ["outcome"])
-
-# Every series exists from the start, so a rate() or an alert sees 0, not nothing.
-for _channel in CHANNELS:
-    RECEIVED.labels(_channel)
-    for _reason in REASONS:
-        REJECTED.labels(_channel, _reason)
 for _outcome in SUGGESTION_OUTCOMES:
     SUGGESTIONS.labels(_outcome)
 
 
 def received(channel: str = CHANNEL) -> None:
-    RECEIVED.labels(channel).inc()
+    CHANNELS[channel].received()
 
 
 def rejected(reason: str, channel: str = CHANNEL) -> None:
-    if reason not in REASONS or channel not in CHANNELS:  # keep the label set bounded whatever a caller passes
-        raise ValueError(f"unknown rejection reason {reason!r} or channel {channel!r}")
-    REJECTED.labels(channel, reason).inc()
+    CHANNELS[channel].rejected(reason)
 
 
 def suggestions(outcome: str) -> None:
