@@ -200,3 +200,13 @@ def test_callback_plans():
     assert "window has passed" in late[-1].body
     twiml = callback_twiml("Callback for ticket", "+351912000777", "+15005550006")
     assert "<Say>Callback for ticket</Say>" in twiml and 'callerId="+15005550006"' in twiml
+
+
+def test_agents_get_whatsapp_or_sms_alerts_only_where_twilio_is_set_up():
+    agent = {"name": "ana", "email": "ana@s.example", "whatsapp": "+351910000011"}
+    alerts = planner().agent_alert("agent_assigned", "e1", ticket(), agent, NOW)
+    assert [d.channel for d in alerts] == ["email"]
+    with_twilio = planner(twilio=Twilio(account_sid="AC1", auth_token="t"))
+    alerts = with_twilio.agent_alert("agent_assigned", "e1", ticket(), agent, NOW)
+    assert [(d.channel, d.recipient) for d in alerts] == [("email", "ana@s.example"), ("whatsapp", "+351910000011")]
+    assert len({d.key for d in alerts}) == 2

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from . import reminders
+from . import metrics, reminders
+from .channels import IN_PAGE
 from .plan import Planner
 from .settings import Settings
 from .store import NotifierStore, iso, utc
@@ -84,7 +85,10 @@ class Notifier:
         with self.store.begin() as conn:
             fields = {"last_message_id": message["message_id"]} if message.get("message_id") else {}
             self.store.save_state(conn, ticket, now, **fields)
-            return self.store.enqueue(conn, self.planner.reply(ticket, message, now), now)
+            drafts = self.planner.reply(ticket, message, now)
+            for shown in (d for d in drafts if d.channel == IN_PAGE):
+                metrics.NOTIFICATIONS.labels(shown.channel, "in_page").inc()
+            return self.store.enqueue(conn, drafts, now)
 
     def ticket_seen(self, ticket: dict, now: datetime) -> None:
         with self.store.begin() as conn:

@@ -134,12 +134,19 @@ class Planner:
     def agent_alert(self, purpose: str, event_id: str, ticket: dict, agent: dict | None, now: datetime,
                     extra: dict | None = None) -> list[Draft]:
         name = (agent or {}).get("name") or ticket.get("assignee") or "?"
-        addresses = channels.agent_addresses(agent, self.settings.agent_channels)
+        addresses = channels.agent_addresses(agent, self._agent_channels())
         if not addresses:  # never silent: a visible failed row says who could not be reached
             return [Draft(f"{purpose}:{event_id}:none:{name}", purpose, "none", name, ticket.get("reference"),
                           body=f"agent {name} has no address on the roster", status="failed")]
         context = self._staff_context(ticket, agent, extra)
         return [self._staff(purpose, f"{purpose}:{event_id}", a, ticket, context, now) for a in addresses]
+
+    def _agent_channels(self) -> tuple[str, ...]:
+        """Agents' WhatsApp/SMS alerts only where Twilio is set up: an extra, unlike a
+        customer's only channel (whose failure must show)."""
+        if self.settings.twilio.account_sid:
+            return self.settings.agent_channels
+        return tuple(c for c in self.settings.agent_channels if c not in channels.TWILIO_CHANNELS)
 
     def supervisor_alert(self, purpose: str, key: str, ticket: dict, now: datetime,
                          extra: dict | None = None) -> list[Draft]:

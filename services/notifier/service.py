@@ -59,6 +59,7 @@ class Components:
         self.planner = Planner(self.settings, templates, links(), mail_identity.message_id_domain())
         self.notifier = Notifier(self.store, self.planner, self.settings)
         self.senders = Senders(self.settings)
+        self.caught_up_at: datetime | None = None   # the last complete catch-up round
         log.info("notifier settings", extra=config.describe(settings.CONFIG_NAMES))  # secrets masked
 
 
@@ -235,7 +236,13 @@ class NotifierService:
     def catch_up(self):
         """Acknowledge tickets whose ticket_created reached no notifier queue (created
         before the notifier first started): ask the tickets service for recent tickets."""
-        since = (now() - timedelta(hours=settings.catch_up_window_hours())).isoformat()
+        # The first round looks back over the whole window; later rounds only since the
+        # previous one (with an overlap for clocks and slow commits).
+        started = now()
+        since = now() - timedelta(hours=settings.catch_up_window_hours())
+        if self.parts.caught_up_at:
+            since = max(since, self.parts.caught_up_at - timedelta(minutes=5))
+        since = since.isoformat()
         page = 1
         while True:
             try:
@@ -256,6 +263,7 @@ class NotifierService:
                 log.warning("catch-up skipped: %s", type(exc).__name__)
                 return
             if page * result["per_page"] >= result["total"]:
+                self.parts.caught_up_at = started
                 return
             page += 1
 
