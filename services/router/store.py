@@ -3,9 +3,14 @@ atomic claim that turns a policy decision into an assignment.
 
 A claim is one transaction of conditional updates: the ticket must still have
 the assignee the decision saw, and the agent must still be available, off
-vacation and have room (`load + weight <= capacity`). If either fails, nothing
-is written and the ticket is decided again with fresh data. That is what keeps
-several router replicas from over-assigning an agent or assigning a ticket twice.
+vacation and have room (`load + weight <= capacity`, and per channel where a
+channel capacity is set). If any fails, nothing is written and the ticket is
+decided again with fresh data. That is what keeps several router replicas from
+over-assigning an agent or assigning a ticket twice.
+
+Decisions come from a cached roster (policy.RankedRoster): read whole once, kept
+current with this process's own claims and roster edits, refreshed incrementally
+from the database every ROUTER_ROSTER_TTL_SECONDS and at each sweep.
 """
 
 from __future__ import annotations
@@ -472,13 +477,15 @@ class RouterStore:
             raise Lost(row.reference)
         for name, delta in sorted(_deltas(row.assignee, row.weight, decision.winner, weight).items()):
             if name == decision.winner:  # still available, off vacation, with room: or nothing
-                done = conn.execute(_TAKE, {"b_name": name, "b_delta": delta, "b_at": at}).rowcount
+                taken = conn.execute(_TAKE, {"b_name": name, "b_delta": delta, "b_at": at}).first()
+                if taken is None:
+                    raise Lost(f"{name} is no longer free")
+                self._check_channel_room(conn, name, row.channel, (taken.channel_capacity or {}).get(row.channel))
                 changes.append((name, delta, at))
             else:  # the previous assignee's load
-                done = conn.execute(_ADD_LOAD, {"b_name": name, "b_delta": delta}).rowcount
+                if conn.execute(_ADD_LOAD, {"b_name": name, "b_delta": delta}).rowcount != 1:
+                    raise Lost(f"{name} is no longer on the roster")
                 changes.append((name, delta, None))
-            if done != 1:
-                raise Lost(f"{name} is no longer free")
         self._record(conn, decision, kind, previous=row.assignee)
         event = "ticket_reassigned" if row.assignee else "ticket_assigned"
         emit(conn, outbox, event, {
@@ -486,6 +493,18 @@ class RouterStore:
             "kind": kind, "step": decision.step, "rule": decision.rule, "priority": row.priority,
             "channel": row.channel, "ticket_created_at": iso(row.created_at)}, at)
         return changes
+
+    @staticmethod
+    def _check_channel_room(conn, name: str, channel: str, capacity: float | None) -> None:
+        """Per-channel capacity, enforced by the database like the total: the claim above
+        has locked the agent's row (a concurrent claim for them waits for this transaction
+        or went first), so this fresh sum of their tickets on the channel, this ticket
+        included, sees every claim committed before, from any replica."""
+        if capacity is None:
+            return
+        used = conn.execute(_CHANNEL_LOAD, {"b_name": name, "b_channel": channel}).scalar_one()
+        if used > capacity + 1e-9:
+            raise Lost(f"{name} is full on {channel}")
 
     def _record_wait(self, conn, row, decision, kind) -> bool:
         """Record a 'nobody' decision only when something changed (a new ticket, a new
@@ -689,13 +708,17 @@ _CLAIM = {unassigned: update(tickets).where(*_ticket_still(unassigned), tickets.
 _WAIT = {unassigned: update(tickets).where(*_ticket_still(unassigned)).values(
     step=bindparam("b_step"), waiting_since=bindparam("b_since"), assignee=None, weight=0,
     push_pending=bindparam("b_push"), updated_at=bindparam("b_at")) for unassigned in (True, False)}
-# The winner's load, only if they are still available, off vacation and have room.
+# The winner's load, only if they are still available, off vacation and have room;
+# their channel capacities come back for the per-channel check (_check_channel_room).
 _TAKE = update(agents).where(
     agents.c.name == bindparam("b_name"), agents.c.status == "available",
     agents.c.load + bindparam("b_delta") <= agents.c.capacity,
     ~exists().where(vacations.c.agent == bindparam("b_name"), vacations.c.starts_at <= bindparam("b_at"),
                     vacations.c.ends_at > bindparam("b_at"))).values(
-    load=agents.c.load + bindparam("b_delta"), last_assigned_at=bindparam("b_at"))
+    load=agents.c.load + bindparam("b_delta"), last_assigned_at=bindparam("b_at")).returning(
+    agents.c.channel_capacity)
+_CHANNEL_LOAD = select(func.coalesce(func.sum(tickets.c.weight), 0)).where(
+    tickets.c.assignee == bindparam("b_name"), tickets.c.channel == bindparam("b_channel"))
 _ADD_LOAD = update(agents).where(agents.c.name == bindparam("b_name")).values(load=agents.c.load + bindparam("b_delta"))
 
 
