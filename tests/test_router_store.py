@@ -177,29 +177,43 @@ def test_concurrent_routers_never_over_assign(store):
     """Many routers (threads here, processes in the service test) race for two agents."""
     store.import_roster(roster.parse_json([{"name": "alice", "skills": ["billing"], "capacity": 3},
                                            {"name": "bob", "skills": ["billing"], "capacity": 3}]))
+    refs = waiting_tickets(store, 12, channel="web")
+    race([store] * 4, refs)
+    assigned = [store.ticket(r).assignee for r in refs]
+    assert assigned.count("alice") == 3 and assigned.count("bob") == 3
+    assert loads(store) == {"alice": 3, "bob": 3}
+    assert_assigned_once(store, refs)
+
+
+def waiting_tickets(store, n, channel):
+    """n billing tickets the router has heard of but not routed yet."""
     refs = []
-    for _ in range(12):
+    for _ in range(n):
         ticket = {"reference": f"C-{uuid.uuid4().hex[:10].upper()}", "status": "new", "priority": "medium",
-                  "category": "billing", "channel": "web", "assignee": None}
+                  "category": "billing", "channel": channel, "assignee": None}
         store.apply_event(str(uuid.uuid4()), "ticket_created", ticket)
         refs.append(ticket["reference"])
+    return refs
 
-    def router():
+
+def race(routers, refs):
+    """Each router (a store) in its own thread routes every ticket, all at once."""
+    def run(router):
         for ref in refs:
             try:
-                store.route(ref)
+                router.route(ref)
             except Exception:  # a lost race after retries: the sweep would pick it up
                 pass
 
-    threads = [threading.Thread(target=router) for _ in range(4)]
+    threads = [threading.Thread(target=run, args=(router,)) for router in routers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assigned = [store.ticket(r).assignee for r in refs]
-    assert assigned.count("alice") == 3 and assigned.count("bob") == 3
-    assert loads(store) == {"alice": 3, "bob": 3}
-    # Each assigned ticket has exactly one assignment decision.
+
+
+def assert_assigned_once(store, refs):
+    """Each assigned ticket has exactly one assignment decision."""
     for ref in refs:
         kinds = [d["kind"] for d in store.explain(ref)["decisions"]]
         assert kinds.count("assign") == (1 if store.ticket(ref).assignee else 0)
@@ -356,33 +370,14 @@ def test_racing_replicas_never_exceed_a_channel_capacity(store):
     replicas = [store, RouterStore(store.engine, store.config)]
     store.import_roster(roster.parse_json(
         [{"name": f"c{i}", "skills": ["billing"], "capacity": 4, "channel_capacity": {"chat": 2}} for i in range(3)]))
-    refs = []
-    for _ in range(10):
-        ticket = {"reference": f"C-{uuid.uuid4().hex[:10].upper()}", "status": "new", "priority": "medium",
-                  "category": "billing", "channel": "chat", "assignee": None}
-        store.apply_event(str(uuid.uuid4()), "ticket_created", ticket)
-        refs.append(ticket["reference"])
+    refs = waiting_tickets(store, 10, channel="chat")
     for replica in replicas:
         replica._snapshot()  # both start from the same, soon stale, roster
-
-    def router(replica):
-        for ref in refs:
-            try:
-                replica.route(ref)
-            except Exception:  # a lost race after retries: the sweep would pick it up
-                pass
-
-    threads = [threading.Thread(target=router, args=(replicas[i % 2],)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(replicas * 2, refs)
     assigned = [store.ticket(r).assignee for r in refs]
     assert sorted(a for a in assigned if a) == ["c0", "c0", "c1", "c1", "c2", "c2"]
     assert loads(store) == {"c0": 2, "c1": 2, "c2": 2}
-    for ref in refs:
-        kinds = [d["kind"] for d in store.explain(ref)["decisions"]]
-        assert kinds.count("assign") == (1 if store.ticket(ref).assignee else 0)
+    assert_assigned_once(store, refs)
 
 
 def test_tickets_nobody_can_take_do_not_starve_the_rest_of_the_queue(store):
