@@ -9,7 +9,7 @@ dedicated system user; it lives in a temporary folder that user can reach
 and the server's log stay under tmp_path.
 
 Messages are delivered with IMAP APPEND, as the test user, exactly as any mail
-client would put them there.
+client would put them there. bench/email_bench.py uses the same server.
 """
 
 from __future__ import annotations
@@ -83,11 +83,12 @@ class Dovecot:
 
     def __init__(self, tmp_path: Path):
         if not os.path.exists(DOVECOT):
-            pytest.fail("dovecot is not installed: run `bash scripts/setup.sh peers` (scripts/setup.d/dovecot.sh)")
+            raise RuntimeError("dovecot is not installed: run `bash scripts/setup.sh peers` "
+                               "(scripts/setup.d/dovecot.sh)")
         try:
             account = pwd.getpwnam(MAIL_USER)
         except KeyError:
-            pytest.fail(f"system user {MAIL_USER} is missing: run `bash scripts/setup.sh peers`")
+            raise RuntimeError(f"system user {MAIL_USER} is missing: run `bash scripts/setup.sh peers`") from None
         self.port = _free_port()
         self.host = "127.0.0.1"
         self.user, self.password = IMAP_USER, IMAP_PASSWORD

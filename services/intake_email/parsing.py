@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 from services.common.contract import LANGUAGE_RE
 
@@ -37,6 +39,19 @@ CHARSET_TRIALS = {
     "us-ascii": ("utf-8", "cp1252"), "ascii": ("utf-8", "cp1252"),
     "iso-8859-1": ("cp1252", "latin-1"), "latin1": ("cp1252", "latin-1"), "latin-1": ("cp1252", "latin-1"),
 }
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """policy.default parses a header again on every access (get_body and the
+    content-type helpers read Content-Type a dozen times per message); its
+    header objects are immutable, so each (name, value) is parsed once."""
+
+    @lru_cache(maxsize=2048)  # noqa: B019  (one registry for the process, kept on purpose)
+    def __call__(self, name, value):
+        return super().__call__(name, value)
+
+
+POLICY = policy.default.clone(header_factory=_CachedHeaderRegistry())
 
 
 class UnusableEmail(ValueError):
@@ -99,7 +114,7 @@ def parse_email(raw: bytes, max_attachment_bytes: int) -> EmailFacts:
     if not raw or not raw.strip():
         raise UnusableEmail("empty message")
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        msg = BytesParser(policy=POLICY).parsebytes(raw)
         return _facts(msg, max_attachment_bytes)
     except UnusableEmail:
         raise

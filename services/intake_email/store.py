@@ -12,8 +12,8 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db import make_engine
 
@@ -35,6 +35,8 @@ def now() -> datetime:
 class EmailStore:
     def __init__(self, url: str):
         self.engine = make_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_normal_sync)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -52,12 +54,7 @@ class EmailStore:
         with self.engine.begin() as conn:
             row = conn.execute(select(checkpoints).where(checkpoints.c.mailbox == mailbox)).first()
             if row is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(checkpoints).values(mailbox=mailbox, uidvalidity=uidvalidity,
-                                                                last_uid=0, updated_at=now()))
-                except IntegrityError:  # another process created it first
-                    pass
+                _insert_new(conn, checkpoints, mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now())
                 return Checkpoint(uidvalidity, 0)
             if row.uidvalidity != uidvalidity:
                 conn.execute(update(checkpoints).where(checkpoints.c.mailbox == mailbox)
@@ -92,13 +89,8 @@ class EmailStore:
         the checkpoint to its UID, together. False when it was recorded already."""
         at = now()
         with self.engine.begin() as conn:
-            fresh = True
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(seen).values(mailbox=mailbox, external_id=external_id, outcome=outcome,
-                                                     reference=reference, uidvalidity=uidvalidity, uid=uid, at=at))
-            except IntegrityError:
-                fresh = False
+            fresh = _insert_new(conn, seen, mailbox=mailbox, external_id=external_id, outcome=outcome,
+                                reference=reference, uidvalidity=uidvalidity, uid=uid, at=at)
             if fresh and outcome == QUARANTINED:
                 conn.execute(insert(quarantine).values(
                     mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, external_id=external_id,
@@ -156,3 +148,23 @@ class EmailStore:
             rows = conn.execute(select(seen.c.outcome, func.count()).where(seen.c.mailbox == mailbox)
                                 .group_by(seen.c.outcome))
             return {outcome: n for outcome, n in rows}
+
+
+def _insert_new(conn, table, **values) -> bool:
+    """INSERT that does nothing when the row's unique key exists (no error, no
+    savepoint); True when the row was new. SQLite and PostgreSQL both have it."""
+    if conn.dialect.name == "postgresql":
+        statement = postgresql.insert(table)
+    else:
+        statement = sqlite.insert(table)
+    return conn.execute(statement.values(**values).on_conflict_do_nothing()).rowcount == 1
+
+
+def _sqlite_normal_sync(dbapi_conn, _record):
+    # In WAL mode, NORMAL still never corrupts the file; a power cut may lose the
+    # last commits, which only makes the intake read those messages again, and
+    # a re-read message is the same complaint (same ids), deduplicated by tickets.
+    # FULL would fsync on every message.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
