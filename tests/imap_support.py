@@ -39,7 +39,7 @@ state_dir = {runtime}/state
 log_path = {log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -63,7 +63,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -81,7 +82,7 @@ def _free_port() -> int:
 class Dovecot:
     """One Dovecot instance: start(), stop(), restart(), and a client for the test user."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, tls: bool = False):
         if not os.path.exists(DOVECOT):
             raise RuntimeError("dovecot is not installed: run `bash scripts/setup.sh peers` "
                                "(scripts/setup.d/dovecot.sh)")
@@ -99,10 +100,22 @@ class Dovecot:
         for path in (self.runtime / "home", home):
             os.chown(path, account.pw_uid, account.pw_gid)
         self.log_path = tmp_path / "dovecot.log"
+        # With tls: STARTTLS on `port`, implicit TLS on `tls_port`, a certificate
+        # for 127.0.0.1 signed by nobody (the client trusts `ca_file`).
+        self.tls_port = _free_port() if tls else 0
+        self.ca_file = None
+        ssl_setting = "ssl = no"
+        if tls:
+            self.ca_file = str(tmp_path / "imap-cert.pem")
+            key = tmp_path / "imap-key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(key), "-out", self.ca_file], check=True, capture_output=True)
+            ssl_setting = f"ssl = yes\nssl_cert = <{self.ca_file}\nssl_key = <{key}"
         self.config_path = tmp_path / "dovecot.conf"
         self.config_path.write_text(CONFIG.format(
-            port=self.port, runtime=self.runtime, log=self.log_path, password=IMAP_PASSWORD,
-            uid=account.pw_uid, gid=account.pw_gid))
+            port=self.port, tls_port=self.tls_port, ssl=ssl_setting, runtime=self.runtime, log=self.log_path,
+            password=IMAP_PASSWORD, uid=account.pw_uid, gid=account.pw_gid))
         self.proc: subprocess.Popen | None = None
 
     def mailbox(self, folder="INBOX", **extra) -> dict:

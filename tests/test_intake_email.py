@@ -6,13 +6,14 @@ the intake's /mailboxes, /quarantine, /skipped, /metrics and health."""
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 
 import pytest
 import requests
 from conftest import wait_for
-from imap_support import dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
+from imap_support import Dovecot, dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.reference import reference_for
@@ -319,6 +320,41 @@ def test_the_checkpoint_waits_for_the_broker(postgres_url, dovecot, services, ra
     intake = start_intake(services, url, dovecot)
     wait_for(lambda: count_tickets(tickets) == 2, timeout=SLOW, message="both tickets once the broker is back")
     assert last_uid(intake) == 2
+
+
+def test_tls_and_starttls_mailboxes_and_an_untrusted_certificate(postgres_url, services, tmp_path):
+    server = Dovecot(tmp_path, tls=True).start()
+    try:
+        server.append([message(subject="Over STARTTLS", message_id="<tls-1@example.org>")])
+        server.append([message(subject="Over TLS", message_id="<tls-2@example.org>")], folder="Secure")
+        boxes = [server.mailbox(security="starttls", ca_file=server.ca_file),
+                 server.mailbox("Secure", security="tls", port=server.tls_port, ca_file=server.ca_file),
+                 server.mailbox(name="untrusted", security="tls", port=server.tls_port)]   # system CAs only
+        tickets = start_tickets(services, postgres_url)
+        intake = start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", server, mailboxes=boxes)
+        wait_for(lambda: count_tickets(tickets) == 2, timeout=SLOW, message="a ticket from each TLS mailbox")
+        assert sorted(t["subject"] for t in email_tickets(tickets)) == ["Over STARTTLS", "Over TLS"]
+        untrusted = wait_for(lambda: (m := mailbox_status(intake, 2))["last_error"] and m, timeout=SLOW,
+                             message="the untrusted server refused")
+        assert untrusted["state"] == "disconnected" and "CERTIFICATE_VERIFY_FAILED" in untrusted["last_error"]
+        ready = requests.get(f"{intake.url}/health/ready", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["mailbox:untrusted"].startswith("failed")
+        assert server.password not in intake.log()
+    finally:
+        server.remove()
+
+
+def test_a_message_over_the_size_limit_is_quarantined_with_its_headers(postgres_url, dovecot, services, tmp_path):
+    big = message(subject="Huge scan", body="x" * 5000, message_id="<big-1@example.org>")
+    small = message(subject="Small one", message_id="<small-1@example.org>")
+    dovecot.append([big, small])
+    tickets = start_tickets(services, postgres_url)
+    intake = start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", dovecot, EMAIL_MAX_MESSAGE_BYTES="2000")
+    wait_for(lambda: ticket(tickets, reference_of(small)), timeout=SLOW, message="the small one's ticket")
+    [item] = requests.get(f"{intake.url}/quarantine", timeout=5).json()["items"]
+    assert item["reason"].startswith(f"too large: {len(big)} bytes") and item["size"] == len(big)
+    assert base64.b64decode(item["raw_base64"]) == big.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    assert ticket(tickets, reference_of(big)) is None and count_tickets(tickets) == 1
 
 
 def test_without_a_mailbox_it_starts_says_so_and_stays_healthy(services, tmp_path):

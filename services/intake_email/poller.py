@@ -146,8 +146,6 @@ class MailboxPoller(threading.Thread):
                 arrived = meta[uid].get(b"INTERNALDATE")
                 metrics.LAG.labels(name).set(_age(arrived))
                 message = self._fetched(client, uid, meta[uid], bodies.get(uid), limit)
-                if message is None:
-                    continue
                 self.ingestor.handle(name, self.mailbox.folder, uidvalidity, message)
                 last_uid = uid
                 self._mark(client, uid)
@@ -155,14 +153,16 @@ class MailboxPoller(threading.Thread):
         return last_uid
 
     @staticmethod
-    def _fetched(client, uid, meta, body, limit) -> Fetched | None:
+    def _fetched(client, uid, meta, body, limit) -> Fetched:
         size = int(meta.get(b"RFC822.SIZE", 0))
         arrived = meta.get(b"INTERNALDATE")
         if size > limit:
             headers = client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]", b"")
             return Fetched(uid=uid, raw=headers, size=size, arrived=arrived, too_large=True)
         if body is None or b"BODY[]" not in body:
-            return None
+            # Expunged between the two fetches, or a server hiccup: never step
+            # over it silently; the next connection searches again.
+            raise RuntimeError(f"the server returned no content for UID {uid}")
         return Fetched(uid=uid, raw=body[b"BODY[]"], size=size, arrived=arrived)
 
     def _mark(self, client: IMAPClient, uid: int) -> None:
