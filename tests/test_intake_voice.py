@@ -68,8 +68,10 @@ def queue_drained(rabbit):
 
 
 def test_a_call_walks_the_menu_leaves_a_voicemail_and_the_late_transcription_joins_its_ticket(
-        tmp_path, tickets, services, rabbit):
-    proc, twilio = start_voice(services, tmp_path, VOICE_MAX_RECORDING_SECONDS=120)
+        tmp_path, database_url, tickets, services, rabbit):
+    # The intake's own table in the same database as the tickets service's (SQLite, then PostgreSQL).
+    proc, twilio = start_voice(services, tmp_path, INTAKE_VOICE_DATABASE_URL=database_url,
+                               VOICE_MAX_RECORDING_SECONDS=120)
     call_sid, recording_sid = sid("CA"), sid("RE")
 
     # 1. The call comes in: the language menu, in both languages, keys or speech.

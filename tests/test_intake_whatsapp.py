@@ -37,6 +37,10 @@ def acknowledged_reference(resp) -> tuple[str, str]:
     return reference, text
 
 
+def queue_drained(rabbit) -> bool:
+    return rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0
+
+
 def age_conversation(tmp_path, number, seconds):
     """Move a number's last message into the past, as if the customer had gone quiet."""
     with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
@@ -47,8 +51,10 @@ def age_conversation(tmp_path, number, seconds):
 # --- end to end -------------------------------------------------------------------
 
 
-def test_a_message_with_media_becomes_a_ticket_and_is_acknowledged_with_its_reference(tmp_path, tickets, services):
-    proc, twilio = start_whatsapp(services, tmp_path)
+def test_a_message_with_media_becomes_a_ticket_and_is_acknowledged_with_its_reference(
+        tmp_path, database_url, tickets, services):
+    # The intake's own tables in the same database as the tickets service's (SQLite, then PostgreSQL).
+    proc, twilio = start_whatsapp(services, tmp_path, INTAKE_WHATSAPP_DATABASE_URL=database_url)
     fields = whatsapp_message(ANA, "My order 1234 arrived broken, photo attached.", NumMedia="2",
                               MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/{sid('ME')}",
                               MediaContentType0="image/jpeg",
@@ -86,7 +92,7 @@ def test_the_same_message_sid_three_times_is_one_message_and_one_acknowledgement
     for retry in answers[1:]:
         assert twiml(retry).findall("Message") == []  # no second acknowledgement
     found = wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20, message="the ticket")
-    wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0, timeout=20, message="queue drained")
+    wait_for(lambda: queue_drained(rabbit), timeout=20, message="queue drained")
     assert len(ticket(tickets_sqlite, reference)["messages"]) == 1 == len(found["messages"])
     assert metric(proc.url, "complaints_intake_duplicates_total", channel="whatsapp") == 2
     assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
@@ -130,6 +136,33 @@ def test_a_message_naming_a_reference_goes_to_that_ticket_only_from_its_customer
     own = wait_for(lambda: ticket(tickets_sqlite, stranger), timeout=20, message="the stranger's own ticket")
     assert own["reference"] == stranger != first
     assert len(ticket(tickets_sqlite, first)["messages"]) == 2
+
+
+def test_the_same_message_racing_through_every_worker_is_one_message_with_one_reference(
+        tmp_path, database_url, tickets, services, rabbit):
+    from concurrent.futures import ThreadPoolExecutor
+
+    proc, twilio = start_whatsapp(services, tmp_path, INTAKE_WHATSAPP_DATABASE_URL=database_url,
+                                  INTAKE_WHATSAPP_WORKERS=2, INTAKE_WHATSAPP_THREADS=4)
+    same = whatsapp_message(BRUNO, "Sent once, delivered eight times at once.")
+    others = [whatsapp_message(BRUNO, f"And another thing, number {i}.") for i in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda fields: twilio.post("/messages", fields), [same] * 8 + others))
+
+    assert [a.status_code for a in answers] == [200] * 12
+    acknowledged = [acknowledged_reference(a)[0] for a in answers if twiml(a).findall("Message")]
+    # Every message from the number joins one conversation, whichever worker took it first.
+    assert len(set(acknowledged)) == 1
+
+    def stored():
+        listed = requests.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
+        return [m for t in listed for m in ticket(tickets, t["reference"])["messages"]]
+
+    wait_for(lambda: len(stored()) >= 5, timeout=30, message="the five distinct messages stored")
+    wait_for(lambda: queue_drained(rabbit), timeout=30, message="every delivery consumed")
+    messages = stored()
+    assert sorted(m["body"] for m in messages) == sorted(f["Body"] for f in [same, *others])
+    assert [m["external_id"] for m in messages].count(same["MessageSid"]) == 1
 
 
 # --- refused and failed -------------------------------------------------------------

@@ -16,7 +16,9 @@ REASONS = ("bad_signature", "broker_unavailable")
 
 
 def create_app(publisher=None, engine=None) -> Flask:
-    settings.callback_slots()  # a wrong VOICE_CALLBACK_SLOTS stops the start, not a caller's call
+    # A wrong VOICE_CALLBACK_SLOTS or VOICE_CALLBACK_TIMEZONE stops the start, not a caller's call.
+    settings.callback_slots()
+    settings.callback_zone()
     app, intake = webhook_intake.create_app(__name__, settings.NAME, CHANNEL, REASONS, settings.public_url(),
                                             settings.auth_token(), publisher, engine)
     intake.store = VoiceStore(intake.engine)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from services.common.contract import PHONE_RE
 
@@ -102,7 +101,7 @@ def parse_slots(text: str) -> dict[str, Slot]:
     return slots
 
 
-def callback_window(choice: str, now: datetime, zone: ZoneInfo,
+def callback_window(choice: str, now: datetime, zone: tzinfo,
                     slots: dict[str, Slot]) -> tuple[str | None, str | None]:
     """The chosen slot as (window_start, window_end), ISO 8601 with the zone's
     offset: today's if it has not ended yet, else tomorrow's. 'any' is (None, None)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
 from services.common import config
@@ -45,8 +46,10 @@ def missed_calls() -> bool:
     return os.environ.get("VOICE_MISSED_CALLS", "1") != "0"
 
 
-def callback_zone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("VOICE_CALLBACK_TIMEZONE", "UTC"))
+def callback_zone() -> tzinfo:
+    """The zone callback slots are in. UTC needs no time-zone database."""
+    name = os.environ.get("VOICE_CALLBACK_TIMEZONE", "UTC")
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def callback_slots() -> dict[str, ivr.Slot]:
