@@ -13,7 +13,7 @@ import pytest
 import requests
 import twilio_support
 from conftest import free_port, wait_for
-from twilio_support import queued, sid, start_intake, ticket, twiml
+from twilio_support import metric, queued, sid, start_intake, ticket, twiml
 
 from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
@@ -141,6 +141,8 @@ def test_a_call_walks_the_menu_leaves_a_voicemail_and_the_late_transcription_joi
     assert messages[1]["body"] == "Fui cobrado duas vezes pela encomenda 1234."
     assert messages[1]["threaded_via"] == "verified_reference"
     assert messages[1]["extras"]["transcription"] == "Fui cobrado duas vezes pela encomenda 1234."
+    assert metric(proc.url, "complaints_voice_calls_total", kind="voicemail") == 1
+    assert metric(proc.url, "complaints_voice_calls_total", kind="missed") == 0
 
 
 def test_a_transcription_that_comes_before_the_recording_callbacks_is_in_the_one_message(

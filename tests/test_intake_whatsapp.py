@@ -205,6 +205,21 @@ def test_without_the_broker_twilio_gets_503_and_its_retry_makes_the_ticket(tmp_p
         fields["MessageSid"]
 
 
+def test_without_its_database_the_intake_answers_503_and_publishes_nothing(tmp_path, services, rabbit):
+    dead = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/gone"
+    proc, twilio = start_whatsapp(services, tmp_path, INTAKE_WHATSAPP_DATABASE_URL=dead, AUTO_MIGRATE=0)
+
+    resp = twilio.post("/messages", whatsapp_message(ANA, "Is anyone there?"))
+
+    assert resp.status_code == 503
+    assert "database" in resp.json()["detail"]
+    assert int(resp.headers["Retry-After"]) > 0
+    assert queued(rabbit) == []
+    ready = requests.get(f"{proc.url}/health/ready", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"].startswith("failed")
+
+
 def test_status_callbacks_are_kept_and_counted(tmp_path, services):
     proc, twilio = start_whatsapp(services, tmp_path)
     message_sid = sid("SM")

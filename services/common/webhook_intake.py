@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import config, gunicorn_main, intake_metrics
 from .contract import ComplaintReceived
@@ -103,7 +104,15 @@ def create_app(import_name: str, name: str, channel: str, reasons: tuple[str, ..
     app.extensions[name] = intake
     TwilioSignatureCheck(auth_token, public_url).install(app, metrics.rejected)
     app.register_blueprint(probes(name))
+    app.register_error_handler(SQLAlchemyError, _database_unavailable)
     return app, intake
+
+
+def _database_unavailable(exc):
+    """The intake's own database failed: nothing was decided or published, so
+    Twilio is asked to retry instead of being told of a server error."""
+    log.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+    return unavailable("the intake's database is unavailable; nothing was taken, please retry")
 
 
 def current(name: str) -> WebhookIntake:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from prometheus_client import Counter
+
 from services.common.reference import reference_for
 from services.common.webhook_intake import WebhookIntake
 
@@ -16,6 +18,14 @@ from .complaints import CALLBACK, MISSED, VOICEMAIL
 from .store import CallState, VoiceStore
 
 log = logging.getLogger("intake_voice")
+
+CALLS = Counter("complaints_voice_calls_total", "Calls turned into a complaint, by what they became", ["kind"])
+FOLLOW_UPS = Counter("complaints_voice_follow_ups_total",
+                     "Follow-ups published after a call's complaint (late transcription, late recording)", ["kind"])
+for _kind in (VOICEMAIL, CALLBACK, MISSED):
+    CALLS.labels(_kind)
+for _kind in complaints.FOLLOW_UPS:
+    FOLLOW_UPS.labels(_kind)
 
 
 class Outcomes:
@@ -51,7 +61,10 @@ class Outcomes:
         intake_id = self.intake.intake_id(complaints.external_id(call_sid, kind))
         complaint = complaints.follow_up(state.call, kind, intake_id, state.received_at,
                                          thread_reference=self.reference(call_sid))
-        return self.intake.publish(complaint)
+        if not self.intake.publish(complaint):
+            return False
+        FOLLOW_UPS.labels(kind).inc()
+        return True
 
     def _primary_published(self, state: CallState) -> bool:
         """Publish the claimed complaint unless that was confirmed already (a
@@ -68,6 +81,7 @@ class Outcomes:
             self.store.release(call.call_sid, state.primary_kind)
             return False
         self.store.published(call.call_sid)
+        CALLS.labels(state.primary_kind).inc()
         log.info("call taken", extra={"call_sid": call.call_sid, "kind": state.primary_kind,
                                       "reference": complaint.reference})
         return True

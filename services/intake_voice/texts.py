@@ -25,7 +25,8 @@ TEXTS = {
         "window": "When should we call you? At any time, press 1. In the morning, press 2. "
                   "In the afternoon, press 3. In the evening, press 4.",
         "callback_taken": "Thank you. We will call you back on {number}. Your reference is {reference}. Goodbye.",
-        "unavailable": "Sorry, we cannot take your request right now. Please call again later. Goodbye.",
+        "unavailable": "Sorry, we could not confirm your request just now. We will try again after this call; "
+                       "if we have not called you back by tomorrow, please call again. Goodbye.",
         "not_understood": "Sorry, we did not get that.",
     },
     "pt": {
@@ -46,7 +47,8 @@ TEXTS = {
                   "À tarde, prima 3. À noite, prima 4.",
         "callback_taken": "Obrigado. Vamos ligar-lhe para o número {number}. A sua referência é {reference}. "
                           "Até breve.",
-        "unavailable": "Lamentamos, não conseguimos registar o seu pedido agora. Ligue mais tarde. Até breve.",
+        "unavailable": "Lamentamos, não conseguimos confirmar o seu pedido agora. Voltaremos a tentar depois "
+                       "desta chamada; se não lhe ligarmos até amanhã, ligue-nos de novo. Até breve.",
         "not_understood": "Desculpe, não percebemos.",
     },
 }
