@@ -222,17 +222,25 @@ def test_the_migration_job_migrates_every_service_on_one_postgresql_database(pos
     assert {"tickets"} <= tables and len(tables) > len(built)
 
 
-def test_healthcheck_finds_the_service_from_the_container_command(tmp_path):
+def test_the_image_healthcheck_asks_the_containers_own_service(tmp_path, rabbit, services):
     spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "deploy" / "healthcheck.py")
     healthcheck = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(healthcheck)
     assert healthcheck.service_from_cmdline(["tini", "--", "python", "-m", "services.tickets"]) == ("tickets", True)
     assert healthcheck.service_from_cmdline(["python", "-m", "services.router", "migrate"]) == ("router", False)
-    # Against a port where nothing listens: unhealthy, with the reason.
-    cmdline = tmp_path / "cmdline"
-    cmdline.write_bytes(b"tini\0--\0python\0-m\0services.router\0")
-    done = subprocess.run([sys.executable, "deploy/healthcheck.py", "--cmdline-file", str(cmdline)], cwd=ROOT,
-                          env={"ROUTER_PORT": "9", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+
+    def check(service: str, port: int) -> subprocess.CompletedProcess:
+        # PID 1's command line as tini leaves it: NUL-separated, NUL-terminated.
+        cmdline = tmp_path / f"{service}.cmdline"
+        cmdline.write_bytes(f"tini\0--\0python\0-m\0services.{service}\0".encode())
+        return subprocess.run([sys.executable, "deploy/healthcheck.py", "--cmdline-file", str(cmdline)], cwd=ROOT,
+                              env={f"{service.upper()}_PORT": str(port), "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=30)
+
+    intake = services.start("intake_chat")
+    assert check("intake_chat", intake.port).returncode == 0
+    # Nothing listening: unhealthy, and it says where it asked.
+    done = check("router", 9)
     assert done.returncode == 1 and "127.0.0.1:9/health/ready" in done.stderr
 
 
