@@ -274,6 +274,15 @@ def test_without_the_broker_callbacks_get_503_and_twilios_retry_publishes(tmp_pa
     refused = twilio_down.post("/recording-status", status)
     assert refused.status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
+
+    # A callback request that cannot be confirmed during the call is not claimed as taken...
+    callback_sid = sid("CA")
+    twiml(twilio_down.post("/calls", call_params(callback_sid)))
+    twiml(twilio_down.post("/ivr/mode?attempt=1", call_params(callback_sid, Digits="2")))
+    twiml(twilio_down.post("/ivr/confirm?attempt=1", call_params(callback_sid, Digits="1")))
+    root_callback = twiml(twilio_down.post("/ivr/window?attempt=1", call_params(callback_sid, Digits="1")))
+    assert says(root_callback)[0][1].startswith("Sorry, we could not confirm your request")
+    assert "C, " not in says(root_callback)[0][1]
     down.stop()
 
     up, twilio_up = start_voice(services, tmp_path)
@@ -283,6 +292,15 @@ def test_without_the_broker_callbacks_get_503_and_twilios_retry_publishes(tmp_pa
     with sqlite3.connect(tmp_path / "intake_voice.db") as db:
         assert db.execute("SELECT primary_kind FROM voice_calls WHERE call_sid = ?", (call_sid,)).fetchone() == \
             ("voicemail",)
+
+    # ...and the end of that call brings it, as a callback request with the caller's number.
+    assert twilio_up.post("/status", call_params(callback_sid, status="completed")).status_code == 204
+    listed = wait_for(lambda: [t for t in requests.get(f"{tickets_sqlite.url}/tickets", timeout=5).json()["items"]
+                               if t["subject"] == "Callback request"], timeout=20, message="the callback request")
+    [message] = ticket(tickets_sqlite, listed[0]["reference"])["messages"]
+    assert message["external_id"] == callback_sid
+    assert message["extras"]["callback"] == {"number": CALLER, "window_start": None, "window_end": None}
+    assert message["extras"]["missed_call"] is False
 
 
 # --- the rules, without the service ------------------------------------------------------
