@@ -248,13 +248,17 @@ def open_count(store: RouterStore) -> int:
 
 class Work:
     """Counts what the timed decisions do (stable on a busy machine, unlike timings):
-    SQL statements and commits sent to the database, and agents checked one by one."""
+    SQL statements, commits and connection checkouts (each a round trip more on
+    PostgreSQL: the pool pings a connection it hands out), agents checked one by one,
+    and this process's CPU time (the database server's is not in it)."""
 
     def __init__(self, engine):
         self.active = False
-        self.statements = self.commits = self.checked = self.decisions = 0
+        self.statements = self.commits = self.checkouts = self.checked = self.decisions = 0
+        self.cpu = 0.0
         sqlalchemy.event.listen(engine, "before_cursor_execute", self._statement)
         sqlalchemy.event.listen(engine, "commit", self._commit)
+        sqlalchemy.event.listen(engine, "checkout", self._checkout)
 
     def _statement(self, *_args):
         self.statements += self.active
@@ -262,12 +266,17 @@ class Work:
     def _commit(self, *_args):
         self.commits += self.active
 
+    def _checkout(self, *_args):
+        self.checkouts += self.active
+
     @contextmanager
     def counting(self):
         self.active = True
+        cpu = time.process_time()
         try:
             yield
         finally:
+            self.cpu += time.process_time() - cpu
             self.active = False
 
     def decided(self, decision) -> None:
@@ -276,7 +285,8 @@ class Work:
 
     def per_decision(self) -> dict:
         n = max(1, self.decisions)
-        return {"statements": self.statements / n, "commits": self.commits / n, "checked": self.checked / n}
+        return {"statements": self.statements / n, "commits": self.commits / n, "checkouts": self.checkouts / n,
+                "checked": self.checked / n, "cpu_ms": self.cpu * 1000 / n}
 
 
 class Profiler:
@@ -394,11 +404,12 @@ def percentile(values: list[float], q: float) -> float:
 def summary(mode, opened, timings, spent, assigned, planned, decided=None, stopped=None, work=None) -> dict:
     decided = len(timings) if decided is None else decided
     ms = [t * 1000 for t in timings] or [float("nan")]
-    per = work.per_decision() if work else {"statements": float("nan"), "commits": float("nan"),
-                                             "checked": float("nan")}
+    per = work.per_decision() if work else dict.fromkeys(("statements", "commits", "checkouts", "checked", "cpu_ms"),
+                                                          float("nan"))
     return {
         "statements_per_decision": per["statements"], "commits_per_decision": per["commits"],
-        "checked_per_decision": per["checked"],
+        "checkouts_per_decision": per["checkouts"], "checked_per_decision": per["checked"],
+        "cpu_ms_per_decision": per["cpu_ms"],
         "mode": mode, "open_tickets": opened, "planned": planned, "decisions": decided, "assigned": assigned,
         "stopped": stopped, "samples": len(timings),
         "seconds": spent, "per_second": decided / spent if spent else 0.0,
@@ -444,7 +455,8 @@ def run_database(kind: str, url: str, args) -> list[dict]:
                   f"{row['per_second']:.1f}/s, median {row['median_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms, "
                   f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.2f} ms; per decision "
                   f"{row['statements_per_decision']:.2f} SQL statements, {row['commits_per_decision']:.2f} commits, "
-                  f"{row['checked_per_decision']:.1f} agents checked; "
+                  f"{row['checkouts_per_decision']:.2f} connection checkouts, {row['checked_per_decision']:.1f} "
+                  f"agents checked, {row['cpu_ms_per_decision']:.2f} ms CPU in this process; "
                   f"peak memory of this process {peak_rss_mb():.0f} MB", flush=True)
             rows.append(row)
         check_loads(store)
@@ -461,7 +473,7 @@ def peak_rss_mb() -> float:
 
 def print_table(rows: list[dict]) -> None:
     header = ("database", "mode", "agents", "open tickets", "decisions", "decisions/s", "mean ms", "median ms",
-              "p95 ms", "p99 ms", "max ms", "SQL/dec", "checked/dec", f"p99 < {TARGET_P99_MS:g} ms")
+              "p95 ms", "p99 ms", "max ms", "CPU ms", "SQL/dec", "checked/dec", f"p99 < {TARGET_P99_MS:g} ms")
     lines = [header]
     for r in rows:
         decisions = f"{r['decisions']}" + (f" of {r['planned']}" if r["stopped"] else "")
@@ -469,7 +481,8 @@ def print_table(rows: list[dict]) -> None:
         lines.append((f"{r['database']} {r['server']}", r["mode"], f"{r['agents']}", f"{r['open_tickets']}",
                       decisions, f"{r['per_second']:.1f}", f"{r['mean_ms']:.2f}", f"{r['median_ms']:.2f}",
                       f"{r['p95_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['max_ms']:.2f}",
-                      f"{r['statements_per_decision']:.1f}", f"{r['checked_per_decision']:.1f}",
+                      f"{r['cpu_ms_per_decision']:.2f}", f"{r['statements_per_decision']:.1f}",
+                      f"{r['checked_per_decision']:.1f}",
                       "yes" if r["p99_ms"] < TARGET_P99_MS else "NO"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for n, line in enumerate(lines):
@@ -501,8 +514,9 @@ def main(argv=None) -> list[dict]:
           "decision + outbox rows).\ndrain: drain_waiting() sweeps; decisions/s and mean include the roster "
           "refresh, queue reads and checkpoint,\n       median/p95/p99/max are the route() calls inside the sweeps."
           f"\nnew tickets: {UNCATEGORISED_SHARE:.0%} without a category (any skill will do), 30% without a language."
-          "\nSQL/dec: SQL statements per timed decision (commits not included); checked/dec: agents checked "
-          "one by one per decision.")
+          "\nCPU ms: this process's CPU time per timed decision (the PostgreSQL server's is not in it; "
+          "other processes barely move it).\nSQL/dec: SQL statements per timed decision (commits and connection "
+          "checkouts not included); checked/dec: agents checked one by one per decision.")
     if any(r["stopped"] == "time" for r in rows):
         print("(t): stopped at --max-seconds of measured time; `--max-seconds 0` measures every decision.")
     if any(r["stopped"] == "stuck" for r in rows):

@@ -336,8 +336,8 @@ class RankedRoster:
 
     def update(self, agent: Agent) -> None:
         """Add or replace one agent, keeping every list in choice order."""
-        self.remove(agent.name)
-        self.agents[agent.name] = agent
+        self._unlist(agent.name)
+        self.agents[agent.name] = agent  # a replaced agent keeps its place in the dict
         if agent.status == "available":
             entry = (rank_key(agent), _index_keys(agent))
             self._listed[agent.name] = entry
@@ -346,7 +346,10 @@ class RankedRoster:
             self.available += 1
 
     def remove(self, name: str) -> None:
+        self._unlist(name)
         self.agents.pop(name, None)
+
+    def _unlist(self, name: str) -> None:
         entry = self._listed.pop(name, None)
         if entry is None:
             return
