@@ -217,6 +217,11 @@ def _kn(doc) -> str:
     return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
 
 
+def container_command(container: dict) -> list:
+    """What a container runs: its command (which replaces the image's ENTRYPOINT) and args."""
+    return list(container.get("command") or []) + list(container.get("args") or [])
+
+
 @dataclass
 class Workload:
     """A Deployment (or Job) and the service it runs."""
@@ -238,7 +243,7 @@ def workloads(docs: list[dict]) -> list[Workload]:
     for doc in docs:
         if doc.get("kind") in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
             modules = [m for c in doc["spec"]["template"]["spec"]["containers"]
-                       for m in command_modules(c.get("command", []) + c.get("args", []))]
+                       for m in command_modules(container_command(c))]
             found.append(Workload(doc, modules[0] if len(modules) == 1 else None))
     return found
 
@@ -257,10 +262,13 @@ def workload_problems(docs: list[dict]) -> list[str]:
                             "TICKETS_PORT=tcp://... and the like, which the services read as their port)")
         for c in w.containers:
             cname = f"{name} container {c.get('name')}"
-            for module in command_modules(c.get("command", []) + c.get("args", [])):
+            for module in command_modules(container_command(c)):
                 status = module_status(module)
                 if status not in ("ok", "pending"):
                     problems.append(f"{cname}: {status}")
+            if "command" in c:
+                problems.append(f"{cname}: sets command, which replaces the image's ENTRYPOINT (tini, which "
+                                "passes SIGTERM on and reaps workers): use args")
             resources = c.get("resources") or {}
             for section in ("requests", "limits"):
                 for res in ("cpu", "memory"):
@@ -370,6 +378,9 @@ def dockerfile_problems(text: str) -> list[str]:
         problems.append("Dockerfile: no USER: the image would run as root")
     elif users[-1].split(":")[0] in ("root", "0"):
         problems.append(f"Dockerfile: the final USER is {users[-1]} (root)")
+    entrypoints = re.findall(r"^\s*ENTRYPOINT\s+(.+)$", text, flags=re.MULTILINE)
+    if not entrypoints or "tini" not in entrypoints[-1]:
+        problems.append("Dockerfile: ENTRYPOINT should be tini (signals passed on, gunicorn workers reaped)")
     for match in re.finditer(r"^\s*(?:CMD|ENTRYPOINT)\s+(.+)$", text, flags=re.MULTILINE):
         for module in command_modules(match.group(1)):
             status = module_status(module)
@@ -520,11 +531,11 @@ def run_all(out=print) -> list[str]:
         section("  services", service_problems(docs))
         section("  autoscaling", autoscaling_problems(docs))
         jobs = [c for w in workloads(docs) if w.doc["kind"] == "Job" for c in w.containers]
-        section("  migrations", migration_problems(f"{label} Job", [a for c in jobs for a in c.get("command", [])]))
+        section("  migrations", migration_problems(f"{label} Job", [a for c in jobs for a in container_command(c)]))
         if any(d.get("kind") == "ServiceMonitor" for d in docs):
             section("  ServiceMonitor (CRD: checked against the Services, not a schema)", servicemonitor_problems(docs))
     modules = sorted({m for d in render_kustomization(KUSTOMIZATIONS[-1]) for w in workloads([d])
-                      for c in w.containers for m in command_modules(c.get("command", []))})
+                      for c in w.containers for m in command_modules(container_command(c))})
     out("entrypoints: " + ", ".join(f"services.{m} ({module_status(m)})" for m in modules))
     metrics = defined_metrics()
     used, found, notes = dashboard_report(json.loads(DASHBOARD.read_text()), metrics)

@@ -45,7 +45,7 @@ def _referenced_modules():
     commands += [svc.get("command") for svc in validate.compose_source()["services"].values()]
     for path in (ROOT / "deploy" / "k8s").rglob("*.yaml"):
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        commands += [c.get("command", []) for w in validate.workloads(docs) for c in w.containers]
+        commands += [validate.container_command(c) for w in validate.workloads(docs) for c in w.containers]
     return sorted({m for cmd in commands for m in validate.command_modules(cmd)})
 
 
@@ -125,7 +125,7 @@ def test_every_service_runs_non_root_with_limits_and_probes_on_its_own_port(mani
     deployments = {w.service for w in validate.workloads(manifests) if w.doc["kind"] == "Deployment"}
     assert deployments == set(validate.DEFAULT_PORTS)
     job = next(w for w in validate.workloads(manifests) if w.doc["kind"] == "Job")
-    assert validate.migration_problems("Job", job.containers[0]["command"]) == []
+    assert validate.migration_problems("Job", validate.container_command(job.containers[0])) == []
 
 
 def test_workload_checks_catch_root_missing_limits_and_wrong_probes(overlay):
@@ -137,6 +137,7 @@ def test_workload_checks_catch_root_missing_limits_and_wrong_probes(overlay):
     container = pod["containers"][0]
     del container["resources"]["limits"]["memory"]
     container["readinessProbe"]["httpGet"]["path"] = "/healthz"
+    container["command"] = container.pop("args")
     container["livenessProbe"]["httpGet"]["port"] = 8001
     router_svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "router")
     router_svc["spec"]["ports"][0]["targetPort"] = "metrics"
@@ -146,7 +147,7 @@ def test_workload_checks_catch_root_missing_limits_and_wrong_probes(overlay):
                          + validate.autoscaling_problems(docs))
     for expected in ("Deployment/tickets: the pod must set runAsNonRoot", "enableServiceLinks",
                      "no limits.memory", "readinessProbe asks 8004/healthz", "livenessProbe asks 8001/health/live",
-                     "targetPort metrics", "no HorizontalPodAutoscaler for router"):
+                     "targetPort metrics", "no HorizontalPodAutoscaler for router", "sets command"):
         assert expected in problems
 
 
@@ -177,8 +178,11 @@ def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
 
 def test_the_image_runs_as_a_non_root_user():
     assert validate.dockerfile_problems(validate.DOCKERFILE.read_text()) == []
-    assert "root" in validate.dockerfile_problems("FROM python:3.11-slim\nUSER app\nUSER root\n")[0]
-    assert validate.dockerfile_problems("FROM python:3.11-slim\nCMD [\"python\"]\n")
+    tini = 'ENTRYPOINT ["tini", "--"]\n'
+    assert validate.dockerfile_problems(f"FROM python:3.11-slim\nUSER app\nUSER root\n{tini}") == [
+        "Dockerfile: the final USER is root (root)"]
+    assert "no USER" in validate.dockerfile_problems(f"FROM python:3.11-slim\n{tini}CMD [\"python\"]\n")[0]
+    assert "tini" in validate.dockerfile_problems("FROM python:3.11-slim\nUSER 10001\n")[0]
 
 
 @pytest.mark.parametrize("name", _referenced_modules())
@@ -202,7 +206,7 @@ def test_the_migration_job_migrates_every_service_on_one_postgresql_database(pos
     database: each service's schema lands in its own version table."""
     job = next(w for w in validate.workloads(validate.render_kustomization(validate.KUSTOMIZATIONS[0]))
                if w.doc["kind"] == "Job")
-    script = job.containers[0]["command"][-1]
+    script = validate.container_command(job.containers[0])[-1]
     built = [n for n in validate.migrations_run_by([script]) if validate.module_status(n) == "ok"]
     assert {"tickets", "router"} <= set(built)
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": postgres_url, "VAR_DIR": str(tmp_path),
