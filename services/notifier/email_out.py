@@ -34,7 +34,7 @@ def build(to: str, subject: str, body: str, headers: dict) -> EmailMessage:
 def send(config: Smtp, msg: EmailMessage) -> str:
     """Hand the message to the SMTP server; returns its Message-ID. Raises on any
     refusal (smtplib.SMTPRecipientsRefused for a refused recipient)."""
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=config.ca_file)
     if config.security == "tls":
         client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
     else:

@@ -30,6 +30,7 @@ class Smtp:
     user: str | None = None
     password: str | None = None
     timeout: float = 10.0
+    ca_file: str | None = None      # trust this CA (a private one) instead of the system's
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def smtp() -> Smtp:
     return Smtp(host=os.environ.get("SMTP_HOST", "127.0.0.1"),
                 port=int(os.environ.get("SMTP_PORT", 465 if security == "tls" else 8025)),
                 security=security, user=os.environ.get("SMTP_USER") or None,
-                password=os.environ.get("SMTP_PASSWORD") or None, timeout=_float("SMTP_TIMEOUT", 10))
+                password=os.environ.get("SMTP_PASSWORD") or None, timeout=_float("SMTP_TIMEOUT", 10),
+                ca_file=os.environ.get("SMTP_CA_FILE") or None)
 
 
 def twilio() -> Twilio:
@@ -124,10 +126,11 @@ def rpc_timeout() -> float:
     return _float("RPC_TIMEOUT_SECONDS", 5)
 
 
-CONFIG_NAMES = ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "TWILIO_ACCOUNT_SID",
-                "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM", "TWILIO_WHATSAPP_FROM", "TWILIO_VOICE_FROM",
-                "TWILIO_API_BASE_URL", "NOTIFIER_CALLBACK_MODE", "NOTIFIER_QUIET_HOURS", "NOTIFIER_REMINDER_HOURS",
-                "NOTIFIER_SUPERVISORS", "NOTIFIER_TEMPLATES_DIR", "MAIL_FROM", "PUBLIC_BASE_URL")
+CONFIG_NAMES = ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE",
+                "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM", "TWILIO_WHATSAPP_FROM",
+                "TWILIO_VOICE_FROM", "TWILIO_API_BASE_URL", "NOTIFIER_CALLBACK_MODE", "NOTIFIER_QUIET_HOURS",
+                "NOTIFIER_REMINDER_HOURS", "NOTIFIER_SUPERVISORS", "NOTIFIER_TEMPLATES_DIR", "MAIL_FROM",
+                "PUBLIC_BASE_URL")
 
 
 def ticket_url_template() -> str:
