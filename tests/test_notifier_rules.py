@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.notifier import backoff, channels, reminders
-from services.notifier.plan import Links, Planner
+from services.notifier.plan import TEMPLATE_VARIABLES, Links, Planner
 from services.notifier.quiet_hours import QuietHours, zone_for
 from services.notifier.senders import callback_twiml
 from services.notifier.settings import PACKAGE_TEMPLATES, Settings, Twilio
@@ -119,18 +119,12 @@ def planner(tmp_path=None, **settings) -> Planner:
     return Planner(Settings(**settings), templates, links, "complaints.example")
 
 
-def test_every_shipped_template_renders_for_every_channel():
-    templates = Templates(str(PACKAGE_TEMPLATES))
-    context = {"reference": "C-2VVFXBBXSS", "subject": "s", "customer_name": None, "tracking_url": "t",
-               "survey_url": "u", "body": "b", "agent": "Ana", "message_subject": "m", "priority": "high",
-               "channel": "email", "category": None, "status": "new", "ticket_url": "x", "kind": "assigned",
-               "callback": {"number": "+351912000777", "window_start": "a", "window_end": "b"}, "queue": "q",
-               "reason": "r", "waiting_since": "w", "minutes": 30, "created_at": "c", "reminder_number": 1}
-    for path in PACKAGE_TEMPLATES.glob("*.txt"):
-        purpose, language, _ = path.name.split(".")
-        for channel in ("email", "sms"):
-            text = templates.render(purpose, language, channel, context)
-            assert text.body.strip(), path.name
+def test_every_shipped_template_renders_and_a_broken_override_is_refused(tmp_path):
+    assert Templates(str(PACKAGE_TEMPLATES)).check(TEMPLATE_VARIABLES) == []
+    (tmp_path / "reminder.pt.txt").write_text("{% block text %}Olá {{ nome }}{% endblock %}")
+    (tmp_path / "reply.en.txt").write_text("{% block text %}{{ body }{% endblock %}")
+    problems = Templates(str(tmp_path), str(PACKAGE_TEMPLATES)).check(TEMPLATE_VARIABLES)
+    assert len(problems) == 2 and "'nome' is undefined" in " ".join(problems)
 
 
 def test_an_acknowledgement_email_is_threaded_automatic_and_in_the_customers_language():

@@ -21,6 +21,21 @@ from .templates import Templates
 
 AUTOMATIC = ("acknowledgement", "resolved", "reminder")  # Auto-Submitted: auto-replied
 
+# Every variable a template may use (examples); the notifier renders each template
+# with these at start and refuses to run with one that fails.
+TEMPLATE_VARIABLES = {
+    "reference": "C-2VVFXBBXSS", "subject": "Charged twice", "customer_name": "Ana",
+    "tracking_url": "https://complaints.example/complaints/C-2VVFXBBXSS?token=...",
+    "survey_url": "https://complaints.example/complaints/C-2VVFXBBXSS/survey?token=...",
+    "body": "We refunded the second charge.", "agent": "Ana Costa", "message_subject": "[C-2VVFXBBXSS] Re: Charged",
+    "priority": "high", "channel": "email", "category": "billing", "status": "in_progress",
+    "ticket_url": "http://localhost:8004/tickets/C-2VVFXBBXSS", "kind": "assign", "reminder_number": 1,
+    "callback": {"number": "+351912345678", "window_start": "2026-11-23T14:00:00+00:00",
+                 "window_end": "2026-11-23T16:00:00+00:00"},
+    "queue": "supervisors", "reason": "no eligible agent", "waiting_since": "2026-11-23T12:00:00+00:00",
+    "minutes": 30, "created_at": "2026-11-23T12:00:00+00:00",
+}
+
 
 @dataclass
 class Draft:

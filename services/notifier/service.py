@@ -24,7 +24,7 @@ from services.common.web import BadRequest, json_response
 
 from . import backoff, metrics, settings
 from .handling import Notifier
-from .plan import Links, Planner
+from .plan import TEMPLATE_VARIABLES, Links, Planner
 from .senders import PermanentError, Senders
 from .store import NotFound, NotifierStore
 from .templates import Templates
@@ -56,6 +56,9 @@ class Components:
         self.settings = settings.load()
         self.store = NotifierStore(make_engine(database_url))
         templates = Templates(self.settings.templates_dir, str(settings.PACKAGE_TEMPLATES))
+        problems = templates.check(TEMPLATE_VARIABLES)
+        if problems:
+            raise ValueError("message templates do not render: " + "; ".join(problems))
         self.planner = Planner(self.settings, templates, links(), mail_identity.message_id_domain())
         self.notifier = Notifier(self.store, self.planner, self.settings)
         self.senders = Senders(self.settings)

@@ -37,6 +37,20 @@ class Templates:
         body = "".join(template.blocks[block](ctx)).strip()
         return Text(" ".join(subject.split()), body + "\n")
 
+    def check(self, context: dict) -> list[str]:
+        """Render every template found with a sample context: what an operator's folder
+        breaks (syntax, an unknown variable) is refused at start, not met mid-event."""
+        problems = []
+        for name in self.env.list_templates(filter_func=lambda n: n.count(".") == 2 and n.endswith(".txt")):
+            purpose, language, _ = name.split(".")
+            for channel in (EMAIL, "sms"):
+                try:
+                    self.render(purpose, language, channel, context)
+                except Exception as exc:  # any template error: report them all at once
+                    problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                    break
+        return problems
+
     def _find(self, purpose: str, language: str):
         for lang in dict.fromkeys((language, self.fallback)):
             try:
