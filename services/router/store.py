@@ -84,6 +84,11 @@ class RouterStore:
         self._ranked: policy.RankedRoster | None = None   # the roster for deciding, see _snapshot
         self._stamps: dict[str, datetime] = {}           # name -> updated_at, to notice others' edits
         self._stale: set[str] = set()                    # agents to re-read before the next decision
+        # How many times each agent was re-read from the database (and the whole roster):
+        # a claim applies its delta to the cache only if its agent was not re-read since
+        # the decision (the re-read may already include it), see _claimed.
+        self._reads: dict[str, int] = {}
+        self._roster_reads = 0
         self._roster_read_at = 0.0
         # Decisions and cache updates from several threads (or green threads) of one process.
         self._lock = threading.RLock()
@@ -209,6 +214,8 @@ class RouterStore:
                 with self.engine.connect() as conn:
                     roster, rows = self._load_agents(conn)
                 self._ranked = policy.RankedRoster(roster)
+                self._roster_reads += 1
+                self._reads.clear()
                 self._stamps = {r.name: r.updated_at for r in rows}
                 self._stale.clear()
                 self._roster_read_at = time.monotonic()
@@ -249,6 +256,7 @@ class RouterStore:
                     if cached.channel_capacity and cached.load != r.load:
                         reread.add(r.name)  # its per-channel loads moved too
                         continue
+                    self._reads[r.name] = self._reads.get(r.name, 0) + 1
                     ranked.update(replace(cached, status=r.status, status_since=status_since, load=r.load,
                                           last_assigned_at=last, vacations=planned))
                 if reread:
@@ -267,15 +275,27 @@ class RouterStore:
             roster, rows = self._load_agents(conn, names[start:start + 500])
             for agent, row in zip(roster, rows, strict=True):
                 self._ranked.update(agent)
+                self._reads[agent.name] = self._reads.get(agent.name, 0) + 1
                 self._stamps[row.name] = row.updated_at
                 found.add(agent.name)
         for name in set(names) - found:
             self._ranked.remove(name)
             self._stamps.pop(name, None)
 
-    def _claimed(self, winner: str, weight: float, at: datetime | None, channel: str | None = None) -> None:
-        """Reflect a claim (or a load change) in the cached roster, per channel too."""
+    def _read_marks(self, *names) -> dict:
+        """Where the cache stands for these agents (for _claimed), taken when deciding."""
         with self._lock:
+            return {name: (self._roster_reads, self._reads.get(name, 0)) for name in names if name}
+
+    def _claimed(self, winner: str, weight: float, at: datetime | None, channel: str | None = None,
+                 marks: dict | None = None) -> None:
+        """Reflect a claim (or a load change) in the cached roster, per channel too. With
+        `marks` (_read_marks at decision time): if the agent was re-read since, that read
+        may or may not include this claim, so the agent is re-read again instead."""
+        with self._lock:
+            if marks is not None and marks.get(winner) != (self._roster_reads, self._reads.get(winner, 0)):
+                self._stale.add(winner)
+                return
             ranked = self._ranked
             a = ranked.agents.get(winner) if ranked is not None else None
             if a is None:
@@ -286,13 +306,13 @@ class RouterStore:
             ranked.update(replace(a, load=a.load + weight, last_assigned_at=at or a.last_assigned_at,
                                   channel_load=channel_load))
 
-    def _decide(self, ticket: policy.Ticket, step: str, at: datetime, exclude: str | None) -> policy.Decision:
+    def _decide(self, ranked: policy.RankedRoster, ticket: policy.Ticket, step: str, at: datetime,
+                exclude: str | None) -> policy.Decision:
         """A small roster: check everyone, so `explain` lists them all. A large one: only
         the available agents with the skill (and, until relaxed, the region and language),
         best-ranked first, stopping after the winner and a few runners-up; the rest are
         counted by the rule they fail, or as not checked."""
-        with self._lock:
-            ranked = self._snapshot()
+        with self._lock:  # no database work in here: it runs while route() holds a connection
             if len(ranked) <= EXPLAIN_ALL_UP_TO:
                 agents_ = [a for a in ranked.agents.values() if a.name != exclude]
                 return policy.decide(ticket, agents_, at, self.config, step)
@@ -438,7 +458,7 @@ class RouterStore:
         One transaction: read the ticket, decide from the cached roster, claim."""
         for attempt in range(5):
             decided_at = at or now()
-            self._snapshot()  # a roster read, when one is due, before the transaction opens
+            ranked = self._snapshot()  # a roster read, when one is due, before the transaction opens
             involved = ()
             try:
                 with self.engine.begin() as conn:
@@ -450,10 +470,11 @@ class RouterStore:
                         return None  # closed meanwhile, or another router got there first: nothing to do
                     waited = (decided_at - utc(row.waiting_since)).total_seconds() if row.waiting_since else 0
                     step = policy.step_for(waited, self.config)
-                    decision = self._decide(self.as_policy_ticket(row), step, decided_at, exclude)
+                    decision = self._decide(ranked, self.as_policy_ticket(row), step, decided_at, exclude)
                     if context:  # why this ticket is being routed again (a handover, a follow-up)
                         decision = replace(decision, rule=f"{context}; {decision.rule}")
                     involved = (decision.winner, row.assignee)
+                    marks = self._read_marks(*involved)
                     changes = self._commit(conn, row, decision, kind, decided_at)
             except Lost:  # our roster was out of date: re-read who was involved, then everyone
                 self._stale.update(name for name in involved if name)
@@ -462,7 +483,7 @@ class RouterStore:
                 at = None
                 continue
             for name, delta, last in changes:
-                self._claimed(name, delta, last, row.channel)
+                self._claimed(name, delta, last, row.channel, marks)
             return decision
         raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
 
