@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint migrate bench chaos clean distclean
+.PHONY: help setup run test lint migrate bench chaos deploy-check clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -41,6 +41,10 @@ bench: ## Benchmarks: routing decisions on SQLite and PostgreSQL (prints figures
 chaos: ## Fault injection: crash every service, RabbitMQ and PostgreSQL while complaints flow (as root)
 	bash scripts/setup.sh all
 	$(PYTHON) -m loadtest.chaos $(CHAOS_ARGS)
+
+deploy-check: ## Offline checks of deploy/: compose, Kubernetes schemas, probes, limits, dashboard metrics
+	bash scripts/setup.sh python peers
+	$(PYTHON) deploy/validate.py
 
 clean: ## Remove var/ and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache

@@ -38,6 +38,8 @@ SERVICES: list[tuple[str, list[str]]] = [
     ("tickets", [PY, "-m", "services.tickets"]),
     ("router", [PY, "-m", "services.router"]),
     ("intake_chat", [PY, "-m", "services.intake_chat"]),
+    ("intake_whatsapp", [PY, "-m", "services.intake_whatsapp"]),
+    ("intake_voice", [PY, "-m", "services.intake_voice"]),
 ]
 
 MIGRATE: tuple[str, list[str]] = ("migrate", [PY, "-m", "services.tickets", "migrate"])
