@@ -57,9 +57,10 @@ class System:
             "PUBLIC_BASE_URL": self.url("intake_chat"),
             "ROUTER_SWEEP_SECONDS": "1",
             "CHAT_POLL_SECONDS": "1",
+            # Generous: these tests share two cores with everything else a CI machine runs.
+            "RPC_TIMEOUT_SECONDS": "15",
             "CONSOLE_BOOTSTRAP_ADMIN": ":".join(SUPERVISOR),
             "CONSOLE_WORKERS": "1",
-            "INTAKE_CHAT_WORKERS": "1",
             **{f"{n.upper()}_PORT": str(p) for n, p in self.ports.items()},
         })
         env.update({k: str(v) for k, v in self.extra.items()})
@@ -109,7 +110,7 @@ class System:
         resp = requests.get(f"{self.url('tickets')}/tickets/{reference}", timeout=10)
         return resp.json() if resp.status_code == 200 else None
 
-    def wait_ticket(self, reference, predicate=lambda t: True, timeout=30, message="ticket"):
+    def wait_ticket(self, reference, predicate=lambda t: True, timeout=60, message="ticket"):
         return wait_for(lambda: (t := self.ticket(reference)) and predicate(t) and t, timeout=timeout,
                         interval=0.3, message=message)
 
@@ -136,8 +137,8 @@ def system(tmp_path_factory, request):
 @pytest.fixture(autouse=True)
 def _print_logs_on_failure(request):
     yield
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed and "system" in request.fixturenames:
+    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
+    if failed and "system" in request.fixturenames:
         print(request.getfixturevalue("system").logs())
 
 
@@ -183,7 +184,11 @@ class Shots:
         self.driver, self.folder, self.count = driver, folder, 0
         folder.mkdir(parents=True, exist_ok=True)
 
-    def take(self, name: str) -> Path:
+    def take(self, name: str, show: str | None = None) -> Path:
+        """Save the window as it is; `show` (a CSS selector) is scrolled into view first."""
+        if show:
+            self.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                                       show)
         self.count += 1
         path = self.folder / f"{self.count:02d}-{re.sub(r'[^A-Za-z0-9_-]+', '-', name)}.png"
         self.driver.save_screenshot(str(path))
@@ -227,7 +232,7 @@ def assert_accessible(driver, page_name: str):
 # --- small browser helpers ---------------------------------------------------------------
 
 
-def wait_until(driver, predicate, timeout=30, message="page condition"):
+def wait_until(driver, predicate, timeout=60, message="page condition"):
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     def check():

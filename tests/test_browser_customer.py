@@ -72,7 +72,7 @@ def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, br
     browser.find_element(By.ID, "chat-first").send_keys("Where is my parcel? It is <b>late</b> & I need it")
     wait_until(browser, lambda d: d.find_element(By.ID, "suggestions").is_displayed(), message="suggestions")
     assert ARTICLE["title"] in browser.find_element(By.ID, "suggestions").text
-    shots.take("chat-suggestion")
+    shots.take("chat-suggestion", show="#suggestions")
     browser.find_element(By.CSS_SELECTOR, "#suggestion-list button[aria-label^='No']").click()
     wait_until(browser, lambda d: "Thanks for telling us" in d.find_element(By.ID, "suggestions").text)
     browser.find_element(By.ID, "start-button").click()
@@ -113,7 +113,7 @@ def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, br
     wait_until(browser, lambda d: "Great, thank you!" in d.find_element(By.ID, "conversation").text,
                message="customer message on the agent's page")
     assert browser.execute_script("return window.__xss === undefined")
-    shots.take("agent-ticket-live")
+    shots.take("agent-ticket-live", show="#conversation")
     browser.close()
     browser.switch_to.window(customer_tab)
 
@@ -138,7 +138,7 @@ def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_fo
     reference = browser.find_element(By.ID, "chat-reference").text
     wait_until(browser, lambda d: d.find_element(By.ID, "chat-offer").is_displayed(), timeout=40,
                message="the follow-up offer after CHAT_AGENT_WAIT_SECONDS")
-    shots.take("no-agent-offer")
+    shots.take("no-agent-offer", show="#chat-offer")
     assert_accessible(browser, "chat with the follow-up offer")
     browser.find_element(By.ID, "offer-whatsapp").click()
     browser.find_element(By.ID, "offer-address").send_keys("not a number")
@@ -151,7 +151,7 @@ def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_fo
     browser.find_element(By.CSS_SELECTOR, "#follow-up-form button").click()
     wait_until(browser, lambda d: d.find_element(By.ID, "offer-done").is_displayed())
     assert "WhatsApp at +351912345678" in browser.find_element(By.ID, "offer-done").text
-    shots.take("follow-up-chosen")
+    shots.take("follow-up-chosen", show="#chat-offer")
     ticket = system.ticket(reference)
     assert ticket["follow_up"] == {"channel": "whatsapp", "address": "+351912345678"}
 
@@ -168,7 +168,7 @@ def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolut
     wait_until(browser, lambda d: d.find_element(By.ID, "suggestions").is_displayed(), message="suggestions")
     browser.find_element(By.CSS_SELECTOR, "#suggestion-list button[aria-label^='Yes']").click()
     wait_until(browser, lambda d: "Glad it helped" in d.find_element(By.ID, "suggestions").text)
-    shots.take("form-with-suggestion")
+    shots.take("form-with-suggestion", show="#suggestions")
     # The "it helped" answer reached the knowledge base, where agents see it.
     wait_until(browser, lambda d: _article(system, seeded["article"]["id"])["helped"] == 1,
                message="feedback recorded")
@@ -211,5 +211,5 @@ def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolut
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_until(browser, lambda d: "Thank you for rating" in text_of(d))
     assert "You rated us 4 of 5" in text_of(browser)
-    shots.take("rated")
+    shots.take("rated", show="#survey-title")
     assert system.ticket(reference)["survey"]["rating"] == 4

@@ -5,6 +5,7 @@ whatever happens, the quarantine keeping the raw bytes."""
 from __future__ import annotations
 
 import base64
+import json
 
 from services.intake_email import migrate
 from services.intake_email.store import INGESTED, QUARANTINED, SKIPPED, EmailStore
@@ -68,4 +69,39 @@ def test_migrations_apply_twice_without_harm(database_url):
     migrate.upgrade(database_url)
     store = EmailStore(database_url)
     assert store.quarantined()["total"] == 0
+    store.close()
+
+
+def test_a_message_that_breaks_the_reader_is_quarantined_and_the_next_one_goes_through(
+        tmp_path, rabbit, monkeypatch):
+    from imap_support import message
+
+    from services.common.publisher import ComplaintPublisher
+    from services.intake_email import ingest
+    from services.intake_email.ingest import Fetched, Ingestor
+
+    url = f"sqlite:///{tmp_path / 'email.db'}"
+    store = store_for(url)
+    store.checkpoint("support", 1)
+    publisher = ComplaintPublisher(rabbit.amqp_uri)
+    ingestor = Ingestor(store, publisher, max_attachment_bytes=1000, max_message_bytes=10_000)
+    poison = message(subject="poison", message_id="<poison@x.org>")
+    real_skip_reason = ingest.skip_reason
+
+    def buggy(facts):   # a bug nobody foresaw, hit by one message only
+        if facts.subject == "poison":
+            raise KeyError("unexpected")
+        return real_skip_reason(facts)
+
+    monkeypatch.setattr(ingest, "skip_reason", buggy)
+    assert ingestor.handle("support", "INBOX", 1, Fetched(1, poison, len(poison), None)) == QUARANTINED
+    good = message(subject="fine", message_id="<fine@x.org>")
+    assert ingestor.handle("support", "INBOX", 1, Fetched(2, good, len(good), None)) == INGESTED
+    assert ingestor.handle("support", "INBOX", 1, Fetched(3, good, len(good), None)) == "duplicate"
+    [item] = store.quarantined()["items"]
+    assert item["reason"] == "could not be read: KeyError: 'unexpected'" and item["uid"] == 1
+    assert store.checkpoint("support", 1).last_uid == 3
+    [published] = rabbit.get_messages("tickets.complaints", count=5)   # only the good one, once
+    assert json.loads(published["payload"])["subject"] == "fine"
+    publisher.close()
     store.close()
