@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -196,15 +197,13 @@ def run(args) -> dict:
             intake.start(60)
             last = len(plan.raws)
             drained = wait(lambda: _last_uid(intake) == last, args.timeout, "the intake to drain the mailbox")
-            ticketed = wait(lambda: email_ticket_count(tickets) >= len(plan.followups), args.timeout,
-                            "every complaint to be a ticket")
-            done = wait(lambda: _followups_in(tickets, plan) == sum(plan.followups.values()), args.timeout,
-                        "every follow-up on its ticket")
+            done = wait(lambda: _messages_stored(tickets) >= plan.ingested, args.timeout,
+                        "every complaint and follow-up stored by the tickets service")
             problems = check(plan, tickets, intake)
             elapsed = done - t0
             return {"messages": last, "complaints": len(plan.followups), "followups": sum(plan.followups.values()),
                     "skipped": plan.skipped, "quarantined": plan.quarantined, "seconds": elapsed,
-                    "drain_seconds": drained - t0, "tickets_seconds": max(ticketed, done) - t0,
+                    "drain_seconds": drained - t0,
                     "per_second": last / elapsed, "ingested_per_second": plan.ingested / elapsed,
                     "intake_db": args.intake_db, "problems": problems}
     finally:
@@ -221,14 +220,16 @@ def _last_uid(intake) -> int:
     return checkpoint["last_uid"] if checkpoint else 0
 
 
-def _followups_in(tickets, plan) -> int:
-    """Follow-ups readable so far (only asked once every ticket exists: one GET per ticket)."""
-    total = 0
-    for reference, expected in plan.followups.items():
-        if expected:
-            resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=10)
-            total += len(resp.json()["messages"]) - 1 if resp.status_code == 200 else 0
-    return total
+def _messages_stored(tickets) -> float:
+    """Email messages the tickets service committed (new tickets + follow-ups), from its
+    metrics: one cheap request per poll, so watching does not slow it down."""
+    try:
+        text = requests.get(f"{tickets.url}/metrics", timeout=5).text
+    except requests.RequestException:
+        return 0
+    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == "complaints_tickets_messages_total" and s.labels.get("channel") == "email"
+               and s.labels.get("outcome") in ("created", "appended"))
 
 
 def check(plan, tickets, intake) -> list[str]:

@@ -57,11 +57,22 @@ class Ingestor:
             return self._quarantine(mailbox, uidvalidity, msg, external,
                                     f"too large: {msg.size} bytes (EMAIL_MAX_MESSAGE_BYTES is "
                                     f"{self.max_message_bytes}); headers kept, the message stays on the server")
+        # Reading the message is pure: whatever goes wrong in it (even a bug on a
+        # message nobody foresaw) quarantines that one message instead of
+        # blocking the mailbox behind it.
         try:
             facts = parse_email(msg.raw, self.max_attachment_bytes)
+            skip = skip_reason(facts)
+            complaint = None if skip else build_complaint(
+                facts, mailbox=mailbox, folder=folder, uid=msg.uid, external=external, received_at=msg.arrived)
         except UnusableEmail as exc:
             return self._quarantine(mailbox, uidvalidity, msg, external, str(exc))
-        skip = skip_reason(facts)
+        except ContractError as exc:
+            return self._quarantine(mailbox, uidvalidity, msg, external, f"not a valid complaint: {exc}")
+        except Exception as exc:
+            log.exception("uid %s could not be read", msg.uid, extra={"mailbox": mailbox})
+            return self._quarantine(mailbox, uidvalidity, msg, external,
+                                    f"could not be read: {type(exc).__name__}: {exc}")
         if skip is not None:
             self.store.record(mailbox, uidvalidity, msg.uid, external, SKIPPED, reason=skip.reason,
                               detail=skip.detail, sender=facts.sender_email, subject=facts.subject)
@@ -69,11 +80,6 @@ class Ingestor:
             log.info("skipped uid %s: %s (%s)", msg.uid, skip.reason, skip.detail,
                      extra={"mailbox": mailbox})
             return SKIPPED
-        try:
-            complaint = build_complaint(facts, mailbox=mailbox, folder=folder, uid=msg.uid, external=external,
-                                        received_at=msg.arrived)
-        except (UnusableEmail, ContractError) as exc:
-            return self._quarantine(mailbox, uidvalidity, msg, external, f"not a valid complaint: {exc}")
         self.publisher.publish(complaint)   # returns only once the broker confirmed
         self.store.record(mailbox, uidvalidity, msg.uid, external, INGESTED, reference=complaint.reference)
         metrics.INGESTED.labels(mailbox).inc()

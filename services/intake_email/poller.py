@@ -62,10 +62,10 @@ class MailboxPoller(threading.Thread):
         while not self.stop_event.is_set():
             try:
                 with self._connect() as client:
-                    self._set_connected()
                     self._serve(client)
-                    backoff = 1.0
             except Exception as exc:  # whatever broke, this thread must go on: reconnect
+                if self.connected:
+                    backoff = 1.0   # it worked until now: the first retry comes quickly
                 metrics.POLL_ERRORS.labels(name).inc()
                 self.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 log.warning("mailbox %s: %s; reconnecting in %.0f s", name, self.last_error, backoff,
@@ -104,6 +104,7 @@ class MailboxPoller(threading.Thread):
         mb = self.mailbox
         marking = bool(mb.processed_flag or mb.move_to)
         info = client.select_folder(mb.folder, readonly=not marking)
+        self._set_connected()
         uidvalidity = int(info[b"UIDVALIDITY"])
         previous = self.store.previous_uidvalidity(mb.name)
         checkpoint = self.store.checkpoint(mb.name, uidvalidity)
