@@ -18,6 +18,9 @@ if ! have dovecot || ! [ -x /usr/lib/dovecot/imap ]; then
     fi
 fi
 
+# The TLS tests make a throwaway certificate with openssl (dovecot-core depends on it).
+have openssl || apt_install openssl
+
 if ! id "$IMAP_TEST_USER" >/dev/null 2>&1; then
     as_root useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$IMAP_TEST_USER"
     say "dovecot: created system user $IMAP_TEST_USER (owns the test mailboxes)"
