@@ -9,9 +9,10 @@ import os
 from services.common import config
 
 NAME = "console"
+# CONSOLE_BOOTSTRAP_ADMIN is never shown: it holds a password (only its name is logged).
 ENV_SHOWN = ("AMQP_URI", "CONSOLE_PORT", "CONSOLE_DATABASE_URL", "DATABASE_URL", "ROUTER_URL",
              "RPC_TIMEOUT_SECONDS", "CONSOLE_SESSION_HOURS", "CONSOLE_COOKIE_SECURE", "CONSOLE_SECRET_KEY",
-             "CONSOLE_BOOTSTRAP_ADMIN", "CONSOLE_WORKERS", "CONSOLE_THREADS", "CHAT_POLL_SECONDS")
+             "CONSOLE_WORKERS", "CONSOLE_THREADS", "CHAT_POLL_SECONDS")
 
 
 def port() -> int:
