@@ -229,6 +229,7 @@ def test_knowledge_base_api_health_and_metrics(people):
     assert requests.get(f"{console}/api/kb/suggest", params={"q": "nothing matches this"},
                         timeout=10).json() == {"items": []}
     assert requests.get(f"{console}/health/ready", timeout=10).json()["checks"] == {"database": "ok", "broker": "ok"}
+    signed_in(people, *SUPERVISOR)
     log = people.procs["console"].log()
     assert "created supervisor sam" in log and SUPERVISOR[1] not in log  # the bootstrap password is never logged
     metrics = requests.get(f"{console}/metrics", timeout=10).text
