@@ -128,10 +128,19 @@ class MailboxPoller(threading.Thread):
                 self.stop_event.wait(settings.poll_seconds())
 
     def _drain(self, client: IMAPClient, uidvalidity: int, last_uid: int) -> int:
-        """Handle every message past last_uid, in UID order; returns the new last UID."""
+        """Handle every message past last_uid, in UID order, searching again until
+        nothing new came in meanwhile; returns the new last UID."""
+        while not self.stop_event.is_set():
+            # "N:*" always matches the newest message, even below N: filter.
+            uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+            if not uids:
+                break
+            last_uid = self._handle_all(client, uidvalidity, last_uid, uids)
+        metrics.LAG.labels(self.mailbox.name).set(0)
+        return last_uid
+
+    def _handle_all(self, client: IMAPClient, uidvalidity: int, last_uid: int, uids: list[int]) -> int:
         name = self.mailbox.name
-        # "N:*" always matches the newest message, even below N: filter.
-        uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
         limit = settings.max_message_bytes()
         size = settings.batch_size()
         for start in range(0, len(uids), size):
@@ -150,7 +159,6 @@ class MailboxPoller(threading.Thread):
                 self.ingestor.handle(name, self.mailbox.folder, uidvalidity, message)
                 last_uid = uid
                 self._mark(client, uid)
-        metrics.LAG.labels(name).set(0)
         return last_uid
 
     @staticmethod

@@ -47,8 +47,10 @@ def poll_seconds() -> float:
 
 
 def idle_seconds() -> float:
-    """How long one IDLE lasts before it is renewed (servers drop IDLE after 30 minutes)."""
-    return float(os.environ.get("EMAIL_IDLE_SECONDS", 300))
+    """How long one IDLE lasts before it is renewed and the folder searched again
+    (servers drop IDLE after 30 minutes). It also bounds how late a message can
+    be if its arrival was announced in a race with the previous search."""
+    return float(os.environ.get("EMAIL_IDLE_SECONDS", 60))
 
 
 def reconnect_max_seconds() -> float:
