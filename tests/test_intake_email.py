@@ -16,9 +16,10 @@ from conftest import wait_for
 from imap_support import Dovecot, dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.common.publisher import ComplaintPublisher
 from services.common.reference import reference_for
-from services.intake_email.complaint import external_id, intake_id_for
-from services.intake_email.parsing import message_id_of
+from services.intake_email.complaint import build_complaint, external_id, intake_id_for
+from services.intake_email.parsing import message_id_of, parse_email
 
 COMPLAINTS = ["plain", "multipart_alternative", "html_only", "base64", "quoted_printable", "latin1", "koi8r",
               "iso2022jp", "unknown_charset", "encoded_headers", "no_subject", "no_message_id", "attachments"]
@@ -220,6 +221,25 @@ def test_killed_mid_batch_and_restarted_every_message_is_one_ticket(postgres_url
     # One message per ticket: nothing doubled by the re-read after the kill.
     for t in found[:: max(1, total // 15)]:
         assert len(ticket(tickets, t["reference"])["messages"]) == 1
+
+
+def test_a_crash_between_the_confirm_and_the_checkpoint_republishes_the_same_complaint(
+        postgres_url, dovecot, services, rabbit, tmp_path):
+    raw = message(subject="Published, then the power went", message_id="<crash-1@example.org>")
+    dovecot.append([raw])
+    # What the intake had done before dying: the complaint confirmed by the broker,
+    # its checkpoint and ledger row never written.
+    facts = parse_email(raw, 10_000)
+    ComplaintPublisher(rabbit.amqp_uri).publish(build_complaint(
+        facts, mailbox="support-inbox", folder="INBOX", uid=1, received_at=None,
+        external=external_id("support-inbox", facts.message_id, raw)))
+    tickets = start_tickets(services, postgres_url)
+    intake = start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", dovecot)
+    wait_for(lambda: last_uid(intake) == 1, timeout=SLOW, message="the message read again")
+    wait_for(lambda: metric(tickets, "complaints_tickets_messages_total", channel="email", outcome="duplicate") == 1,
+             timeout=SLOW, message="the re-published complaint recognised by the tickets service")
+    assert count_tickets(tickets) == 1
+    assert len(ticket(tickets, reference_of(raw))["messages"]) == 1
 
 
 def test_a_dropped_connection_reconnects_and_keeps_ingesting(postgres_url, dovecot, services, tmp_path):
