@@ -1,12 +1,28 @@
 """One way to open a database for every service: SQLite locally, PostgreSQL in production."""
 
+import sys
+
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
+
+
+def _green() -> bool:
+    """True inside an eventlet-patched process (the nameko services)."""
+    eventlet = sys.modules.get("eventlet")
+    return bool(eventlet and eventlet.patcher.is_monkey_patched("thread"))
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool = {}
+        if _green():
+            # SQLite waits for a lock in C, which blocks eventlet's hub: a greenlet
+            # waiting for the write lock would freeze the greenlet holding it for the
+            # whole busy timeout. One connection per process makes greenlets queue
+            # on the pool instead, cooperatively; SQLite has one writer anyway.
+            pool = {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
