@@ -41,7 +41,8 @@ def create_app(service) -> Flask:
     @app.get("/quarantine")
     def quarantine():
         limit, offset = _paging()
-        return jsonify(service.store.quarantined(limit, offset, with_raw=request.args.get("raw", "1") != "0"))
+        # The raw bytes only on request (?raw=1): a quarantined message may be megabytes.
+        return jsonify(service.store.quarantined(limit, offset, with_raw=request.args.get("raw") == "1"))
 
     @app.get("/quarantine/<int:item_id>/raw")
     def quarantine_raw(item_id):

@@ -124,7 +124,8 @@ class EmailStore:
             items = []
             for r in rows:
                 item = {"id": r.id, "mailbox": r.mailbox, "uidvalidity": r.uidvalidity, "uid": r.uid,
-                        "external_id": r.external_id, "reason": r.reason, "size": r.size, "at": r.at.isoformat()}
+                        "external_id": r.external_id, "reason": r.reason, "size": r.size, "at": r.at.isoformat(),
+                        "raw_url": f"/quarantine/{r.id}/raw"}
                 if with_raw:
                     item["raw_base64"] = base64.b64encode(r.raw).decode()
                 items.append(item)
