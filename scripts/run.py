@@ -35,11 +35,17 @@ PY = sys.executable
 
 # Started in this order, stopped together. Add a service here, in one line.
 SERVICES: list[tuple[str, list[str]]] = [
+    # A local SMTP sink for what the notifier sends (files under var/mail/new/);
+    # set SMTP_HOST/SMTP_PORT to use a real server instead.
+    ("mail", [PY, "scripts/mail_sink.py"]),
     ("tickets", [PY, "-m", "services.tickets"]),
     ("router", [PY, "-m", "services.router"]),
+    ("notifier", [PY, "-m", "services.notifier"]),
+    ("console", [PY, "-m", "services.console"]),
     ("intake_chat", [PY, "-m", "services.intake_chat"]),
     ("intake_whatsapp", [PY, "-m", "services.intake_whatsapp"]),
     ("intake_voice", [PY, "-m", "services.intake_voice"]),
+    ("intake_email", [PY, "-m", "services.intake_email"]),
 ]
 
 MIGRATE: tuple[str, list[str]] = ("migrate", [PY, "-m", "services.tickets", "migrate"])
@@ -248,7 +254,7 @@ def main(services: list[tuple[str, list[str]]] | None = None,
 
     wanted = []
     for name, argv in services:
-        if has_package(name):
+        if argv[1:2] != ["-m"] or has_package(name):
             wanted.append((name, argv))
         else:
             log.say(f"note: skipping {name}: services/{name}/__main__.py does not exist yet")

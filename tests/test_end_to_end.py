@@ -13,6 +13,8 @@ import threading
 import requests
 from conftest import ROOT, free_port, wait_for
 
+from services.common import config
+
 COMPLAINT = {"name": "Ana", "email": "ana@example.org", "subject": "Charged twice",
              "body": "I was charged twice for order 1234.", "category": "billing"}
 
@@ -64,10 +66,18 @@ def test_a_browser_retry_of_one_submission_is_one_ticket(tmp_path, rabbit, servi
     assert len(requests.get(f"{tickets.url}/tickets/{reference}").json()["messages"]) == 1
 
 
+def _mails(folder) -> list[str]:
+    new = folder / "new"
+    return [f.read_text(errors="replace") for f in sorted(new.iterdir())] if new.is_dir() else []
+
+
 def test_make_run_starts_everything_and_says_where_to_send_a_complaint(tmp_path, rabbit):
-    """scripts/run.py is what `make run` starts after setup."""
-    ports = {"TICKETS_PORT": free_port(), "INTAKE_CHAT_PORT": free_port(), "ROUTER_PORT": free_port()}
+    """scripts/run.py is what `make run` starts after setup: every service on its
+    embedded defaults, the notifier mailing through the local sink."""
+    ports = {f"{name.upper()}_PORT": free_port() for name in config.DEFAULT_PORTS}
+    mail_port = free_port()
     env = {**os.environ, "AMQP_URI": rabbit.amqp_uri, "VAR_DIR": str(tmp_path / "var"), "NO_COLOR": "1",
+           "MAIL_SINK_PORT": str(mail_port), "SMTP_PORT": str(mail_port),
            **{k: str(v) for k, v in ports.items()}}
     proc = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -79,18 +89,32 @@ def test_make_run_starts_everything_and_says_where_to_send_a_complaint(tmp_path,
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    tickets = f"http://127.0.0.1:{ports['TICKETS_PORT']}"
     try:
-        wait_for(lambda: any("Send a complaint" in line for line in lines), timeout=90,
+        wait_for(lambda: any("Send a complaint" in line for line in lines), timeout=120,
                  message="the banner")
         curl = next(line for line in lines if "curl -X POST" in line)
         assert f"localhost:{ports['INTAKE_CHAT_PORT']}/complaints" in curl
         assert any(line.startswith("tickets ") and "|" in line for line in lines)  # prefixed log
+        started = {m.group(1) for line in lines if (m := re.search(r"\| starting (\w+)", line))}
+        assert {"mail", "tickets", "router", "notifier", "intake_chat"} <= started, started
 
         resp = requests.post(f"http://127.0.0.1:{ports['INTAKE_CHAT_PORT']}/complaints", json=COMPLAINT)
         reference = resp.json()["reference"]
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{ports['TICKETS_PORT']}/tickets/{reference}").ok,
-                 message="the ticket")
+        wait_for(lambda: requests.get(f"{tickets}/tickets/{reference}").ok, message="the ticket")
         assert (tmp_path / "var" / "tickets.db").exists()  # the embedded default: SQLite under var/
+
+        # The customer's acknowledgement reached the local mail sink...
+        mail = tmp_path / "var" / "mail"
+        ack = wait_for(lambda: [m for m in _mails(mail) if reference in m and "ana@example.org" in m],
+                       timeout=60, message="the acknowledgement in var/mail/new")
+        assert f"/complaints/{reference}?token=" in ack[0]
+        # ... and resolving the ticket sends the satisfaction survey.
+        for status in ("in_progress", "resolved"):
+            requests.patch(f"{tickets}/tickets/{reference}", json={"status": status},
+                           headers={"X-Agent": "bob"}).raise_for_status()
+        wait_for(lambda: [m for m in _mails(mail) if reference in m and f"/complaints/{reference}/survey" in m],
+                 timeout=60, message="the survey in var/mail/new")
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
         code = proc.wait(timeout=60)
