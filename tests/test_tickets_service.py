@@ -243,3 +243,21 @@ def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbi
     c = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
     wait_for(lambda: ticket(tickets, c.reference), message="a good complaint after the bad ones")
+
+
+def test_a_follow_up_that_overtakes_its_first_message_still_joins_its_ticket(rabbit, services, tmp_path):
+    """A chat or WhatsApp follow-up names the reference the customer was given; if it
+    reaches tickets before the first message, it waits for that ticket instead of
+    opening a second one."""
+    tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'overtake.db'}")
+    publisher = ComplaintPublisher(rabbit.amqp_uri)
+    first = complaint(channel="chat", subject="", body="My order never came")
+    follow_up = complaint(channel="chat", subject="", body="It was order 1234",
+                          threading={"ticket_reference": first.reference})
+    publisher.publish(follow_up)
+    wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0, message="the follow-up taken")
+    publisher.publish(first)
+    found = wait_for(lambda: (t := ticket(tickets, first.reference)) and len(t["messages"]) == 2 and t,
+                     timeout=20, message="both messages on the first ticket")
+    assert [m["body"] for m in found["messages"]] == ["My order never came", "It was order 1234"]
+    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1

@@ -20,6 +20,7 @@ from services.common import topology, web
 from services.common.contract import ComplaintReceived, ContractError
 from services.common.db import make_engine
 from services.common.event_relay import EventRelay
+from services.common.reference import normalize_reference
 from services.common.web import BadRequest, json_body, json_response
 
 from . import api, metrics
@@ -31,6 +32,8 @@ log = logging.getLogger("tickets")
 
 # Retries inside one delivery for a database that is briefly away, before the
 # message goes back to the queue (where the delivery limit dead-letters it).
+# How long a follow-up waits for the ticket it names (seconds between checks).
+REFERENCE_WAIT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1, 1, 2, 2, 3)
 DB_RETRY_DELAYS = tuple(float(d) for d in os.environ.get("TICKETS_DB_RETRY_DELAYS", "0.5,1,2,4,8").split(","))
 
 
@@ -67,6 +70,7 @@ class TicketsService:
             metrics.QUARANTINED.labels("invalid_contract").inc()
             log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": str(exc)})
             return
+        self._await_verified_reference(complaint)
         result = self._with_db_retries(lambda: self.store.ingest(complaint))
         metrics.INGESTED.labels(complaint.channel, result.outcome).inc()
         metrics.INGEST_SECONDS.observe(time.monotonic() - started)
@@ -74,6 +78,27 @@ class TicketsService:
             "intake_id": complaint.intake_id, "reference": result.reference, "channel": complaint.channel,
             "threaded_via": result.threaded_via})
         self._relay_soon()
+
+    def _await_verified_reference(self, complaint: ComplaintReceived) -> None:
+        """A follow-up that names its ticket (a chat message, a WhatsApp message in the
+        same conversation, a late voicemail transcription) can overtake the first
+        message, which another worker may be storing right now. Give that one a few
+        seconds to commit instead of opening a second ticket; after the wait the
+        follow-up is threaded as well as it can be (logged)."""
+        hint = complaint.threading.ticket_reference
+        reference = normalize_reference(hint) if hint else None
+        if not reference or reference == complaint.reference:
+            return
+        waited = 0.0
+        for delay in (*REFERENCE_WAIT_DELAYS, None):
+            if self._with_db_retries(lambda: self.store.knows_reference(reference)):
+                return
+            if delay is None:
+                break
+            eventlet.sleep(delay)
+            waited += delay
+        log.warning("follow-up names a ticket that does not exist after %.0fs; threading it without", waited,
+                    extra={"intake_id": complaint.intake_id, "reference": reference})
 
     def _with_db_retries(self, work):
         for delay in (*DB_RETRY_DELAYS, None):

@@ -192,6 +192,12 @@ class TicketStore:
 
     # --- reading --------------------------------------------------------------
 
+    def knows_reference(self, reference: str) -> bool:
+        """True when a ticket, or a message threaded onto one, carries this reference."""
+        with self.engine.connect() as conn:
+            return self._ticket_by_reference(conn, reference) is not None
+
+
     def _ticket_by_reference(self, conn, reference: str):
         """By the ticket's reference, or by the reference a follow-up was given at intake."""
         row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
