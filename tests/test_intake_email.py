@@ -203,7 +203,7 @@ def test_replies_land_on_their_ticket(postgres_url, dovecot, services, tmp_path)
 
 def test_killed_mid_batch_and_restarted_every_message_is_one_ticket(postgres_url, dovecot, services, tmp_path):
     url = f"sqlite:///{tmp_path / 'email.db'}"
-    total = 150
+    total = 250   # enough that the kill lands mid-way even when this test process is slow to look
     dovecot.append([message(sender=f"Customer {i} <c{i}@example.org>", subject=f"Complaint {i}",
                             body=f"Complaint number {i}.", message_id=f"<load-{i}@example.org>")
                     for i in range(total)])
