@@ -233,7 +233,7 @@ def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbi
                               pika.BasicProperties(content_type=content_type, delivery_mode=2), mandatory=True)
     connection.close()
     # Quorum queues may take a few seconds to dead-letter a rejected message.
-    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, timeout=30, message="both parked")
+    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, timeout=90, message="both parked")
     parked = sorted(m["payload"] for m in rabbit.get_messages(topology.DEAD_LETTER_QUEUE))
     assert parked == ["<xml/>", "{broken json"]
     metrics = requests.get(f"{tickets.url}/metrics").text
