@@ -187,7 +187,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, r
         conn.execute("ALTER TABLE messages RENAME TO messages_away")
     c = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
-    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 1, timeout=30,
+    wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 1, timeout=90,
              message="the complaint parked in the dead-letter queue")
     assert rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0
     parked = rabbit.get_messages(topology.DEAD_LETTER_QUEUE)
