@@ -250,7 +250,7 @@ def test_a_redelivered_event_sends_once(database_url, system, rabbit):
     wait_for(lambda: system.notifications(status="sent"), message="the row marked sent")
     # the same event again, after it was sent
     dispatch("tickets", "ticket_created", event)
-    wait_for(lambda: 'complaints_notifier_events_total{event_type="ticket_created"} 4.0' in system.metrics(),
+    wait_for(lambda: 'complaints_notifications_events_total{event_type="ticket_created"} 4.0' in system.metrics(),
              message="all four deliveries handled")
     assert len(system.notifications()) == 1
     assert len(system.smtp.to("twice@example.org")) == 1

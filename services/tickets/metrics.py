@@ -14,7 +14,9 @@ QUARANTINED = Counter("complaints_tickets_quarantined_total",
                       "Messages kept aside because they can never become a ticket", ["reason"])
 OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
 DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
-                     "Complaints parked in the dead-letter queue (-1: the broker could not be asked)")
+                     "Complaints parked in the dead-letter queue (the last value read from the broker)")
+DEAD_LETTER_CHECK_ERRORS = Counter("complaints_tickets_dead_letter_check_errors_total",
+                                   "Scrapes at which the broker could not be asked for the dead-letter depth")
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 
@@ -28,6 +30,6 @@ def render(store, dead_letter_depth) -> Response:
     OUTBOX_PENDING.set(store.outbox_pending())
     try:
         DEAD_LETTERS.set(dead_letter_depth())
-    except Exception:  # a metrics scrape must not fail because the broker is away
-        DEAD_LETTERS.set(-1)
+    except Exception:  # a scrape must not fail because the broker is away; keep the last value
+        DEAD_LETTER_CHECK_ERRORS.inc()
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
