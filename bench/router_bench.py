@@ -18,18 +18,25 @@ router's migrations, then set-up that is NOT measured:
 - on PostgreSQL, ANALYZE after that bulk load (autovacuum would do it within
   a minute or so in production; until then the planner misjudges the tables).
 
-Then two measured modes, each over --decisions new tickets:
+Then two measured modes, each over --decisions new tickets (10% of them without
+a category, --uncategorised; 30% without a language):
 
 - route: a ticket_created event through store.apply_event (not timed), then
   store.route(reference) timed alone -- the event path of the service: roster
   read, policy decision, the atomic claim, the decision and the outbox row;
 - drain: --decisions tickets put in the waiting queue (not timed), then
-  store.drain_waiting() sweeps until each of them was decided (a sweep takes
-  at most 500; tickets still waiting from the route mode are decided again in
-  the sweeps, as in production) -- the sweep path, one roster snapshot per
-  sweep. decisions/s and `mean` are the whole sweeps' time divided by the
-  decisions (snapshot and queue reads included); median/p95/p99/max are the
-  store.route calls inside the sweeps, timed one by one.
+  store.drain_waiting() sweeps until each of them was decided (a sweep tries
+  every waiting ticket; tickets still waiting from the route mode are decided
+  again in the sweeps, as in production) -- the sweep path: the roster
+  refreshed once per sweep, then each ticket decided and claimed, then (SQLite)
+  a WAL checkpoint. decisions/s and `mean` are the whole sweeps' time divided
+  by the decisions (refresh, queue read and checkpoint included);
+  median/p95/p99/max are the store.route calls inside the sweeps, timed one
+  by one.
+
+Besides times, each mode prints what a decision does, which stays put on a busy
+machine: SQL statements, commits and connection checkouts, agents checked one by
+one, and this process's CPU time per decision.
 
 A mode stops after --max-seconds (default 30) of measured time, so that
 `make bench` ends in minutes even while decisions are slow; the table then
@@ -94,6 +101,8 @@ def parse_args(argv=None):
     p.add_argument("--mode", choices=("route", "drain", "both"), default="both",
                    help="measure the event path (route), the sweep path (drain) or both (default)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the roster and tickets (default 1)")
+    p.add_argument("--uncategorised", type=float, default=UNCATEGORISED_SHARE,
+                   help=f"share of new tickets without a category (default {UNCATEGORISED_SHARE:g})")
     p.add_argument("--quick", action="store_true",
                    help=f"smaller preset: {QUICK['agents']} agents, {QUICK['tickets']} tickets, "
                         f"{QUICK['decisions']} decisions (explicit --agents/--tickets/--decisions win)")
@@ -225,12 +234,12 @@ def check_loads(store: RouterStore) -> None:
                 raise AssertionError(f"{name}: load {value} but tickets weigh {sums.get(name)}")
 
 
-UNCATEGORISED_SHARE = 0.1  # new tickets without a category: any skill will do
+UNCATEGORISED_SHARE = 0.1  # of new tickets, by default: without a category, any skill will do
 
 
-def new_ticket(rng: random.Random, reference: str) -> dict:
+def new_ticket(rng: random.Random, reference: str, uncategorised: float = UNCATEGORISED_SHARE) -> dict:
     """A ticket_created summary as the tickets service publishes it."""
-    category = None if rng.random() < UNCATEGORISED_SHARE else rng.choice(SKILLS)
+    category = None if rng.random() < uncategorised else rng.choice(SKILLS)
     return {"reference": reference, "status": "new", "priority": rng.choices(PRIORITIES, PRIORITY_ODDS)[0],
             "category": category, "channel": rng.choice(CHANNELS), "region": rng.choice(REGIONS),
             "language": rng.choice(LANGUAGES) if rng.random() < 0.7 else None, "assignee": None,
@@ -312,14 +321,14 @@ class Profiler:
         print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
 
 
-def measure_route(store, rng, n, max_seconds, profile: bool) -> dict:
+def measure_route(store, rng, n, max_seconds, profile: bool, uncategorised: float) -> dict:
     """The event path: apply ticket_created (untimed), then route() timed alone."""
     opened = open_count(store)
     timings, assigned, spent = [], 0, 0.0
     prof = Profiler(profile)
     work = Work(store.engine)
     for i in range(n):
-        ticket = new_ticket(rng, f"BN{i:09d}")
+        ticket = new_ticket(rng, f"BN{i:09d}", uncategorised)
         if store.apply_event(str(uuid.uuid4()), "ticket_created", ticket) != "route":
             raise AssertionError(f"{ticket['reference']}: apply_event did not ask for routing")
         with prof.running(), work.counting():
@@ -343,11 +352,11 @@ class OutOfTime(Exception):
     """--max-seconds reached in the middle of a sweep."""
 
 
-def measure_drain(store, rng, n, max_seconds, profile: bool) -> dict:
+def measure_drain(store, rng, n, max_seconds, profile: bool, uncategorised: float) -> dict:
     """The sweep path: n waiting tickets, drain_waiting() until each was decided (or none can move)."""
     pending = {f"BW{i:09d}" for i in range(n)}
     for ref in sorted(pending):  # set-up: ticket_created events that are not routed, so they wait
-        store.apply_event(str(uuid.uuid4()), "ticket_created", new_ticket(rng, ref))
+        store.apply_event(str(uuid.uuid4()), "ticket_created", new_ticket(rng, ref, uncategorised))
     opened = open_count(store)
     timings: list[float] = []
     decisions: list = []
@@ -448,7 +457,7 @@ def run_database(kind: str, url: str, args) -> list[dict]:
             if args.mode not in (mode, "both"):
                 continue
             t0 = time.perf_counter()
-            row = measure(store, rng, args.decisions, args.max_seconds, args.profile)
+            row = measure(store, rng, args.decisions, args.max_seconds, args.profile, args.uncategorised)
             row.update(database=kind, server=server, agents=args.agents, wall=time.perf_counter() - t0)
             print(f"[{kind}] {mode}: {row['decisions']} decisions ({row['assigned']} assigned) "
                   f"in {row['seconds']:.1f}s measured, {row['wall']:.1f}s with set-up; "
@@ -496,7 +505,7 @@ def main(argv=None) -> list[dict]:
     args = parse_args(argv)
     started = time.perf_counter()
     print(f"router benchmark: {args.agents} agents, {args.tickets} open tickets, {args.decisions} decisions "
-          f"per mode, seed {args.seed}")
+          f"per mode, {args.uncategorised:.0%} of them uncategorised, seed {args.seed}")
     print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}; Python {platform.python_version()}, "
           f"SQLAlchemy {sqlalchemy.__version__}", flush=True)
     rows: list[dict] = []
@@ -513,7 +522,7 @@ def main(argv=None) -> list[dict]:
     print("\nroute: apply_event untimed, store.route() timed per call (roster read, decide, atomic claim, "
           "decision + outbox rows).\ndrain: drain_waiting() sweeps; decisions/s and mean include the roster "
           "refresh, queue reads and checkpoint,\n       median/p95/p99/max are the route() calls inside the sweeps."
-          f"\nnew tickets: {UNCATEGORISED_SHARE:.0%} without a category (any skill will do), 30% without a language."
+          f"\nnew tickets: {args.uncategorised:.0%} without a category (any skill will do), 30% without a language."
           "\nCPU ms: this process's CPU time per timed decision (the PostgreSQL server's is not in it; "
           "other processes barely move it).\nSQL/dec: SQL statements per timed decision (commits and connection "
           "checkouts not included); checked/dec: agents checked one by one per decision.")

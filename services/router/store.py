@@ -82,7 +82,7 @@ class RouterStore:
         self.engine = engine
         self.config = config
         self._ranked: policy.RankedRoster | None = None   # the roster for deciding, see _snapshot
-        self._stamps: dict[str, datetime] = {}           # name -> updated_at, to notice others' edits
+        self._seen: dict[str, tuple] = {}               # name -> its _DYNAMIC columns as last read
         self._stale: set[str] = set()                    # agents to re-read before the next decision
         # How many times each agent was re-read from the database (and the whole roster):
         # a claim applies its delta to the cache only if its agent was not re-read since
@@ -208,79 +208,104 @@ class RouterStore:
 
     def _snapshot(self) -> policy.RankedRoster:
         """The roster for deciding: read whole once, then kept current with this process's
-        own claims and roster changes, and refreshed incrementally every ROSTER_TTL_SECONDS."""
+        own claims and roster changes, and refreshed incrementally every ROSTER_TTL_SECONDS.
+        The database is read without holding self._lock (a worker holding the only pooled
+        connection may be waiting for that lock); only applying the result takes it."""
         with self._lock:
-            if self._ranked is None:
-                with self.engine.connect() as conn:
-                    roster, rows = self._load_agents(conn)
-                self._ranked = policy.RankedRoster(roster)
-                self._roster_reads += 1
-                self._reads.clear()
-                self._stamps = {r.name: r.updated_at for r in rows}
-                self._stale.clear()
-                self._roster_read_at = time.monotonic()
-            elif time.monotonic() - self._roster_read_at > ROSTER_TTL_SECONDS:
-                self.refresh_roster()
-            elif self._stale:
-                self._reread(self._stale)
-            return self._ranked
+            ranked, stale = self._ranked, bool(self._stale)
+            due = time.monotonic() - self._roster_read_at > ROSTER_TTL_SECONDS
+        if ranked is None:
+            self._rebuild()
+        elif due:
+            self.refresh_roster()
+        elif stale:
+            self._reread()
+        return self._ranked
 
     def _forget_roster(self) -> None:
         with self._lock:
             self._ranked = None
 
-    def refresh_roster(self) -> None:
-        """Bring the cached roster up to date without rebuilding it: read every agent's
-        changing columns (status, load, last assignment) and the vacations, apply what
-        differs, and re-read whole only the agents edited since (their updated_at moved),
-        added or removed, or whose per-channel loads matter."""
+    def _rebuild(self) -> None:
         with self._lock:
-            if self._ranked is None:
-                self._snapshot()
-                return
-            ranked = self._ranked
-            with self.engine.connect() as conn:
-                rows = conn.execute(_DYNAMIC).all()
-                trips = _vacations_by_agent(conn)
-                reread = set(self._stale) | (set(ranked.agents) - {r.name for r in rows})
-                for r in rows:
-                    cached = ranked.agents.get(r.name)
-                    if cached is None or self._stamps.get(r.name) != r.updated_at:
-                        reread.add(r.name)
-                        continue
-                    status_since, last = utc(r.status_since), utc(r.last_assigned_at)
-                    planned = trips.get(r.name, ())
-                    if (cached.status, cached.status_since, cached.load, cached.last_assigned_at, cached.vacations) \
-                            == (r.status, status_since, r.load, last, planned):
-                        continue
-                    if cached.channel_capacity and cached.load != r.load:
-                        reread.add(r.name)  # its per-channel loads moved too
-                        continue
-                    self._reads[r.name] = self._reads.get(r.name, 0) + 1
-                    ranked.update(replace(cached, status=r.status, status_since=status_since, load=r.load,
-                                          last_assigned_at=last, vacations=planned))
-                if reread:
-                    self._reread(reread, conn)
+            self._stale.clear()  # everything is read now; edits from here on are read again later
+        with self.engine.connect() as conn:
+            roster, rows = self._load_agents(conn)
+        ranked = policy.RankedRoster(roster)
+        with self._lock:
+            self._ranked = ranked
+            self._roster_reads += 1
+            self._reads.clear()
+            self._seen = {r.name: _dynamic(r) for r in rows}
             self._roster_read_at = time.monotonic()
 
-    def _reread(self, names, conn=None) -> None:
-        """Re-read some agents whole (or drop those no longer on the roster)."""
-        if conn is None:
-            with self.engine.connect() as conn:
-                return self._reread(names, conn)
-        names = sorted(names)
-        self._stale.difference_update(names)
-        found = set()
-        for start in range(0, len(names), 500):
-            roster, rows = self._load_agents(conn, names[start:start + 500])
-            for agent, row in zip(roster, rows, strict=True):
-                self._ranked.update(agent)
-                self._reads[agent.name] = self._reads.get(agent.name, 0) + 1
-                self._stamps[row.name] = row.updated_at
-                found.add(agent.name)
-        for name in set(names) - found:
-            self._ranked.remove(name)
-            self._stamps.pop(name, None)
+    def refresh_roster(self) -> None:
+        """Bring the cached roster up to date without rebuilding it: read every agent's
+        changing columns (status, load, last assignment, updated_at) and the vacations,
+        apply what differs from the last read, and re-read whole only the agents edited
+        since (updated_at moved), added or removed, or whose per-channel loads matter."""
+        if self._ranked is None:
+            self._rebuild()
+            return
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(_DYNAMIC)]
+            trips = _vacations_by_agent(conn)
+        with self._lock:
+            ranked = self._ranked
+            if ranked is None:
+                return
+            names = {r[0] for r in rows}
+            reread = set(ranked.agents) - names
+            seen = self._seen
+            for r in rows:
+                name = r[0]
+                before = seen.get(name)
+                if before == r:
+                    continue
+                cached = ranked.agents.get(name)
+                if cached is None or before is None or before[-1] != r[-1]:  # new, or edited: updated_at moved
+                    reread.add(name)
+                    continue
+                seen[name] = r
+                _, status, status_since, load, last, _ = r
+                if cached.channel_capacity and cached.load != load:
+                    reread.add(name)  # its per-channel loads moved too
+                    continue
+                self._reads[name] = self._reads.get(name, 0) + 1
+                ranked.update(replace(cached, status=status, status_since=utc(status_since), load=load,
+                                      last_assigned_at=utc(last)))
+            for name in {n for n, a in ranked.agents.items() if a.vacations} | set(trips):
+                cached = ranked.agents.get(name)
+                if cached is not None and name not in reread and cached.vacations != trips.get(name, ()):
+                    self._reads[name] = self._reads.get(name, 0) + 1
+                    ranked.update(replace(cached, vacations=trips.get(name, ())))
+            self._stale |= reread
+            self._roster_read_at = time.monotonic()
+        if self._stale:
+            self._reread()
+
+    def _reread(self) -> None:
+        """Re-read the stale agents whole (or drop those no longer on the roster)."""
+        with self._lock:
+            names = sorted(self._stale)
+            self._stale.clear()
+        read = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(names), 500):
+                read.append(self._load_agents(conn, names[start:start + 500]))
+        with self._lock:
+            if self._ranked is None:
+                return
+            found = set()
+            for roster, rows in read:
+                for agent, row in zip(roster, rows, strict=True):
+                    self._ranked.update(agent)
+                    self._reads[agent.name] = self._reads.get(agent.name, 0) + 1
+                    self._seen[row.name] = _dynamic(row)
+                    found.add(agent.name)
+            for name in set(names) - found:
+                self._ranked.remove(name)
+                self._seen.pop(name, None)
 
     def _read_marks(self, *names) -> dict:
         """Where the cache stands for these agents (for _claimed), taken when deciding."""
@@ -801,6 +826,11 @@ _ADD_LOAD = update(agents).where(agents.c.name == bindparam("b_name")).values(lo
 
 
 _CLAIM_AND_RECORD = _claim_and_record_statement()
+
+
+def _dynamic(row) -> tuple:
+    """An agent row's _DYNAMIC columns, as refresh_roster compares them."""
+    return (row.name, row.status, row.status_since, row.load, row.last_assigned_at, row.updated_at)
 
 
 def _vacations_by_agent(conn, names=None) -> dict[str, tuple]:
