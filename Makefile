@@ -30,13 +30,16 @@ lint: ## ruff check
 	bash scripts/setup.sh python
 	$(VENV)/bin/ruff check .
 
-migrate: ## Apply the tickets database migrations
+migrate: ## Apply every service's database migrations (each service also does it at start)
 	bash scripts/setup.sh python
-	$(PYTHON) -m services.tickets migrate
+	for service in tickets router notifier console intake_whatsapp intake_voice intake_email; do \
+		$(PYTHON) -m services.$$service migrate || exit 1; done
 
-bench: ## Benchmarks: routing decisions on SQLite and PostgreSQL (prints figures)
+bench: ## Benchmarks: routing decisions, email intake, end to end through the real intakes (prints figures)
 	bash scripts/setup.sh all
 	$(PYTHON) bench/router_bench.py
+	$(PYTHON) bench/email_bench.py
+	$(PYTHON) -m loadtest.e2e_bench $(E2E_ARGS)
 
 chaos: ## Fault injection: crash every service, RabbitMQ and PostgreSQL while complaints flow (as root)
 	bash scripts/setup.sh all
