@@ -9,6 +9,7 @@ Screenshots: var/screenshots/test_browser_customer/<test>/ (printed by each test
 from __future__ import annotations
 
 import pytest
+import requests
 from browser_support import (
     AGENT_PASSWORD,
     SUPERVISOR,
@@ -125,6 +126,13 @@ def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, br
     # The offer to leave it as a ticket never came: an agent answered.
     assert not browser.find_element(By.ID, "chat-offer").is_displayed()
 
+    # Once resolved, the chat offers the survey.
+    requests.patch(f"{system.url('tickets')}/tickets/{reference}", json={"status": "resolved"},
+                   headers={"X-Agent": SUPERVISOR[0]}, timeout=10).raise_for_status()
+    wait_until(browser, lambda d: d.find_element(By.ID, "chat-survey").is_displayed(), message="survey link")
+    browser.find_element(By.ID, "chat-survey-link").click()
+    wait_until(browser, lambda d: "Rate our answer" in d.find_element(By.TAG_NAME, "h1").text)
+
 
 def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_follow_up(
         system, seeded, browser, shots):  # noqa: F811
@@ -144,12 +152,15 @@ def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_fo
     browser.find_element(By.ID, "offer-address").send_keys("not a number")
     browser.find_element(By.CSS_SELECTOR, "#follow-up-form button").click()
     wait_until(browser, lambda d: d.find_element(By.ID, "offer-error").is_displayed())
-    assert "country code" in browser.find_element(By.ID, "offer-error").text
+    error = browser.find_element(By.ID, "offer-error").text
+    assert "country code" in error
     address = browser.find_element(By.ID, "offer-address")
     address.clear()
     address.send_keys("+351 912 345 678")
     browser.find_element(By.CSS_SELECTOR, "#follow-up-form button").click()
-    wait_until(browser, lambda d: d.find_element(By.ID, "offer-done").is_displayed())
+    wait_until(browser, lambda d: d.find_element(By.ID, "offer-done").is_displayed() or
+               d.find_element(By.ID, "offer-error").text != error, message="follow-up saved")
+    assert browser.find_element(By.ID, "offer-done").is_displayed(), browser.find_element(By.ID, "offer-error").text
     assert "WhatsApp at +351912345678" in browser.find_element(By.ID, "offer-done").text
     shots.take("follow-up-chosen", show="#chat-offer")
     ticket = system.ticket(reference)
@@ -204,7 +215,8 @@ def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolut
     assert "Rate our answer" in page
     shots.take("tracking-resolved")
     browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=survey-title] button").click()
-    assert "choose how satisfied you are" in text_of(browser)  # nothing chosen: a clear error
+    wait_until(browser, lambda d: "choose how satisfied you are" in text_of(d),
+               message="nothing chosen: a clear error")
     assert_accessible(browser, "survey page with an error")
     browser.find_element(By.CSS_SELECTOR, "label[for=rating-4]").click()
     browser.find_element(By.ID, "survey-comment").send_keys("Quick once you found it.")

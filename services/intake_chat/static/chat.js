@@ -163,6 +163,11 @@
     $("chat-status").textContent = !ready ? "Connecting you to an agent…"
       : view.status === "closed" ? "This chat is closed."
       : "Status: " + view.status.replace(/_/g, " ") + (view.follow_up ? ". We will follow up by " + view.follow_up.channel + " at " + view.follow_up.address + "." : "");
+    if (view && view.can_rate) {
+      $("chat-survey-link").href = "/complaints/" + encodeURIComponent(state.reference) + "/survey?token=" +
+        encodeURIComponent(state.token);
+      $("chat-survey").hidden = false;
+    }
     checkWaiting(messages);
   }
 
@@ -177,7 +182,8 @@
     var unanswered = !answered || lastIn > lastOut;
     if (!unanswered || (view && view.follow_up)) {
       awaitingSince = null;
-      $("chat-offer").hidden = true;
+      // Once the customer chose a follow-up, their confirmation stays on screen.
+      if (!offerDismissed) { $("chat-offer").hidden = true; }
       return;
     }
     if (awaitingSince === null) { awaitingSince = Date.now(); }
