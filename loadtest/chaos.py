@@ -20,8 +20,8 @@ import threading
 import time
 
 from .cluster import Cluster
-from .drivers import Outcome, WebFormDriver
-from .verify import Counts, message_counts, verify
+from .drivers import Outcome
+from .verify import Counts, count_notifications, message_counts, verify
 
 
 def _log(text: str) -> None:
@@ -68,18 +68,23 @@ def send_load(drivers, rate: float, outcomes: list[Outcome], stop: threading.Eve
         t.join()
 
 
-def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> None:
-    """Wait until every accepted complaint is stored and every ticket assigned (or time runs out)."""
+def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> Counts:
+    """Wait until every accepted complaint is stored, every ticket assigned and every
+    customer acknowledged (or time runs out); returns the final counts."""
     url = cluster.database_url("tickets")
     deadline = time.monotonic() + timeout
     accepted = {(o.channel, o.key) for o in outcomes if o.status == "accepted"}
-    while time.monotonic() < deadline:
+    notifier = "notifier" in cluster.procs
+    while True:
         found = message_counts(url)
         missing = len([k for k in accepted if k not in found])
-        counts = verify(url, outcomes)
-        _log(f"settling: {missing} accepted complaints not stored yet, {counts.unassigned} tickets unassigned")
-        if not missing and not counts.unassigned:
-            return
+        counts = count_notifications(verify(url, outcomes), outcomes, cluster.mail.received(),
+                                     cluster.twilio.sent("Messages"))
+        unacknowledged = len(accepted) - counts.acknowledged if notifier else 0
+        _log(f"settling: {missing} accepted complaints not stored yet, {counts.unassigned} tickets unassigned, "
+             f"{unacknowledged} customers not acknowledged yet")
+        if not missing and not counts.unassigned and not unacknowledged or time.monotonic() > deadline:
+            return counts
         time.sleep(2)
 
 
@@ -88,7 +93,7 @@ def run(complaints: int, rate: float, outage: float = 5, keep: bool = False, set
     try:
         cluster.start()
         cluster.load_roster(agents=20, complaints=complaints)
-        drivers = [WebFormDriver(cluster.url("intake_chat"))]
+        drivers = cluster.drivers()
         outcomes: list[Outcome] = []
         stop = threading.Event()
         load = threading.Thread(target=send_load, args=(drivers, rate, outcomes, stop), daemon=True)
@@ -109,8 +114,7 @@ def run(complaints: int, rate: float, outage: float = 5, keep: bool = False, set
         stop.set()
         load.join()
         _log(f"load done: {len(outcomes)} sent; waiting for the system to settle")
-        settle(cluster, outcomes, settle_timeout)
-        counts = verify(cluster.database_url("tickets"), outcomes)
+        counts = settle(cluster, outcomes, settle_timeout)
         dead = cluster.rabbit.queue_messages("tickets.complaints.dead")
         _log(f"dead-lettered complaints: {dead}")
         return counts
@@ -138,7 +142,8 @@ def main(argv=None) -> int:
         print(f"  examples: {counts.examples}")
     verdict = "PASS" if counts.ok() else "FAIL"
     print(f"\n{verdict}: lost {counts.lost}, duplicated {counts.duplicated}, "
-          f"assigned twice {counts.assigned_twice}, half-stored {counts.incomplete_tickets}")
+          f"assigned twice {counts.assigned_twice}, half-stored {counts.incomplete_tickets}, "
+          f"notifications sent twice {counts.acks_sent_twice + counts.alerts_sent_twice}")
     return 0 if counts.ok() else 1
 
 

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import requests
 
+from .drivers import VoiceDriver, WebFormDriver, WhatsAppDriver
+from .fake_twilio import AUTH_TOKEN, FakeTwilio
 from .infra import PrivatePostgres, PrivateRabbit
+from .mail_catcher import MailCatcher
 from .system import ServiceProcess, free_port, service_exists, service_process
 
 # Start order: the consumers first, so nothing waits on them; the intakes last.
@@ -42,6 +45,11 @@ class Cluster:
         self.extra_env = extra_env or {}
         self.procs: dict[str, ServiceProcess] = {}
         self.names = [n for n in SERVICES if service_exists(n)]
+        # Fixed for the run, so a restarted service comes back where the others expect it.
+        self.ports = {name: free_port() for name in self.names}
+        # Stand-ins for the outside world: the SMTP server and Twilio's REST API.
+        self.mail = MailCatcher(free_port())
+        self.twilio = FakeTwilio(free_port())
 
     def database_url(self, service: str) -> str:
         return self.postgres.url(service)
@@ -54,17 +62,37 @@ class Cluster:
         for name in self.names:
             self.postgres.create_database(name)
         self.rabbit.start()
+        self.mail.start()
+        self.twilio.start()
         for name in self.names:
             self.start_service(name)
 
     def env(self, name: str) -> dict:
+        local = {n: f"http://127.0.0.1:{p}" for n, p in self.ports.items()}
         return {"AMQP_URI": self.rabbit.amqp_uri, "DATABASE_URL": self.database_url(name),
                 f"{name.upper()}_DATABASE_URL": self.database_url(name), "VAR_DIR": self.workdir / "var",
-                "TRACKING_SECRET": TRACKING_SECRET, **self.extra_env}
+                "TRACKING_SECRET": TRACKING_SECRET,
+                **{f"{n.upper()}_PORT": p for n, p in self.ports.items()},
+                "SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.mail.port, "SMTP_SECURITY": "none",
+                **self.twilio.env(),
+                # Twilio reaches the webhooks directly here: the public URL is the local one.
+                "PUBLIC_WHATSAPP_URL": local.get("intake_whatsapp", ""),
+                "PUBLIC_VOICE_URL": local.get("intake_voice", ""),
+                **self.extra_env}
+
+    def drivers(self, channels=("web", "whatsapp", "voice")) -> list:
+        """One simulated customer client per intake that runs (and was asked for)."""
+        made = []
+        if "web" in channels and "intake_chat" in self.procs:
+            made.append(WebFormDriver(self.url("intake_chat")))
+        if "whatsapp" in channels and "intake_whatsapp" in self.procs:
+            made.append(WhatsAppDriver(self.url("intake_whatsapp"), self.url("intake_whatsapp"), AUTH_TOKEN))
+        if "voice" in channels and "intake_voice" in self.procs:
+            made.append(VoiceDriver(self.url("intake_voice"), self.url("intake_voice"), AUTH_TOKEN))
+        return made
 
     def start_service(self, name: str, timeout: float = 60) -> ServiceProcess:
-        old = self.procs.get(name)
-        proc = service_process(name, self.env(name), self.workdir / f"{name}.log", port=old.port if old else None)
+        proc = service_process(name, self.env(name), self.workdir / f"{name}.log", port=self.ports[name])
         self.procs[name] = proc
         proc.start(timeout)
         self.log(f"{name} up on {proc.url}")
@@ -94,6 +122,11 @@ class Cluster:
     def stop(self, keep: bool = False) -> None:
         for proc in reversed(list(self.procs.values())):
             proc.stop()
+        for peer in (self.mail, self.twilio):
+            try:
+                peer.stop()
+            except Exception:  # never started
+                pass
         self.rabbit.stop()
         self.postgres.stop("fast")
         if not keep:

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 
 import pika
 import psutil
@@ -28,7 +29,7 @@ import psycopg2
 
 from .chaos import send_load
 from .cluster import Cluster
-from .drivers import Outcome, WebFormDriver
+from .drivers import Outcome
 from .verify import assignment_times, message_counts
 
 
@@ -115,7 +116,7 @@ def drive(cluster: Cluster, drivers, count: int, rate: float | None) -> tuple[li
 
 def wait_assigned(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> dict[str, float]:
     url = cluster.database_url("tickets")
-    wanted = {o.reference for o in outcomes if o.status == "accepted"}
+    wanted = {(o.channel, o.key) for o in outcomes if o.status == "accepted"}
     deadline = time.monotonic() + timeout
     while True:
         assigned = assignment_times(url)
@@ -129,12 +130,13 @@ def wait_assigned(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> 
 
 def report_phase(name: str, outcomes: list[Outcome], assigned: dict[str, float], cluster: Cluster) -> float:
     accepted = [o for o in outcomes if o.status == "accepted"]
-    latencies = [assigned[o.reference] - o.accepted_at for o in accepted if o.reference in assigned]
+    latencies = [assigned[(o.channel, o.key)] - o.accepted_at for o in accepted if (o.channel, o.key) in assigned]
     stored = message_counts(cluster.database_url("tickets"))
     first = min(o.sent_at for o in outcomes)
-    last = max(assigned.get(o.reference, 0) for o in accepted) if accepted else first
+    last = max(assigned.get((o.channel, o.key), 0) for o in accepted) if accepted else first
     rate = len(latencies) / (last - first) if last > first else 0.0
-    print(f"\n{name}: {len(outcomes)} sent, {len(accepted)} accepted, "
+    by_channel = ", ".join(f"{c} {n}" for c, n in sorted(Counter(o.channel for o in accepted).items()))
+    print(f"\n{name}: {len(outcomes)} sent, {len(accepted)} accepted ({by_channel}), "
           f"{sum(1 for o in accepted if (o.channel, o.key) in stored)} ticketed, {len(latencies)} assigned")
     print(f"  end to end: {rate:.1f} complaints/s (first sent -> last assigned)")
     if latencies:
@@ -198,7 +200,7 @@ def run(complaints: int, rate: float, keep: bool = False) -> None:
     try:
         cluster.start()
         cluster.load_roster(agents=50, complaints=2 * complaints)
-        drivers = [WebFormDriver(cluster.url("intake_chat"))]
+        drivers = cluster.drivers()
         _log(f"channels driven: {', '.join(d.channel for d in drivers)}")
         with ResourceSampler(cluster) as usage:
             _log(f"phase 1: {complaints} complaints at a fixed {rate:g}/s")

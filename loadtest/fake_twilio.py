@@ -1,8 +1,9 @@
 """A small local HTTP server that answers like Twilio's REST API for Messages.json
 and Calls.json, records each request, and can be told to fail (400 or 500).
 
-The notifier reaches it through services/common/twilio_rest.py (TWILIO_API_BASE_URL),
-i.e. through the twilio library's own client and its pluggable http client.
+Used by the notifier tests and the load tests. The notifier reaches it through
+services/common/twilio_rest.py (TWILIO_API_BASE_URL), i.e. through the twilio
+library's own client and its pluggable http client.
 """
 
 from __future__ import annotations

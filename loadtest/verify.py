@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 
 from services.tickets.schema import audit, messages, tickets
 
-from .drivers import Outcome
+from .drivers import REFERENCE, Outcome
 
 
 @dataclass
@@ -32,17 +32,25 @@ class Counts:
     assigned_twice: int = 0
     unassigned: int = 0
     incomplete_tickets: int = 0  # a ticket without any message: half-stored
+    acknowledged: int = 0      # accepted complaints whose customer got an acknowledgement
+    acks_sent_twice: int = 0   # customers who got two different acknowledgements
+    acks_resent: int = 0       # the same email (same Message-ID) delivered again after a crash
+    alerts_sent_twice: int = 0  # agents alerted twice for one assignment
     examples: dict = field(default_factory=dict)
 
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.assigned_twice or self.incomplete_tickets)
+        return not (self.lost or self.duplicated or self.assigned_twice or self.incomplete_tickets
+                    or self.acks_sent_twice or self.alerts_sent_twice)
 
     def table(self) -> str:
         rows = [("sent", self.sent), ("accepted (2xx)", self.accepted), ("rejected (5xx / no answer)", self.rejected),
                 ("refused (4xx)", self.refused), ("ticketed", self.ticketed), ("lost", self.lost),
                 ("duplicated", self.duplicated), ("rejected but stored whole", self.stored_anyway),
                 ("tickets", self.tickets), ("assigned", self.assigned), ("assigned twice", self.assigned_twice),
-                ("still unassigned", self.unassigned), ("tickets without a message", self.incomplete_tickets)]
+                ("still unassigned", self.unassigned), ("tickets without a message", self.incomplete_tickets),
+                ("acknowledged", self.acknowledged), ("acknowledgements sent twice", self.acks_sent_twice),
+                ("same email delivered again", self.acks_resent),
+                ("agent alerts sent twice", self.alerts_sent_twice)]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
@@ -100,14 +108,43 @@ def verify(tickets_url: str, outcomes: list[Outcome]) -> Counts:
     return counts
 
 
-def assignment_times(tickets_url: str) -> dict[str, float]:
-    """reference -> when the ticket was first assigned (epoch seconds), from the audit trail."""
+def assignment_times(tickets_url: str) -> dict[tuple[str, str], float]:
+    """(channel, external id) of each message -> when its ticket was first assigned
+    (epoch seconds), from the audit trail."""
     engine = create_engine(tickets_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(tickets.c.reference, func.min(audit.c.at).label("at"))
-                                .join(audit, audit.c.ticket_id == tickets.c.id)
-                                .where(audit.c.action == "assigned").group_by(tickets.c.reference))
-            return {r.reference: r.at.timestamp() for r in rows}
+            first = (select(audit.c.ticket_id, func.min(audit.c.at).label("at"))
+                     .where(audit.c.action == "assigned").group_by(audit.c.ticket_id).subquery())
+            rows = conn.execute(select(messages.c.channel, messages.c.external_id, first.c.at)
+                                .join(first, first.c.ticket_id == messages.c.ticket_id))
+            return {(r.channel, r.external_id): r.at.timestamp() for r in rows}
     finally:
         engine.dispose()
+
+
+def count_notifications(counts: Counts, outcomes: list[Outcome], mails: list, texts: list) -> Counts:
+    """Acknowledgements per customer (emails by Message-ID, Twilio messages by request)
+    and agent alerts per (agent, reference), from what the stand-in servers received."""
+    customer_mail: dict[str, list[str]] = {}
+    alerts: Counter = Counter()
+    for m in mails:
+        to = str(m["To"] or "").lower()
+        if to.startswith("agent"):
+            ref = REFERENCE.search(str(m["Subject"] or ""))
+            alerts[(to, ref and ref.group(0))] += 1
+        else:
+            customer_mail.setdefault(to, []).append(str(m["Message-ID"]))
+    customer_texts = Counter(r.form.get("To", "") for r in texts)
+    for o in outcomes:
+        if o.status != "accepted" or not o.address:
+            continue
+        ids = customer_mail.get(o.address.lower(), [])
+        sent = len(set(ids)) + customer_texts.get(o.address, 0)
+        counts.acknowledged += sent > 0
+        if sent > 1:
+            counts.acks_sent_twice += 1
+            counts.examples.setdefault("ack sent twice", o.address)
+        counts.acks_resent += len(ids) - len(set(ids))
+    counts.alerts_sent_twice = sum(1 for n in alerts.values() if n > 1)
+    return counts

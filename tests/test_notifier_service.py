@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from conftest import free_port, wait_for
-from fake_twilio import FakeTwilio
+from loadtest.fake_twilio import FakeTwilio
 from smtp_support import smtp_env, start_smtp
 
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
