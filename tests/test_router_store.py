@@ -12,7 +12,7 @@ import pytest
 from services.common.db import make_engine
 from services.router import policy, roster
 from services.router.migrate import upgrade
-from services.router.store import RouterStore
+from services.router.store import NotFound, RouterStore
 
 
 @pytest.fixture
@@ -302,6 +302,12 @@ def test_another_replicas_changes_reach_the_cached_roster_at_the_next_refresh(st
     assert store._snapshot().agents == fresh
     assert len(fresh) == 60 and "a13" not in fresh and fresh["new"].skills == {"billing": 0}
     assert sum(a.load for a in fresh.values()) == 6
+    # One agent's entry, as GET /agents/<name> and get_agent give it, matches the listing.
+    listing = {a["name"]: a for a in store.agents_as_dicts()}
+    assert store.agent("a12") == listing["a12"] and store.agent("a12")["on_vacation"] is True
+    assert len(store.agent("a12")["vacations"]) == 1
+    with pytest.raises(NotFound):
+        store.agent("a13")
 
 
 def test_a_claim_lost_to_another_replica_is_decided_again_with_the_agent_re_read(store):

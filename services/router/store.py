@@ -184,17 +184,20 @@ class RouterStore:
                 raise NotFound(f"no vacation {vacation_id} for {name}")
 
     def agent(self, name: str) -> dict:
-        found = [a for a in self.agents_as_dicts() if a["name"] == name]
+        found = self.agents_as_dicts([name])  # one agent's rows, not the whole roster's
         if not found:
             raise NotFound(f"no agent {name}")
         return found[0]
 
-    def agents_as_dicts(self) -> list[dict]:
+    def agents_as_dicts(self, names: list[str] | None = None) -> list[dict]:
         at = now()
         with self.engine.connect() as conn:
-            roster, rows = self._load_agents(conn)
+            roster, rows = self._load_agents(conn, names)
             planned: dict[str, list[dict]] = {}
-            for v in conn.execute(select(vacations).order_by(vacations.c.starts_at)):
+            query = select(vacations).order_by(vacations.c.starts_at)
+            if names is not None:
+                query = query.where(vacations.c.agent.in_(names))
+            for v in conn.execute(query):
                 planned.setdefault(v.agent, []).append({"id": v.id, "starts_at": iso(v.starts_at),
                                                         "ends_at": iso(v.ends_at), "note": v.note})
         return [{
