@@ -50,18 +50,18 @@
         p.textContent = article.body;
         var ask = document.createElement("p");
         ask.className = "suggestion-actions";
-        var yes = document.createElement("button");
-        yes.type = "button";
-        yes.className = "secondary";
-        yes.textContent = "Yes, this solved it";
-        yes.setAttribute("aria-label", "Yes, “" + article.title + "” solved it");
-        yes.addEventListener("click", function () { feedback(article, true, li); });
-        var no = document.createElement("button");
-        no.type = "button";
-        no.className = "secondary";
-        no.textContent = "No, I still need help";
-        no.setAttribute("aria-label", "No, “" + article.title + "” did not help");
-        no.addEventListener("click", function () { feedback(article, false, li); });
+        function answer(helped, text) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "secondary";
+          button.textContent = text;
+          // The visible words first (speech control users say them), then which article.
+          button.setAttribute("aria-label", text + ": " + article.title);
+          button.addEventListener("click", function () { feedback(article, helped, li); });
+          return button;
+        }
+        var yes = answer(true, "Yes, this solved it");
+        var no = answer(false, "No, I still need help");
         ask.appendChild(yes);
         ask.appendChild(document.createTextNode(" "));
         ask.appendChild(no);
