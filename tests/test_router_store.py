@@ -386,6 +386,35 @@ def test_racing_replicas_never_exceed_a_channel_capacity(store):
     assert_assigned_once(store, refs)
 
 
+def test_each_assignment_publishes_one_event_and_a_lost_claim_none(store):
+    """The outbox as the relay publishes it: one ticket_assigned per new ticket claimed
+    (written in the claim's own statement on PostgreSQL), one ticket_reassigned per
+    handover, and nothing from a claim that lost its race."""
+    other = RouterStore(store.engine, store.config)
+    store.import_roster(roster.parse_json([{"name": "alice", "skills": ["billing"], "capacity": 1},
+                                           {"name": "bob", "skills": ["billing"], "capacity": 2}]))
+    store._snapshot()  # this router will believe alice is free
+    first = created(other)  # alice takes it
+    second = created(store, priority="high")  # alice is full: lost claim, then bob
+    store.add_vacation("bob", {"starts_at": datetime.now(UTC) - timedelta(hours=1),
+                               "ends_at": datetime.now(UTC) + timedelta(hours=1)})
+    store.put_agent({"name": "cleo", "skills": {"billing": 0}, "capacity": 3})
+    store.handovers()
+    published = []
+    assert store.relay_outbox(lambda event_type, payload: published.append((event_type, payload))) == 3
+    assert [(t, p["reference"], p["assignee"], p["previous"], p["kind"]) for t, p in published] == [
+        ("ticket_assigned", first, "alice", None, "assign"),
+        ("ticket_assigned", second, "bob", None, "assign"),
+        ("ticket_reassigned", second, "cleo", "bob", "handover")]
+    for event_type, payload in published:
+        assert payload["event_type"] == event_type and uuid.UUID(payload["event_id"])
+        assert payload["step"] == "strict" and payload["rule"] and payload["occurred_at"]
+    assert published[1][1]["priority"] == "high" and published[1][1]["channel"] == "web"
+    assert len({p["event_id"] for _, p in published}) == 3
+    assert [d["winner"] for d in store.explain(second)["decisions"]] == ["cleo", "bob"]
+    assert store.outbox_pending() == 0
+
+
 def test_tickets_nobody_can_take_do_not_starve_the_rest_of_the_queue(store):
     """More urgent tickets than one page of the queue wait for a skill nobody has;
     a low-priority ticket behind them is still assigned by the sweep."""

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     DateTime,
+    Integer,
     String,
     bindparam,
     case,
@@ -40,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.outbox import emit
 from services.common.outbox import pending as outbox_pending
 from services.common.outbox import relay as outbox_relay
+from services.common.outbox_rows import event_row
 
 from . import policy, settings
 from .schema import agents, decisions, outbox, processed_events, tickets, vacations
@@ -536,17 +538,16 @@ class RouterStore:
                     "waiting_since": iso(row.waiting_since or at)}, at)
             return changes
         weight = self.config.weight(row.priority)
-        if self._one_statement_claim and row.assignee is None and weight > 0:
-            self._claim_and_record(conn, row, decision, kind, weight, at)
-            changes.append((decision.winner, weight, at))
-        else:
-            changes = self._claim(conn, row, decision, weight, at)
-            self._record(conn, decision, kind, previous=row.assignee)
         event = "ticket_reassigned" if row.assignee else "ticket_assigned"
-        emit(conn, outbox, event, {
-            "reference": row.reference, "assignee": decision.winner, "previous": row.assignee,
-            "kind": kind, "step": decision.step, "rule": decision.rule, "priority": row.priority,
-            "channel": row.channel, "ticket_created_at": iso(row.created_at)}, at)
+        payload = {"reference": row.reference, "assignee": decision.winner, "previous": row.assignee, "kind": kind,
+                   "step": decision.step, "rule": decision.rule, "priority": row.priority, "channel": row.channel,
+                   "ticket_created_at": iso(row.created_at)}
+        if self._one_statement_claim and row.assignee is None and weight > 0:
+            self._claim_and_record(conn, row, decision, kind, weight, at, event_row(event, payload, at))
+            return [(decision.winner, weight, at)]
+        changes = self._claim(conn, row, decision, weight, at)
+        self._record(conn, decision, kind, previous=row.assignee)
+        emit(conn, outbox, event, payload, at)
         return changes
 
     def _claim(self, conn, row, decision: policy.Decision, weight: float, at: datetime) -> list:
@@ -571,13 +572,15 @@ class RouterStore:
         return changes
 
     def _claim_and_record(self, conn, row, decision: policy.Decision, kind: str, weight: float,
-                          at: datetime) -> None:
-        """_claim and _record for a ticket nobody has, as one statement (_CLAIM_AND_RECORD)."""
+                          at: datetime, event: dict) -> None:
+        """_claim, _record and the event for a ticket nobody has, as one statement
+        (_CLAIM_AND_RECORD); `event` is the outbox row (outbox_rows.event_row)."""
         taken = conn.execute(_CLAIM_AND_RECORD, {
             "b_ref": row.reference, "b_winner": decision.winner, "b_weight": weight, "b_at": at, "b_kind": kind,
             "b_name": decision.winner, "b_delta": weight,
-            "b_step": decision.step, "b_rule": decision.rule,
-            "b_candidates": explained_candidates(decision)}).first()
+            "b_step": decision.step, "b_rule": decision.rule, "b_candidates": explained_candidates(decision),
+            "b_event_id": event["event_id"], "b_event_type": event["event_type"], "b_payload": event["payload"],
+            "b_created_at": event["created_at"]}).first()
         if taken is None:
             raise Lost(f"{row.reference} was taken, or {decision.winner} is no longer free")
         self._check_channel_room(conn, decision.winner, row.channel, (taken[0] or {}).get(row.channel))
@@ -809,18 +812,25 @@ _TAKE = update(agents).where(
 
 def _claim_and_record_statement():
     """PostgreSQL: the claim of an unassigned ticket (_CLAIM) and of its winner (_TAKE),
-    and the decision row, in one statement of data-modifying CTEs. The winner is only
-    updated if the ticket was, the decision only written if the winner was; it returns
-    the winner's channel capacities, or no row (Lost: the caller rolls back)."""
+    the decision row and the event's outbox row, in one statement of data-modifying
+    CTEs. The winner is only updated if the ticket was, the rows only written if the
+    winner was; it returns the winner's channel capacities, or no row (Lost: the
+    caller rolls back)."""
     at_type = DateTime(timezone=True)
     claim = _CLAIM[True].returning(tickets.c.reference).cte("claim")
     take = _TAKE.where(exists(select(claim.c.reference))).cte("take")
-    return insert(decisions).from_select(
+    record = insert(decisions).from_select(
         ["reference", "at", "kind", "step", "winner", "previous", "rule", "candidates"],
         select(bindparam("b_ref", type_=String), bindparam("b_at", type_=at_type), bindparam("b_kind", type_=String),
                bindparam("b_step", type_=String), bindparam("b_winner", type_=String), literal(None, String),
                bindparam("b_rule", type_=String), bindparam("b_candidates", type_=JSON)).select_from(take),
-    ).returning(select(take.c.channel_capacity).scalar_subquery())
+    ).cte("record")
+    return insert(outbox).from_select(
+        ["event_id", "event_type", "payload", "created_at", "attempts"],
+        select(bindparam("b_event_id", type_=String), bindparam("b_event_type", type_=String),
+               bindparam("b_payload", type_=JSON), bindparam("b_created_at", type_=at_type),
+               literal(0, Integer)).select_from(take),
+    ).add_cte(record).returning(select(take.c.channel_capacity).scalar_subquery())
 
 
 _CHANNEL_LOAD = select(func.coalesce(func.sum(tickets.c.weight), 0)).where(
