@@ -336,10 +336,15 @@ class RankedRoster:
 
     def update(self, agent: Agent) -> None:
         """Add or replace one agent, keeping every list in choice order."""
+        before = self.agents.get(agent.name)
+        keys = self._listed.get(agent.name, (None, None))[1]
+        if before is None or keys is None or (before.skills, before.regions, before.languages) != (
+                agent.skills, agent.regions, agent.languages):
+            keys = None  # index keys computed again only when what they depend on changed
         self._unlist(agent.name)
         self.agents[agent.name] = agent  # a replaced agent keeps its place in the dict
         if agent.status == "available":
-            entry = (rank_key(agent), _index_keys(agent))
+            entry = (rank_key(agent), keys or _index_keys(agent))
             self._listed[agent.name] = entry
             for key in entry[1]:
                 insort(self._lists.setdefault(key, []), entry[0])

@@ -791,8 +791,10 @@ def _ticket_still(unassigned: bool):
             tickets.c.assignee.is_(None) if unassigned else tickets.c.assignee == bindparam("b_prev")]
 
 
+# Literal values, not an "expanding" IN parameter SQLAlchemy would re-render at every execution.
+_STILL_OPEN = tickets.c.status.in_([literal(status) for status in OPEN_STATUSES])
 # [unassigned before?] -> the claim of the ticket for the winner
-_CLAIM = {unassigned: update(tickets).where(*_ticket_still(unassigned), tickets.c.status.in_(OPEN_STATUSES)).values(
+_CLAIM = {unassigned: update(tickets).where(*_ticket_still(unassigned), _STILL_OPEN).values(
     assignee=bindparam("b_winner"), weight=bindparam("b_weight"), waiting_since=None, step=None, push_pending=1,
     updated_at=bindparam("b_at")) for unassigned in (True, False)}
 # [unassigned before?] -> the ticket back to (or staying in) the waiting queue
