@@ -89,7 +89,9 @@ def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> Counts:
 
 
 def run(complaints: int, rate: float, outage: float = 5, keep: bool = False, settle_timeout: float = 180) -> Counts:
-    cluster = Cluster(log=_log)
+    # A send cut off by kill -9 is retried after this (not the production 5 minutes),
+    # so the run sees whether that retry delivers once or twice.
+    cluster = Cluster(log=_log, extra_env={"NOTIFIER_SENDING_TIMEOUT_SECONDS": 15, "NOTIFIER_SCHEDULE_SECONDS": 5})
     try:
         cluster.start()
         cluster.load_roster(agents=20, complaints=complaints)

@@ -85,3 +85,12 @@ def test_an_older_ticket_version_never_overwrites_a_newer_one(store):
                          last_message_id="<m@x>")
         row = store.state(conn, "C-2VVFXBBXSS")
     assert (row.status, row.assignee, row.version, row.last_message_id) == ("pending_customer", "bob", 3, "<m@x>")
+
+
+def test_rows_are_claimed_one_at_a_time_so_a_crash_strands_only_the_one_in_hand(store):
+    with store.begin() as conn:
+        store.enqueue(conn, [draft(key="a"), draft(key="b"), draft(key="c")], NOW)
+    first = store.claim_next(NOW)           # ... and the process dies while sending it
+    assert first is not None
+    assert sorted(r["status"] for r in store.list()) == ["pending", "pending", "sending"]
+    assert {r.key for r in store.claim_due(NOW)} == {"a", "b", "c"} - {first.key}

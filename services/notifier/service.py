@@ -29,6 +29,8 @@ from .senders import PermanentError, Senders
 from .store import NotFound, NotifierStore
 from .templates import Templates
 
+SEND_BATCH = 50  # rows per timer tick, so other timers get their turn
+
 log = logging.getLogger("notifier")
 
 ERRORS = ((NotFound, 404, "not_found"), (BadRequest, 400, "bad_request"))
@@ -198,7 +200,11 @@ class NotifierService:
         NOTIFIER_MAX_ATTEMPTS mark it failed (GET /notifications?status=failed, metric)."""
         parts = self.parts
         s = parts.settings
-        for row in parts.store.claim_due(now()):
+        for _ in range(SEND_BATCH):
+            # Claimed one by one, just before sending: a crash strands only this row.
+            row = parts.store.claim_next(now())
+            if row is None:
+                break
             started = time.monotonic()
             try:
                 provider_id = parts.senders.send(row, now(), self._add_note)

@@ -68,21 +68,30 @@ class NotifierStore:
             notifications.c.reference == reference, notifications.c.purpose == purpose,
             notifications.c.status == "pending").values(status="cancelled", updated_at=now)).rowcount
 
-    def claim_due(self, now: datetime, limit: int = 20) -> list:
-        """Due rows, each switched pending -> sending by a conditional update, so two
-        replicas never send one row; the switch is committed before sending."""
-        with self.engine.begin() as conn:
-            rows = conn.execute(select(notifications).where(
-                notifications.c.status == "pending", notifications.c.due_at <= now)
-                .order_by(notifications.c.urgent.desc(), notifications.c.due_at, notifications.c.id)
-                .limit(limit)).all()
-            claimed = []
-            for row in rows:
+    def claim_next(self, now: datetime):
+        """The most pressing due row, switched pending -> sending by a conditional update
+        (two replicas never send one row) committed before it is sent; None when nothing
+        is due. One row at a time: a crash leaves only the row in hand "sending"."""
+        for _ in range(5):  # another replica may take the row we picked: pick again
+            with self.engine.begin() as conn:
+                row = conn.execute(select(notifications).where(
+                    notifications.c.status == "pending", notifications.c.due_at <= now)
+                    .order_by(notifications.c.urgent.desc(), notifications.c.due_at, notifications.c.id)
+                    .limit(1)).first()
+                if row is None:
+                    return None
                 if conn.execute(update(notifications).where(notifications.c.id == row.id,
                                                             notifications.c.status == "pending")
                                 .values(status="sending", updated_at=now)).rowcount == 1:
-                    claimed.append(row)
-            return claimed
+                    return row
+        return None
+
+    def claim_due(self, now: datetime, limit: int = 20) -> list:
+        """Up to `limit` due rows, each claimed as claim_next does."""
+        claimed = []
+        while len(claimed) < limit and (row := self.claim_next(now)) is not None:
+            claimed.append(row)
+        return claimed
 
     def mark_sent(self, row_id: int, provider_id: str | None, now: datetime) -> None:
         self._set(row_id, status="sent", sent_at=now, provider_id=provider_id, last_error=None,
