@@ -188,6 +188,7 @@ def banner(running: list[Service]) -> str:
             f"  curl -X POST {chat}/complaints -H 'Content-Type: application/json' -d '{SAMPLE_COMPLAINT}'",
             "",
             f"Web form:     {chat}/",
+            f"Web chat:     {chat}/chat",
         ]
     if "tickets" in names:
         lines.append(f"Tickets API:  http://localhost:{config.port('tickets')}/tickets")
@@ -196,6 +197,17 @@ def banner(running: list[Service]) -> str:
         lines += [f"Router:       {router}/agents   (load the sample roster:",
                   f"              curl -X POST {router}/roster -H 'Content-Type: application/json' "
                   "--data-binary @samples/roster.json)"]
+    if "console" in names:
+        lines += [f"Agent console: http://localhost:{config.port('console')}/signin",
+                  "              (first supervisor: CONSOLE_BOOTSTRAP_ADMIN=name:password make run)"]
+    if "intake_whatsapp" in names or "intake_voice" in names:
+        lines.append(f"Twilio webhooks: WhatsApp http://localhost:{config.port('intake_whatsapp')}/messages, "
+                     f"voice http://localhost:{config.port('intake_voice')}/calls (need TWILIO_AUTH_TOKEN)")
+    if "intake_email" in names:
+        lines.append(f"Email intake: http://localhost:{config.port('intake_email')}/mailboxes "
+                     "(mailboxes from EMAIL_MAILBOXES or EMAIL_MAILBOXES_FILE)")
+    if "mail" in names:
+        lines.append(f"Mail the system sends: {config.VAR_DIR / 'mail' / 'new'}/")
     lines += ["", "Ctrl-C stops everything.", rule, ""]
     return "\n".join(lines)
 

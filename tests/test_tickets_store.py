@@ -219,7 +219,7 @@ def test_notes_are_internal(store):
 
 def test_search_filters_sort_and_pages(store):
     a = complaint(category="billing", body="refund for order 77")
-    b = complaint(category="delivery", customer={"email": "joe@example.com"}, body="parcel lost")
+    b = complaint(category="delivery", customer={"email": "joe@example.com"}, body="parcel lost", region="PT")
     d = complaint(category="delivery", channel="chat", body="parcel late 100%_sure")
     for c in (a, b, d):
         store.ingest(c)
@@ -237,6 +237,7 @@ def test_search_filters_sort_and_pages(store):
     assert refs(assignee="alice") == [d.reference]
     assert set(refs(assignee="none")) == {a.reference, b.reference}
     assert refs(channel=["chat"]) == [d.reference]
+    assert refs(region="pt") == [b.reference]
     assert refs(sort="-priority")[0] == b.reference
     assert refs(sort="created_at") == [a.reference, b.reference, d.reference]
     page = store.search(sort="created_at", per_page=2, page=2)

@@ -49,7 +49,8 @@ def search_filters(args) -> dict:
             if bad:
                 raise BadRequest(f"unknown {name} {', '.join(bad)}; expected any of {', '.join(allowed)}")
             filters[name] = values
-    for name, key in (("queue", "queue"), ("assignee", "assignee"), ("customer", "customer"), ("q", "text")):
+    for name, key in (("queue", "queue"), ("region", "region"), ("assignee", "assignee"), ("customer", "customer"),
+                      ("q", "text")):
         if get(name):
             filters[key] = str(get(name))
     for name in ("created_from", "created_to"):

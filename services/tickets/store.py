@@ -249,7 +249,7 @@ class TicketStore:
         }
 
     def search(self, *, status=None, priority=None, category=None, queue=None, assignee=None,
-               channel=None, customer=None, text=None, created_from=None, created_to=None,
+               channel=None, region=None, customer=None, text=None, created_from=None, created_to=None,
                sort="-created_at", page=1, per_page=25) -> dict:
         conditions = []
         for column, value in ((tickets.c.status, status), (tickets.c.priority, priority),
@@ -257,6 +257,8 @@ class TicketStore:
                               (tickets.c.channel, channel)):
             if value:
                 conditions.append(column.in_(value) if isinstance(value, list | tuple) else column == value)
+        if region:
+            conditions.append(func.lower(tickets.c.region) == region.lower())
         if assignee == "none":
             conditions.append(tickets.c.assignee.is_(None))
         elif assignee:
