@@ -54,21 +54,15 @@ def my_queue():
 def all_tickets():
     chosen = {name: request.args.get(name, "").strip() for name in FILTERS}
     page = request.args.get("page", "1")
-    query = {k: v for k, v in chosen.items() if v and k not in ("region",)}
+    query = {k: v for k, v in chosen.items() if v}
     query.update(page=int(page) if page.isdigit() and int(page) > 0 else 1, per_page=PER_PAGE,
                  sort=request.args.get("sort") or "-created_at")
-    if chosen["region"]:
-        query["region"] = chosen["region"]
     error = None
     try:
         found = tickets().search(query)
     except RemoteCallError as exc:
         error, found = exc.detail, {"items": [], "total": 0, "page": 1, "per_page": PER_PAGE}
-    items = found["items"]
-    if chosen["region"]:
-        # Also applied here, so the filter holds whether or not the tickets search knows regions.
-        items = [t for t in items if (t.get("region") or "").lower() == chosen["region"].lower()]
-    return render_template("tickets.html", items=items, found=found, chosen=chosen, error=error,
+    return render_template("tickets.html", items=found["items"], found=found, chosen=chosen, error=error,
                            statuses=STATUSES, priorities=PRIORITIES, categories=CATEGORIES, channels=CHANNELS)
 
 
