@@ -10,10 +10,11 @@ re-sends it, which subscribers absorb by its event_id.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, func, insert, select, update
+
+from .outbox_rows import event_row
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,9 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
 
 def emit(conn, table: Table, event_type: str, payload: dict, at: datetime) -> str:
     """Write an event inside the caller's transaction."""
-    event_id = str(uuid.uuid4())
-    conn.execute(insert(table).values(
-        event_id=event_id, event_type=event_type, created_at=at, attempts=0,
-        payload={"event_id": event_id, "event_type": event_type,
-                 "occurred_at": at.isoformat(timespec="milliseconds"), **payload}))
-    return event_id
+    row = event_row(event_type, payload, at)
+    conn.execute(insert(table), row)
+    return row["event_id"]
 
 
 def relay(engine, table: Table, publish, limit: int = 100) -> int:
