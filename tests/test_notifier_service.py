@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from conftest import free_port, wait_for
-from loadtest.fake_twilio import FakeTwilio
 from smtp_support import smtp_env, start_smtp
 
+from loadtest.fake_twilio import FakeTwilio
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import ComplaintPublisher
 from services.common.reference import tracking_token
