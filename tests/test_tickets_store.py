@@ -267,3 +267,36 @@ def test_outbox_relay_publishes_in_order_and_keeps_what_failed(store):
     assert store.relay_outbox(lambda t, p: published.append(p["event_id"])) == 1
     assert store.outbox_pending() == 0
     assert published == [e["event_id"] for e in events(store)]
+
+
+def test_an_unanswered_ticket_past_its_first_response_target_is_flagged_once(store):
+    targets = domain.parse_first_response_minutes("medium=60,urgent=10")
+    late, answered, urgent, resolved = (complaint() for _ in range(4))
+    for c in (late, answered, urgent, resolved):
+        store.ingest(c)
+    store.change(urgent.reference, {"priority": "urgent"}, "agent", "bob")
+    store.reply(answered.reference, "bob", "We are on it.")
+    store.change(resolved.reference, {"status": "resolved"}, "agent", "bob")
+    created = datetime.fromisoformat(store.get(late.reference)["created_at"])
+
+    # Within every target: nothing.
+    assert store.flag_sla_breaches(created + timedelta(minutes=5), targets) == []
+    # Past the urgent target only.
+    assert [t["reference"] for t in store.flag_sla_breaches(created + timedelta(minutes=15), targets)] == [
+        urgent.reference]
+    # Past the medium target: the unanswered one; the answered and the resolved ones never.
+    flagged = store.flag_sla_breaches(created + timedelta(minutes=61), targets)
+    assert [t["reference"] for t in flagged] == [late.reference]
+    assert flagged[0]["sla_breached_at"] and store.get(answered.reference)["first_response_at"]
+    # Once each, however often it is checked.
+    assert store.flag_sla_breaches(created + timedelta(hours=5), targets) == []
+    assert len(events(store, "ticket_sla_breached")) == 2
+    assert [a["action"] for a in store.get(late.reference)["audit"]][-1] == "sla_breached"
+
+
+def test_sla_targets_are_read_with_clear_errors():
+    assert domain.parse_first_response_minutes("urgent=30, low=2880") == {
+        **domain.DEFAULT_FIRST_RESPONSE_MINUTES, "urgent": 30.0, "low": 2880.0}
+    for bad, said in (("vip=5", "unknown priority"), ("high=soon", "must be a number"), ("low=0", "above zero")):
+        with pytest.raises(ValueError, match=said):
+            domain.parse_first_response_minutes(bad)

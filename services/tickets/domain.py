@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 NEW, IN_PROGRESS, PENDING_CUSTOMER, RESOLVED, CLOSED = (
     "new", "in_progress", "pending_customer", "resolved", "closed")
@@ -229,3 +230,35 @@ def reply_subject(reference: str, subject: str | None) -> str:
         subject = subject.split(":", 1)[1].strip()
     subject = subject.replace(f"[{reference}]", "").strip()
     return f"[{reference}] Re: {subject}" if subject else f"[{reference}] Your complaint"
+
+
+# --- SLA: the first-response clock ---------------------------------------------------
+
+# Minutes from a ticket's creation to the first agent reply, per priority.
+DEFAULT_FIRST_RESPONSE_MINUTES = {"urgent": 60, "high": 240, "medium": 480, "low": 1440}
+
+
+def parse_first_response_minutes(text: str | None) -> dict[str, float]:
+    """'urgent=30,high=120' -> the defaults with those replaced; a clear error otherwise."""
+    targets = dict(DEFAULT_FIRST_RESPONSE_MINUTES)
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        priority, _, minutes = part.partition("=")
+        priority = priority.strip()
+        if priority not in PRIORITIES:
+            raise ValueError(f"SLA target for unknown priority {priority!r}; expected {', '.join(PRIORITIES)}")
+        try:
+            value = float(minutes)
+        except ValueError:
+            raise ValueError(f"SLA target {part!r}: minutes must be a number") from None
+        if value <= 0:
+            raise ValueError(f"SLA target {part!r}: minutes must be above zero")
+        targets[priority] = value
+    return targets
+
+
+def first_response_breached(status: str, priority: str, created_at: datetime, first_response_at,
+                            now: datetime, targets: dict[str, float]) -> bool:
+    """An open ticket nobody has answered yet, past its priority's first-response target."""
+    if status not in OPEN_STATUSES or first_response_at is not None:
+        return False
+    return now - created_at > timedelta(minutes=targets[priority])

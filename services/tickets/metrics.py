@@ -17,6 +17,8 @@ DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
                      "Complaints parked in the dead-letter queue (the last value read from the broker)")
 DEAD_LETTER_CHECK_ERRORS = Counter("complaints_tickets_dead_letter_check_errors_total",
                                    "Scrapes at which the broker could not be asked for the dead-letter depth")
+SLA_BREACHES = Counter("complaints_sla_breaches_total",
+                       "Tickets that missed their first-response target (counted once, when flagged)", ["priority"])
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 

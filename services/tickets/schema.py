@@ -56,6 +56,9 @@ tickets = Table(
     Column("survey_rating", Integer),
     Column("survey_comment", Text),
     Column("survey_answered_at", DateTime(timezone=True)),
+    # SLA: when an agent first answered, and when the first-response target was missed.
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("sla_breached_at", DateTime(timezone=True)),
 )
 
 messages = Table(

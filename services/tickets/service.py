@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import time
+from datetime import UTC, datetime
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -23,7 +24,7 @@ from services.common.event_relay import EventRelay
 from services.common.reference import normalize_reference
 from services.common.web import BadRequest, json_body, json_response
 
-from . import api, metrics
+from . import api, domain, metrics
 from .consumer import consume
 from .schema import outbox
 from .store import TicketStore
@@ -34,6 +35,9 @@ log = logging.getLogger("tickets")
 # message goes back to the queue (where the delivery limit dead-letters it).
 # How long a follow-up waits for the ticket it names (seconds between checks).
 REFERENCE_WAIT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1, 1, 2, 2, 3)
+# First-response targets per priority (minutes), and how often they are checked.
+SLA_TARGETS = domain.parse_first_response_minutes(os.environ.get("TICKETS_SLA_FIRST_RESPONSE_MINUTES"))
+SLA_CHECK_SECONDS = float(os.environ.get("TICKETS_SLA_CHECK_SECONDS", 30))
 DB_RETRY_DELAYS = tuple(float(d) for d in os.environ.get("TICKETS_DB_RETRY_DELAYS", "0.5,1,2,4,8").split(","))
 
 
@@ -116,6 +120,15 @@ class TicketsService:
     def relay_events(self):
         self.events.relay(self.store.engine, outbox)
         metrics.OUTBOX_PENDING.set(self.store.outbox_pending())
+
+    @timer(interval=SLA_CHECK_SECONDS)
+    def check_sla(self):
+        """Flag open tickets nobody answered within their priority's target (once each)."""
+        for ticket in self.store.flag_sla_breaches(datetime.now(UTC), SLA_TARGETS):
+            metrics.SLA_BREACHES.labels(ticket["priority"]).inc()
+            log.warning("first-response target missed", extra={"reference": ticket["reference"],
+                                                                "priority": ticket["priority"]})
+        self._relay_soon()
 
     def _relay_soon(self):
         try:

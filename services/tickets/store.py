@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
@@ -54,6 +54,11 @@ class IngestResult:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -189,6 +194,32 @@ class TicketStore:
             if row:
                 return self._thread_ref(conn, row.reference)
         return None
+
+    def flag_sla_breaches(self, at: datetime, targets: dict[str, float], limit: int = 500) -> list[dict]:
+        """Mark open, unanswered tickets past their first-response target, once each:
+        a conditional update, so several replicas never flag (or count) one twice.
+        Audited and announced as ticket_sla_breached; returns the tickets flagged."""
+        flagged = []
+        with self.engine.begin() as conn:
+            for priority, minutes in targets.items():
+                rows = conn.execute(select(tickets).where(
+                    tickets.c.status.in_(domain.OPEN_STATUSES), tickets.c.priority == priority,
+                    tickets.c.first_response_at.is_(None), tickets.c.sla_breached_at.is_(None),
+                    tickets.c.created_at < at - timedelta(minutes=minutes)).limit(limit)).all()
+                for row in rows:
+                    if not domain.first_response_breached(row.status, row.priority, _aware(row.created_at), None,
+                                                          at, targets):
+                        continue
+                    if conn.execute(update(tickets).where(tickets.c.id == row.id, tickets.c.sla_breached_at.is_(None))
+                                    .values(sla_breached_at=at)).rowcount != 1:
+                        continue
+                    self._audit(conn, row.id, at, "system", "sla", "sla_breached",
+                                {"target": "first_response", "minutes": minutes, "priority": priority})
+                    ticket = _ticket_dict(self._ticket_row(conn, row.id))
+                    self._emit(conn, "ticket_sla_breached", {"ticket": ticket, "target": "first_response",
+                                                             "minutes": minutes}, at)
+                    flagged.append(ticket)
+        return flagged
 
     # --- reading --------------------------------------------------------------
 
@@ -352,7 +383,8 @@ class TicketStore:
                         values["status"] = domain.check_transition(row.status, status)
                     message_id = self._insert_reply(conn, row, author, text, at)
                     diff = domain.changes_between({k: getattr(row, k) for k in values}, values)
-                    self._update_ticket(conn, row, {**values, **_timestamps_for(values, at)}, at)
+                    first = {"first_response_at": at} if row.first_response_at is None else {}
+                    self._update_ticket(conn, row, {**values, **_timestamps_for(values, at), **first}, at)
                     self._audit(conn, row.id, at, "agent", author, "replied", {"message_id": message_id, **diff})
                     fresh = _ticket_dict(self._ticket_row(conn, row.id))
                     message = _message_dict(self._message_row(conn, message_id))
@@ -532,7 +564,7 @@ def _ticket_dict(row) -> dict:
     result = {k: getattr(row, k) for k in TICKET_FIELDS}
     result["customer"] = {"name": row.customer_name, "email": row.customer_email, "phone": row.customer_phone,
                           "whatsapp": row.customer_whatsapp, "anonymous": bool(row.customer_anonymous)}
-    for k in ("created_at", "updated_at", "resolved_at", "closed_at"):
+    for k in ("created_at", "updated_at", "resolved_at", "closed_at", "first_response_at", "sla_breached_at"):
         result[k] = iso(getattr(row, k))
     result["follow_up"] = ({"channel": row.follow_up_channel, "address": row.follow_up_address}
                            if row.follow_up_channel else None)
