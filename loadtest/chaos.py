@@ -76,6 +76,7 @@ def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> Counts:
     accepted = {(o.channel, o.key) for o in outcomes if o.status == "accepted"}
     notifier = "notifier" in cluster.procs
     while True:
+        cluster.wait_healthy()  # restarts a service that died meanwhile, as an orchestrator would
         found = message_counts(url)
         missing = len([k for k in accepted if k not in found])
         counts = count_notifications(verify(url, outcomes), outcomes, cluster.mail.received(),
@@ -119,6 +120,7 @@ def run(complaints: int, rate: float, outage: float = 5, keep: bool = False, set
         counts = settle(cluster, outcomes, settle_timeout)
         dead = cluster.rabbit.queue_messages("tickets.complaints.dead")
         _log(f"dead-lettered complaints: {dead}")
+        counts.exited = dict(cluster.exited)
         return counts
     finally:
         cluster.stop(keep=keep)
@@ -142,6 +144,8 @@ def main(argv=None) -> int:
     print("\nresult:\n" + counts.table())
     if counts.examples:
         print(f"  examples: {counts.examples}")
+    if counts.exited:
+        print(f"  services that exited on their own and were restarted: {counts.exited}")
     verdict = "PASS" if counts.ok() else "FAIL"
     print(f"\n{verdict}: lost {counts.lost}, duplicated {counts.duplicated}, "
           f"assigned twice {counts.assigned_twice}, half-stored {counts.incomplete_tickets}, "

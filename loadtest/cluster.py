@@ -44,6 +44,7 @@ class Cluster:
         self.postgres = PrivatePostgres(self.workdir, free_port())
         self.extra_env = extra_env or {}
         self.procs: dict[str, ServiceProcess] = {}
+        self.exited: dict[str, int] = {}  # services that died on their own during the run, and how often
         self.names = [n for n in SERVICES if service_exists(n)]
         # Fixed for the run, so a restarted service comes back where the others expect it.
         self.ports = {name: free_port() for name in self.names}
@@ -112,9 +113,18 @@ class Cluster:
         self.log(f"roster: {agents} agents, capacity {capacity} each")
 
     def wait_healthy(self, timeout: float = 60) -> None:
+        """Wait for every service to answer again. A service whose process exited on its
+        own is started again, as docker compose (restart: unless-stopped) or Kubernetes
+        would, and counted in `self.exited`."""
         deadline = time.monotonic() + timeout
-        for proc in self.procs.values():
+        for name, proc in list(self.procs.items()):
             while not proc.healthy():
+                if not proc.running():
+                    self.exited[name] = self.exited.get(name, 0) + 1
+                    self.log(f"{name} exited on its own (code {proc.proc.returncode}); restarting it as an "
+                             f"orchestrator would. Its last words:\n{proc.log()[-1500:]}")
+                    proc = self.start_service(name)
+                    continue
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{proc.name} not healthy again:\n{proc.log()}")
                 time.sleep(0.3)

@@ -37,6 +37,7 @@ class Counts:
     acks_resent: int = 0       # the same email (same Message-ID) delivered again after a crash
     alerts_sent_twice: int = 0  # agents alerted twice for one assignment
     examples: dict = field(default_factory=dict)
+    exited: dict = field(default_factory=dict)  # service -> times it died on its own (restarted)
 
     def ok(self) -> bool:
         return not (self.lost or self.duplicated or self.assigned_twice or self.incomplete_tickets

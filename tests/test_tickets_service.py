@@ -167,6 +167,7 @@ def test_an_invalid_message_is_quarantined_with_its_raw_content(tmp_path, rabbit
     connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
     channel = connection.channel()
     channel.confirm_delivery()
+    topology.declare_with_pika(channel)
     bad = {"schema_version": 1, "channel": "fax", "body": "hello"}
     channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, json.dumps(bad),
                           pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
@@ -228,6 +229,9 @@ def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbi
     connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
     channel = connection.channel()
     channel.confirm_delivery()
+    # As every publisher does: the service's health answers before its consumer has
+    # necessarily declared the topology.
+    topology.declare_with_pika(channel)
     for body, content_type in ((b"{broken json", "application/json"), (b"<xml/>", "application/xml")):
         channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, body,
                               pika.BasicProperties(content_type=content_type, delivery_mode=2), mandatory=True)
