@@ -59,7 +59,17 @@ def _child_exit(server, worker):
     sys.modules["prometheus_client.multiprocess"].mark_process_dead(worker.pid)
 
 
-def serve(name: str, load_app, worker_exit=None, workers: int = 2, threads: int = 4,
+def _close_worker_app(name: str):
+    """gunicorn's worker_exit: each app keeps its per-worker connections (publisher,
+    RPC proxies, database engine) in app.extensions[name]; close them."""
+    def worker_exit(server, worker):
+        held = getattr(getattr(worker, "wsgi", None), "extensions", {}).get(name)
+        if held is not None:
+            held.close()
+    return worker_exit
+
+
+def serve(name: str, load_app, workers: int = 2, threads: int = 4,
           owned_metrics_dir: str | None = None) -> int:
     prefix = name.upper()
     options = {
@@ -69,10 +79,9 @@ def serve(name: str, load_app, worker_exit=None, workers: int = 2, threads: int 
         "worker_class": "gthread",
         "graceful_timeout": int(os.environ.get(f"{prefix}_GRACEFUL_SECONDS", 30)),
         "child_exit": _child_exit,
+        "worker_exit": _close_worker_app(name),
         "proc_name": name,
     }
-    if worker_exit:
-        options["worker_exit"] = worker_exit
     try:
         FlaskServer(load_app, options).run()
     finally:

@@ -155,9 +155,3 @@ def probes(name: str) -> Blueprint:
 
     return bp
 
-
-def close_app(app: Flask | None, name: str) -> None:
-    """gunicorn's worker_exit: close the worker's connections."""
-    intake = getattr(app, "extensions", {}).get(name)
-    if intake is not None:
-        intake.close()

@@ -45,9 +45,4 @@ def main(settings: ModuleType, argv: list[str], upgrade: Callable[[str], None], 
     def load_app():  # in each worker, after the fork
         return importlib.import_module(f"services.{name}.app").create_app()
 
-    def worker_exit(server, worker):
-        from .webhook_intake import close_app
-
-        close_app(getattr(worker, "wsgi", None), name)
-
-    return gunicorn_main.serve(name, load_app, worker_exit=worker_exit, owned_metrics_dir=owned_metrics_dir)
+    return gunicorn_main.serve(name, load_app, owned_metrics_dir=owned_metrics_dir)

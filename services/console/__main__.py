@@ -53,13 +53,6 @@ def _load_app():
     return create_app()
 
 
-def _worker_exit(server, worker):
-    app = getattr(worker, "wsgi", None)
-    console = getattr(app, "extensions", {}).get("console")
-    if console is not None:
-        console.close()
-
-
 def run() -> int:
     log = logs.setup("console")
     owned_dir = gunicorn_main.prepare_metrics("console")
@@ -70,7 +63,7 @@ def run() -> int:
     base = gunicorn_main.local_base_url("console")
     log.info("console starting", extra=config.describe(settings.ENV_SHOWN))
     log.info("agent console: %s/signin", base)
-    return gunicorn_main.serve("console", _load_app, worker_exit=_worker_exit, workers=2, threads=4,
+    return gunicorn_main.serve("console", _load_app, workers=2, threads=4,
                                owned_metrics_dir=owned_dir)
 
 

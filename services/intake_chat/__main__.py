@@ -26,13 +26,6 @@ def _load_app():
     return create_app()
 
 
-def _worker_exit(server, worker):
-    app = getattr(worker, "wsgi", None)
-    intake = getattr(app, "extensions", {}).get("intake_chat")
-    if intake is not None:
-        intake.close()
-
-
 def main() -> int:
     log = logs.setup("intake_chat")
     owned_dir = gunicorn_main.prepare_metrics("intake_chat")
@@ -45,7 +38,7 @@ def main() -> int:
     log.info("send a complaint: curl -X POST %s/complaints -H 'Content-Type: application/json' -d '%s'",
              base, SAMPLE)
     log.info("web form: %s/   web chat: %s/chat", base, base)
-    return gunicorn_main.serve("intake_chat", _load_app, worker_exit=_worker_exit, owned_metrics_dir=owned_dir)
+    return gunicorn_main.serve("intake_chat", _load_app, owned_metrics_dir=owned_dir)
 
 
 if __name__ == "__main__":
