@@ -21,7 +21,7 @@ import time
 
 from .cluster import Cluster
 from .drivers import Outcome
-from .verify import Counts, count_notifications, message_counts, verify
+from .verify import Counts, count_notifications, verify
 
 
 def _log(text: str) -> None:
@@ -73,15 +73,13 @@ def settle(cluster: Cluster, outcomes: list[Outcome], timeout: float) -> Counts:
     customer acknowledged (or time runs out); returns the final counts."""
     url = cluster.database_url("tickets")
     deadline = time.monotonic() + timeout
-    accepted = {(o.channel, o.key) for o in outcomes if o.status == "accepted"}
     notifier = "notifier" in cluster.procs
     while True:
         cluster.wait_healthy()  # restarts a service that died meanwhile, as an orchestrator would
-        found = message_counts(url)
-        missing = len([k for k in accepted if k not in found])
         counts = count_notifications(verify(url, outcomes), outcomes, cluster.mail.received(),
                                      cluster.twilio.sent("Messages"))
-        unacknowledged = len(accepted) - counts.acknowledged if notifier else 0
+        missing = counts.lost  # accepted, not stored (yet)
+        unacknowledged = counts.accepted - counts.acknowledged if notifier else 0
         _log(f"settling: {missing} accepted complaints not stored yet, {counts.unassigned} tickets unassigned, "
              f"{unacknowledged} customers not acknowledged yet")
         if not missing and not counts.unassigned and not unacknowledged or time.monotonic() > deadline:

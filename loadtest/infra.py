@@ -83,14 +83,17 @@ class PrivateRabbit:
         except (OSError, ValueError):
             return None
 
-    def kill(self) -> None:
-        """The broker dies at once (kill -9 of the Erlang VM), as in a crash."""
+    def _kill_vm(self) -> None:
         pid = self._pid()
         if pid:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def kill(self) -> None:
+        """The broker dies at once (kill -9 of the Erlang VM), as in a crash."""
+        self._kill_vm()
         _wait(lambda: not self.ready(), 30, "RabbitMQ to go away")
 
     def restart(self, down_for: float = 1) -> None:
@@ -101,12 +104,7 @@ class PrivateRabbit:
     def stop(self) -> None:
         subprocess.run([_rabbit_tool("rabbitmqctl"), "-n", self.node, "stop"], env=self._env(),
                        capture_output=True, timeout=60)
-        pid = self._pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._kill_vm()  # whatever rabbitmqctl left behind
 
     def queue_messages(self, name: str) -> int:
         resp = requests.get(f"{self.api}/queues/%2F/{name}", auth=("guest", "guest"), timeout=5)
