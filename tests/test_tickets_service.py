@@ -17,6 +17,7 @@ from conftest import ROOT, wait_for
 from services.common import topology
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import ComplaintPublisher
+from services.common.reference import reference_for
 
 
 def complaint(**overrides) -> ComplaintReceived:
@@ -182,7 +183,9 @@ def test_an_invalid_message_is_quarantined_with_its_raw_content(tmp_path, rabbit
 
 def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, rabbit, services):
     db = tmp_path / "dl.db"
-    tickets = start_tickets(services, rabbit, f"sqlite:///{db}", TICKETS_DB_RETRY_DELAYS="0.05")
+    # The watcher records what it finds and parks it again (no automatic replay here).
+    tickets = start_tickets(services, rabbit, f"sqlite:///{db}", TICKETS_DB_RETRY_DELAYS="0.05",
+                            TICKETS_DEAD_LETTER_CHECK_SECONDS="1", TICKETS_DEAD_LETTER_AUTO_REPLAYS="0")
     # Break the database under the running service: the messages table disappears.
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE messages RENAME TO messages_away")
@@ -196,6 +199,10 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, r
 
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE messages_away RENAME TO messages")
+    recorded = wait_for(lambda: requests.get(f"{tickets.url}/dead-letters").json()["items"],
+                        message="the watcher's record")
+    assert recorded[0]["state"] == "park" and recorded[0]["reference"] == c.reference
+    assert rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 1
     env = {**tickets.env, "AMQP_URI": rabbit.amqp_uri}
     subprocess.run([sys.executable, "-m", "services.tickets", "replay-dead-letters"], cwd=ROOT, env=env,
                    check=True, timeout=60)
@@ -265,3 +272,91 @@ def test_a_follow_up_that_overtakes_its_first_message_still_joins_its_ticket(rab
                      timeout=20, message="both messages on the first ticket")
     assert [m["body"] for m in found["messages"]] == ["My order never came", "It was order 1234"]
     assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+
+
+# --- text no database can hold, and complaints that die anyway ---------------------
+
+
+def publish_raw(rabbit, body: bytes) -> None:
+    """Publish bytes as an intake would (confirms, topology declared first)."""
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    topology.declare_with_pika(channel)
+    channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, body,
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
+    connection.close()
+
+
+def raw_complaint(**overrides) -> dict:
+    data = complaint().to_dict()
+    data.update(overrides)
+    return data
+
+
+def test_text_with_lone_surrogates_and_nul_becomes_a_ticket_that_says_what_was_replaced(database_url, rabbit,
+                                                                                       services):
+    tickets = start_tickets(services, rabbit, database_url)
+    data = raw_complaint(subject="Charged\u0000 twice", body="lone \ud800 surrogate and a NUL \u0000 here",
+                         customer={"name": "J\udce9r\u00f4me", "email": "jerome@example.org"})
+    # json.dumps writes the surrogate and NUL as \ud800 and \u0000 escapes: what a browser may send.
+    publish_raw(rabbit, json.dumps(data).encode())
+    found = wait_for(lambda: ticket(tickets, reference_for(data["intake_id"])), message="the ticket")
+    assert found["messages"][0]["body"] == "lone \ufffd surrogate and a NUL \ufffd here"
+    assert found["subject"] == "Charged\ufffd twice" and found["customer"]["name"] == "J\ufffdr\u00f4me"
+    note = found["notes"][0]["body"]
+    assert "replaced by \ufffd" in note
+    assert "- body: lone \\ud800 surrogate and a NUL \\u0000 here" in note
+    assert "- customer.name: J\\udce9r\\u00f4me" in note and "- subject: Charged\\u0000 twice" in note
+    assert 'complaints_tickets_repaired_total{channel="web"} 1.0' in requests.get(f"{tickets.url}/metrics").text
+
+
+def test_a_complaint_the_database_refuses_as_received_becomes_a_ticket_with_its_raw_content(database_url, rabbit,
+                                                                                           services):
+    """An unforeseen refusal (here: a number JSON allows but PostgreSQL's json type does not)
+    must not leave the customer's complaint dead: it becomes a ticket from an ASCII copy."""
+    tickets = start_tickets(services, rabbit, database_url)
+    data = raw_complaint(body="Caf\u00e9 closed on me", extras={"score": 1e999})
+    publish_raw(rabbit, json.dumps(data).encode())  # "score": Infinity
+    found = wait_for(lambda: ticket(tickets, reference_for(data["intake_id"])), message="the ticket")
+    assert wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0, message="the queue drained")
+    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    if database_url.startswith("sqlite"):
+        assert found["messages"][0]["body"] == "Caf\u00e9 closed on me" and not found["notes"]
+        return
+    assert found["messages"][0]["body"] == "Caf\\xe9 closed on me"
+    notes = [n["body"] for n in found["notes"]]
+    assert "could not be stored as it was received" in notes[0] and "Infinity" in notes[0]
+    assert notes[1].startswith("Raw message as received:") and '"body": "Caf\\u00e9 closed on me"' in notes[1]
+    assert "complaints_tickets_stored_as_ascii_total 1.0" in requests.get(f"{tickets.url}/metrics").text
+
+
+def test_a_dead_lettered_complaint_shows_as_delayed_and_is_replayed_once_the_database_is_back(tmp_path, rabbit,
+                                                                                             services):
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    db = tmp_path / "watch.db"
+    tickets = start_tickets(services, rabbit, f"sqlite:///{db}", TICKETS_DB_RETRY_DELAYS="0.05",
+                            TICKETS_DEAD_LETTER_CHECK_SECONDS="1", TICKETS_DEAD_LETTER_AUTO_REPLAYS="1000")
+    # Break the database under the running service: no change can be audited, so none commits.
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE audit RENAME TO audit_away")
+    c = complaint()
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+
+    def public_view():
+        with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+            return proxy.get_public_view(c.reference)
+
+    delayed = wait_for(public_view, timeout=90, message="the tracking view of the dead-lettered complaint")
+    assert delayed["status"] == "delayed" and delayed["delayed_since"]
+    listed = requests.get(f"{tickets.url}/dead-letters").json()["items"]
+    assert listed[0]["reference"] == c.reference and listed[0]["ticketed"] is False
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE audit_away RENAME TO audit")
+    assert wait_for(lambda: ticket(tickets, c.reference), timeout=90, message="the replayed ticket")
+    assert public_view()["status"] == "new"
+    assert wait_for(lambda: requests.get(f"{tickets.url}/dead-letters").json()["items"][0]["ticketed"])
+    assert 'complaints_tickets_dead_letters_moved_total{action="replay"}' in \
+        requests.get(f"{tickets.url}/metrics").text

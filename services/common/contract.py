@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from .reference import reference_for
+from .storable_text import repair_tree
 
 SCHEMA_VERSION = 1
 
 CHANNELS = ("email", "web", "chat", "whatsapp", "voice")
 CATEGORIES = ("billing", "technical", "delivery", "product", "service", "other")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+# No whitespace, control characters or U+FFFD (what a repaired byte became) in an address.
+EMAIL_RE = re.compile("[^@\\s<>\x00-\x1f\x7f\ufffd]+@[^@\\s<>\x00-\x1f\x7f\ufffd]+\\.[^@\\s<>\x00-\x1f\x7f\ufffd]+")
 # Matched whole (fullmatch). E.164: a plus and up to 15 digits.
 PHONE_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 
@@ -28,6 +30,11 @@ MAX_SUBJECT = 300
 MAX_BODY = 100_000
 MAX_NAME = 200
 MAX_EXTERNAL_ID = 500
+MAX_LANGUAGE = 35  # BCP 47's longest common tags; also the tickets column's width
+# Contact details are refused, never repaired: a repaired address reaches somebody else.
+IDENTITY_FIELDS = ("customer.email", "customer.phone", "customer.whatsapp")
+# Ids must stay distinct after repair: they keep the escaped spelling instead of U+FFFD.
+ID_FIELDS = ("external_id", "threading.in_reply_to", "threading.message_id")
 
 
 class ContractError(ValueError):
@@ -87,6 +94,9 @@ class ComplaintReceived:
     attachments: tuple[Attachment, ...] = ()
     threading: Threading = field(default_factory=Threading)
     extras: dict = field(default_factory=dict)
+    # Text no database can hold (NUL, lone surrogates) that was replaced by U+FFFD on
+    # the way in: {dotted field: the original, ASCII-escaped}. The ticket says so.
+    repairs: dict = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -98,6 +108,8 @@ class ComplaintReceived:
         data = asdict(self)
         data["attachments"] = [dict(a) for a in data["attachments"]]
         data["threading"]["references"] = list(data["threading"]["references"])
+        if not data["repairs"]:
+            del data["repairs"]  # the usual case: the wire format stays as it always was
         return data
 
     @classmethod
@@ -105,6 +117,7 @@ class ComplaintReceived:
         """Build and validate; raises ContractError naming every bad field."""
         if not isinstance(data, dict):
             raise ContractError({"$": "expected a JSON object"})
+        data, repairs, text_errors = _storable(data)
         errors: dict[str, str] = {}
         version = data.get("schema_version")
         if type(version) is not int or version != SCHEMA_VERSION:
@@ -120,7 +133,8 @@ class ComplaintReceived:
             body=_text(data, "body", MAX_BODY, errors, required=False) or "",
             subject=_text(data, "subject", MAX_SUBJECT, errors) or "",
             category=_choice(data, "category", CATEGORIES, errors),
-            language=_pattern(data, "language", LANGUAGE_RE, "not a language tag like 'en' or 'pt-BR'", errors),
+            language=_pattern(data, "language", LANGUAGE_RE, "not a language tag like 'en' or 'pt-BR'", errors,
+                              limit=MAX_LANGUAGE),
             region=_text(data, "region", 64, errors),
         )
         extras = data.get("extras") or {}
@@ -130,10 +144,11 @@ class ComplaintReceived:
             _callback(extras.get("callback"), errors)
         if "body" not in errors and not complaint["body"].strip() and not attachments and not extras:
             errors["body"] = "empty: a complaint needs text, an attachment or a recording"
+        errors.update(text_errors)  # said more precisely than "not an email address"
         if errors:
             raise ContractError(errors)
         return cls(customer=customer, threading=threading, attachments=attachments,
-                   extras=extras, **complaint)
+                   extras=extras, repairs=repairs, **complaint)
 
 
 def new_intake_id() -> str:
@@ -145,6 +160,28 @@ def utc_now_iso() -> str:
 
 
 # --- field validators: each records its problem under the field's dotted name
+
+
+def _storable(data: dict) -> tuple[dict, dict, dict]:
+    """(data with every string made storable, repairs, errors for contact details
+    that needed repair). Repairs an earlier hop made (the intake) are kept."""
+    earlier = data.get("repairs") or {}
+    errors = {}
+    if not isinstance(earlier, dict) or not all(isinstance(v, str) for v in earlier.values()):
+        errors["repairs"] = "expected an object of field names to escaped text"
+        earlier = {}
+    data, repairs = repair_tree({k: v for k, v in data.items() if k != "repairs"})
+    for name in [n for n in repairs if n in IDENTITY_FIELDS]:
+        del repairs[name]
+        errors[name] = "contains a character that is not text (NUL or a lone surrogate)"
+    for name in [n for n in repairs if n in ID_FIELDS]:
+        section, _, key = name.rpartition(".")
+        (data[section] if section else data)[key] = repairs.pop(name)
+    threading = data.get("threading")
+    references = threading.get("references") if isinstance(threading, dict) else None
+    for name in [n for n in repairs if n.startswith("threading.references[")]:
+        references[int(name[len("threading.references["):-1])] = repairs.pop(name)
+    return data, {**earlier, **repairs}, errors
 
 
 def _text(data, name, limit, errors, required=False, prefix=""):
@@ -171,8 +208,8 @@ def _choice(data, name, allowed, errors, required=False):
     return value
 
 
-def _pattern(data, name, regex, message, errors, prefix=""):
-    value = _text(data, name, 320, errors, prefix=prefix)
+def _pattern(data, name, regex, message, errors, prefix="", limit=320):
+    value = _text(data, name, limit, errors, prefix=prefix)
     if value is not None and not regex.fullmatch(value):
         errors[prefix + name] = message
         return None

@@ -52,7 +52,7 @@ def add_message(ref):
             return _tracking_page(canonical, token, errors=exc.errors, values=fields, status=422)
         return replies.json_error(422, "invalid", "some fields need correcting", fields=exc.errors)
     try:
-        if public_view(canonical)["status"] == "received":
+        if public_view(canonical)["status"] in ("received", "delayed"):
             # The first message is still on its way to becoming a ticket: this one
             # would otherwise race it and open a ticket of its own.
             if replies.wants_html():

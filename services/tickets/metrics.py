@@ -12,6 +12,14 @@ INGEST_SECONDS = Histogram("complaints_tickets_ingest_seconds",
                            "Time to turn one ComplaintReceived into a committed ticket change")
 QUARANTINED = Counter("complaints_tickets_quarantined_total",
                       "Messages kept aside because they can never become a ticket", ["reason"])
+STORED_AS_ASCII = Counter("complaints_tickets_stored_as_ascii_total",
+                          "Complaints the database refused as received, stored as an ASCII copy with the raw "
+                          "message in a note (never left dead)")
+REPAIRED = Counter("complaints_tickets_repaired_total",
+                   "Complaint messages whose text had characters no database holds (NUL, broken Unicode), "
+                   "replaced and noted on the ticket", ["channel"])
+DEAD_LETTERS_MOVED = Counter("complaints_tickets_dead_letters_moved_total",
+                             "Dead-lettered complaints the watcher replayed or parked again", ["action"])
 OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
 DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
                      "Complaints parked in the dead-letter queue (the last value read from the broker)")

@@ -118,3 +118,20 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("raw", Text, nullable=False),
 )
+
+# Complaints the dead-letter queue held (read by the dead-letter watcher), so the
+# customer's tracking page says "delayed" instead of "received" forever, and an
+# operator sees which references wait and why. The message itself stays in the
+# queue (parked) or goes back to the work queue (replayed).
+dead_letters = Table(
+    "dead_letters", metadata,
+    Column("id", Integer, primary_key=True),
+    # The intake id, or sha256:<hex> of the bytes of a message that is not JSON.
+    Column("key", String(80), nullable=False, unique=True),
+    Column("reference", String(16), index=True),
+    Column("reason", Text, nullable=False),
+    Column("deaths", Integer, nullable=False),
+    Column("state", String(10), nullable=False),  # parked | replayed
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)

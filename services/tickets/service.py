@@ -15,19 +15,19 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.common import topology, web
+from services.common import config, topology, web
 from services.common.contract import ComplaintReceived, ContractError
 from services.common.db import make_engine
 from services.common.event_relay import EventRelay
 from services.common.reference import normalize_reference
 from services.common.web import BadRequest, json_body, json_response
 
-from . import api, domain, metrics
+from . import api, dead_letters, domain, metrics, replay, salvage
 from .consumer import consume
 from .schema import outbox
-from .store import TicketStore
+from .store import Conflict, TicketStore
 
 log = logging.getLogger("tickets")
 
@@ -38,6 +38,10 @@ REFERENCE_WAIT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1, 1, 2, 2, 3)
 # First-response targets per priority (minutes), and how often they are checked.
 SLA_TARGETS = domain.parse_first_response_minutes(os.environ.get("TICKETS_SLA_FIRST_RESPONSE_MINUTES"))
 SLA_CHECK_SECONDS = float(os.environ.get("TICKETS_SLA_CHECK_SECONDS", 30))
+# The dead-letter watcher: how often it looks, and how many times a complaint that
+# died for want of a database is replayed automatically before it stays parked.
+DEAD_LETTER_CHECK_SECONDS = float(os.environ.get("TICKETS_DEAD_LETTER_CHECK_SECONDS", 30))
+DEAD_LETTER_AUTO_REPLAYS = int(os.environ.get("TICKETS_DEAD_LETTER_AUTO_REPLAYS", 3))
 DB_RETRY_DELAYS = tuple(float(d) for d in os.environ.get("TICKETS_DB_RETRY_DELAYS", "0.5,1,2,4,8").split(","))
 
 
@@ -75,13 +79,28 @@ class TicketsService:
             log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": str(exc)})
             return
         self._await_verified_reference(complaint)
-        result = self._with_db_retries(lambda: self.store.ingest(complaint))
+        try:
+            result = self._with_db_retries(lambda: self.store.ingest(complaint))
+        except (OperationalError, Conflict):
+            raise  # the database is away or busy: the message goes back to the queue
+        except Exception as exc:  # this message, as received, cannot be stored: never leave it dead
+            result = self._ingest_last_resort(complaint, body, exc)
         metrics.INGESTED.labels(complaint.channel, result.outcome).inc()
+        if complaint.repairs and result.outcome != "duplicate":
+            metrics.REPAIRED.labels(complaint.channel).inc()
         metrics.INGEST_SECONDS.observe(time.monotonic() - started)
         log.info("complaint %s", result.outcome, extra={
             "intake_id": complaint.intake_id, "reference": result.reference, "channel": complaint.channel,
             "threaded_via": result.threaded_via})
         self._relay_soon()
+
+    def _ingest_last_resort(self, complaint: ComplaintReceived, body: dict, exc: Exception):
+        """An ASCII-only copy of the complaint, with the error and the raw message as notes."""
+        log.exception("complaint could not be stored as received; storing an ASCII copy with the raw message",
+                      extra={"intake_id": complaint.intake_id, "reference": complaint.reference})
+        metrics.STORED_AS_ASCII.inc()
+        copy, notes_for_agents = salvage.last_resort(complaint, body, f"{type(exc).__name__}: {exc}")
+        return self._with_db_retries(lambda: self.store.ingest(copy, tuple(notes_for_agents)))
 
     def _await_verified_reference(self, complaint: ComplaintReceived) -> None:
         """A follow-up that names its ticket (a chat message, a WhatsApp message in the
@@ -129,6 +148,37 @@ class TicketsService:
             log.warning("first-response target missed", extra={"reference": ticket["reference"],
                                                                 "priority": ticket["priority"]})
         self._relay_soon()
+
+    @timer(interval=DEAD_LETTER_CHECK_SECONDS)
+    def watch_dead_letters(self):
+        """Record each dead-lettered complaint (its tracking page then says "delayed"),
+        replay it while the database answers, DEAD_LETTER_AUTO_REPLAYS times at most,
+        and park the rest again for an operator (replay-dead-letters after a fix)."""
+        try:
+            self.store.ping()
+        except Exception:
+            return  # a replay now would only die again; the alert already fires on the depth
+        connection, channel = replay.open_channel(config.amqp_uri())
+        try:
+            moved = replay.move(channel, self._dead_letter_action)
+        finally:
+            connection.close()
+        for action, count in moved.items():
+            metrics.DEAD_LETTERS_MOVED.labels(action).inc(count)
+        if moved:
+            log.warning("dead letters: %s", dict(moved))
+
+    def _dead_letter_action(self, body: bytes, properties) -> str:
+        letter = dead_letters.read(body, properties.headers)
+        action = dead_letters.decide(letter, DEAD_LETTER_AUTO_REPLAYS)
+        try:
+            self.store.record_dead_letter(letter, action)
+        except Exception:  # recording is for the tracking page; never move a message unrecorded
+            log.exception("could not record a dead letter; parking it", extra={"key": letter.key})
+            return dead_letters.PARK
+        log.error("complaint dead-lettered (%s, %d deaths): %s", letter.reason, letter.deaths, action,
+                  extra={"key": letter.key, "reference": letter.reference})
+        return action
 
     def _relay_soon(self):
         try:
@@ -245,6 +295,10 @@ class TicketsService:
                                             str(body.get("source") or "link"))
         return self._respond_and_relay(work)
 
+    @http("GET", "/dead-letters")
+    def http_dead_letters(self, request):
+        return api.respond(lambda: {"items": self.store.list_dead_letters()})
+
     @http("GET", "/quarantine")
     def http_quarantine(self, request):
         return api.respond(lambda: {"items": self.store.list_quarantine()})
@@ -274,8 +328,6 @@ class TicketsService:
 def _is_transient(exc: DBAPIError) -> bool:
     # Connection-level failures (server restart, network) are worth retrying;
     # constraint violations and programming errors are not.
-    from sqlalchemy.exc import OperationalError
-
     return isinstance(exc, OperationalError)
 
 

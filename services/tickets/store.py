@@ -24,8 +24,9 @@ from services.common.outbox import pending as outbox_pending
 from services.common.outbox import relay as outbox_relay
 from services.common.reference import find_references, normalize_reference
 
-from . import domain
-from .schema import audit, messages, notes, outbox, quarantine, tickets
+from . import domain, salvage
+from .dead_letters import DeadLetter
+from .schema import audit, dead_letters, messages, notes, outbox, quarantine, tickets
 
 TICKET_FIELDS = ("reference", "status", "priority", "category", "queue", "channel", "subject",
                  "region", "language", "assignee", "related_reference", "version")
@@ -75,15 +76,18 @@ class TicketStore:
 
     # --- intake ---------------------------------------------------------------
 
-    def ingest(self, complaint: ComplaintReceived) -> IngestResult:
-        """Create a ticket or append to one; a message seen before is a duplicate."""
+    def ingest(self, complaint: ComplaintReceived, notes_for_agents: tuple[str, ...] = ()) -> IngestResult:
+        """Create a ticket or append to one; a message seen before is a duplicate.
+        `notes_for_agents` (and a note on any repaired text) are added with the message."""
         for _ in range(5):
             try:
                 with self.engine.begin() as conn:
                     duplicate = self._existing_message(conn, complaint)
                     if duplicate:
                         return duplicate
-                    return self._ingest(conn, complaint)
+                    result = self._ingest(conn, complaint)
+                    self._system_notes(conn, result.reference, complaint, notes_for_agents)
+                    return result
             except IntegrityError:
                 with self.engine.connect() as conn:
                     duplicate = self._existing_message(conn, complaint)
@@ -149,6 +153,17 @@ class TicketStore:
             self._emit(conn, "ticket_updated", {"ticket": _ticket_dict(fresh), "changes": changes,
                                                 "actor_type": "customer", "actor": _customer_label(c)}, at)
         return IngestResult("appended", ticket.reference, decision.via)
+
+    def _system_notes(self, conn, reference: str, c: ComplaintReceived, extra: tuple[str, ...]) -> None:
+        bodies = [b for b in (salvage.repair_note(c.repairs), *extra) if b]
+        if not bodies:
+            return
+        ticket_id = self._ticket_by_reference(conn, reference).id
+        at = now()
+        for body in bodies:
+            note_id = conn.execute(insert(notes).values(ticket_id=ticket_id, author=salvage.NOTE_AUTHOR, body=body,
+                                                        created_at=at)).inserted_primary_key[0]
+            self._audit(conn, ticket_id, at, "system", salvage.NOTE_AUTHOR, "note_added", {"note_id": note_id})
 
     def _ingest_survey_answer(self, conn, answered: domain.TicketRef, c: ComplaintReceived, at, via,
                               survey: tuple[int, str | None]) -> IngestResult:
@@ -266,11 +281,12 @@ class TicketStore:
             return result
 
     def public_view(self, reference: str) -> dict | None:
-        """What the customer may see: status and the conversation, no notes or audit."""
+        """What the customer may see: status and the conversation, no notes or audit.
+        No ticket yet: "delayed" when the complaint sits in the dead-letter queue, else None."""
         try:
             full = self.get(reference)
         except NotFound:
-            return None
+            return self._delayed_view(reference)
         return {
             "reference": full["reference"], "status": full["status"], "category": full["category"],
             "created_at": full["created_at"], "updated_at": full["updated_at"],
@@ -497,6 +513,41 @@ class TicketStore:
 
     def outbox_pending(self) -> int:
         return outbox_pending(self.engine, outbox)
+
+    def _delayed_view(self, reference: str) -> dict | None:
+        canonical = normalize_reference(reference)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(dead_letters.c.first_seen_at).where(
+                dead_letters.c.reference == canonical).limit(1)).first() if canonical else None
+        if row is None:
+            return None
+        return {"reference": canonical, "status": "delayed", "delayed_since": iso(row.first_seen_at),
+                "messages": [], "can_rate": False}
+
+    # --- dead letters, quarantine and health -----------------------------------
+
+    def record_dead_letter(self, letter: DeadLetter, state: str) -> None:
+        """One row per dead-lettered message (by intake id), updated each time the watcher sees it."""
+        at = now()
+        values = {"reference": letter.reference, "reason": letter.reason[:2000], "deaths": letter.deaths,
+                  "state": state, "last_seen_at": at}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(dead_letters).values(key=letter.key, first_seen_at=at, **values))
+        except IntegrityError:
+            with self.engine.begin() as conn:
+                conn.execute(update(dead_letters).where(dead_letters.c.key == letter.key).values(**values))
+
+    def list_dead_letters(self, limit=100) -> list[dict]:
+        """Recorded dead letters, newest first, each with whether its ticket exists by now."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(dead_letters, tickets.c.id.label("ticket_id"))
+                                .outerjoin(messages, messages.c.intake_id == dead_letters.c.key)
+                                .outerjoin(tickets, tickets.c.id == messages.c.ticket_id)
+                                .order_by(dead_letters.c.last_seen_at.desc()).limit(limit))
+            return [{"key": r.key, "reference": r.reference, "reason": r.reason, "deaths": r.deaths,
+                     "state": r.state, "ticketed": r.ticket_id is not None,
+                     "first_seen_at": iso(r.first_seen_at), "last_seen_at": iso(r.last_seen_at)} for r in rows]
 
     # --- quarantine and health ------------------------------------------------
 

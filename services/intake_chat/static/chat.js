@@ -158,7 +158,7 @@
       list.replaceChildren.apply(list, items);
       list.setAttribute("data-sig", signature(items));
     }
-    var ready = view && view.status && view.status !== "received";
+    var ready = view && view.status && view.status !== "received" && view.status !== "delayed";
     $("send-button").disabled = !ready || view.status === "closed";
     $("chat-status").textContent = !ready ? "Connecting you to an agent…"
       : view.status === "closed" ? "This chat is closed."
