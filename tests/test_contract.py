@@ -521,3 +521,73 @@ def test_token_matches_rejects_missing_and_wrong_tokens(token):
 
 def test_token_matches_rejects_non_ascii_token():
     assert token_matches(REF, "é" * 24, "s3cret") is False
+
+
+# --- text no database can hold (NUL, lone surrogates) ----------------------------
+
+
+def with_fields(**fields) -> dict:
+    data = valid()
+    for dotted, value in fields.items():
+        section, _, key = dotted.rpartition("__")
+        (data[section] if section else data)[key] = value
+    return data
+
+
+@pytest.mark.parametrize("field, value, stored", [
+    ("body", "lone \ud800 surrogate", "lone \ufffd surrogate"),
+    ("subject", "NUL\x00in subject", "NUL\ufffdin subject"),
+    ("customer__name", "J\udcc3\udcb6hn", "J\ufffd\ufffdhn"),
+    ("region", "lis\x00bon", "lis\ufffdbon"),
+])
+def test_unstorable_text_is_replaced_and_the_original_kept_escaped(field, value, stored):
+    complaint = ComplaintReceived.from_dict(with_fields(**{field: value}))
+    section, _, key = field.rpartition("__")
+    assert getattr(getattr(complaint, section) if section else complaint, key) == stored
+    dotted = field.replace("__", ".")
+    assert complaint.repairs == {dotted: json.dumps(value)[1:-1]}
+    assert complaint.repairs[dotted].isascii()
+
+
+def test_repairs_travel_with_the_complaint_to_the_tickets_service():
+    complaint = ComplaintReceived.from_dict(with_fields(body="a\x00b"))
+    wire = json.loads(json.dumps(complaint.to_dict()))
+    assert wire["repairs"] == {"body": "a\\u0000b"}
+    assert ComplaintReceived.from_dict(wire) == complaint
+
+
+def test_a_clean_complaint_carries_no_repairs_on_the_wire():
+    assert "repairs" not in ComplaintReceived.from_dict(valid()).to_dict()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("customer__email", "a\ud800b@b.co"),
+    ("customer__email", "a\x00b@b.co"),
+    ("customer__phone", "+35191234\x005678"),
+    ("customer__whatsapp", "+3519123\udc805679"),
+])
+def test_contact_details_with_unstorable_characters_are_refused_not_repaired(field, value):
+    with pytest.raises(ContractError) as caught:
+        ComplaintReceived.from_dict(with_fields(**{field: value}))
+    assert caught.value.errors == {field.replace("__", "."): "contains a character that is not text "
+                                                             "(NUL or a lone surrogate)"}
+
+
+def test_ids_with_unstorable_characters_stay_distinct():
+    one = ComplaintReceived.from_dict(with_fields(external_id="<a\ud800@x>"))
+    two = ComplaintReceived.from_dict(with_fields(external_id="<a\ud801@x>"))
+    assert one.external_id == "<a\\ud800@x>" and two.external_id == "<a\\ud801@x>"
+    threaded = ComplaintReceived.from_dict(with_fields(threading__references=["<ok@x>", "<b\x00@x>"]))
+    assert threaded.threading.references == ("<ok@x>", "<b\\u0000@x>")
+
+
+def test_a_language_tag_longer_than_any_real_one_is_refused():
+    with pytest.raises(ContractError) as caught:
+        ComplaintReceived.from_dict(with_fields(language="en" + "-abcdefgh" * 4))
+    assert caught.value.errors["language"].startswith("too long")
+
+
+def test_an_address_with_control_characters_is_not_an_email_address():
+    with pytest.raises(ContractError) as caught:
+        ComplaintReceived.from_dict(with_fields(customer__email="ana\x07@example.com"))
+    assert caught.value.errors == {"customer.email": "not an email address"}

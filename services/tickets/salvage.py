@@ -48,9 +48,9 @@ def last_resort(complaint: ComplaintReceived, raw: dict, error: str) -> tuple[Co
             ticket_reference=_ascii(c.threading.ticket_reference, 32),
             message_id=_ascii(c.threading.message_id, WIDTHS["message_id"])),
     )
-    notes = [f"This message could not be stored as it was received ({error[:500]}), so it was kept "
-             "with every character outside ASCII written as an escape (\\xe9 for \N{LATIN SMALL LETTER E WITH ACUTE}"
-             "); attachments and channel details are in the raw message below.",
+    notes = [f"This message could not be stored as it was received ({_ascii(error, 500)}), so it was kept "
+             "with every character outside ASCII written as an escape (\\xe9 for an e with an acute accent); "
+             "attachments and channel details are in the raw message below.",
              "Raw message as received:\n" + json.dumps(raw, ensure_ascii=True, sort_keys=True, default=repr)]
     if c.customer.email and customer.email is None:
         notes.insert(1, f"The customer's address could not be kept: {_ascii(c.customer.email, None)}")
