@@ -421,6 +421,23 @@ def test_tracking_page_shows_the_conversation_escaped(make_client, publisher):
     assert page.find("html", lang="en")
 
 
+def test_a_dead_lettered_complaint_shows_as_delayed_and_asks_for_no_resend(make_client, publisher):
+    tickets = FakeTickets({})
+    client = make_client(publisher, tickets)
+    ref = client.post("/complaints", json=ANA).get_json()["reference"]
+    tickets.views[ref] = {"reference": ref, "status": "delayed", "delayed_since": "2026-11-28T10:00:00.000+00:00",
+                          "messages": [], "can_rate": False}
+    token = tracking_token(ref, SECRET)
+    page = Page(client.get(f"/complaints/{ref}?token={token}", headers=BROWSER).get_data(True))
+    assert "Delayed" in page.all_text
+    assert "taking longer than usual" in page.all_text and "do not need to send it again" in page.all_text
+    assert "28 Nov 2026, 10:00 UTC" in page.all_text
+    assert not page.find("textarea")  # nothing to write to until the ticket exists
+    answer = client.post(f"/complaints/{ref}/messages?token={token}",
+                         json={"body": "any news?", "message_id": "3b0f5a0e-any-news"})
+    assert answer.status_code == 409 and answer.get_json()["error"] == "not_ready"
+
+
 # --- the form page and metrics ----------------------------------------------------
 
 

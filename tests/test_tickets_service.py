@@ -360,3 +360,23 @@ def test_a_dead_lettered_complaint_shows_as_delayed_and_is_replayed_once_the_dat
     assert wait_for(lambda: requests.get(f"{tickets.url}/dead-letters").json()["items"][0]["ticketed"])
     assert 'complaints_tickets_dead_letters_moved_total{action="replay"}' in \
         requests.get(f"{tickets.url}/metrics").text
+
+
+def test_a_complaint_parked_by_the_old_code_for_its_surrogates_is_ticketed_by_a_replay(database_url, rabbit,
+                                                                                      services):
+    """Before the contract repaired text, such complaints died in the tickets insert and
+    were parked; after the upgrade, a replay turns them into tickets."""
+    tickets = start_tickets(services, rabbit, database_url, TICKETS_DEAD_LETTER_AUTO_REPLAYS="0")
+    data = raw_complaint(body="lone \ud800 surrogate", customer={"name": "N\u0000b", "email": "nb@example.org"})
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    topology.declare_with_pika(channel)
+    channel.basic_publish(topology.DEAD_LETTER_EXCHANGE, topology.COMPLAINT_RECEIVED, json.dumps(data).encode(),
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
+    connection.close()
+    subprocess.run([sys.executable, "-m", "services.tickets", "replay-dead-letters"], cwd=ROOT,
+                   env={**tickets.env, "AMQP_URI": rabbit.amqp_uri}, check=True, timeout=60)
+    found = wait_for(lambda: ticket(tickets, reference_for(data["intake_id"])), message="the replayed ticket")
+    assert found["messages"][0]["body"] == "lone \ufffd surrogate" and "\\ud800" in found["notes"][0]["body"]
+    assert rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0
