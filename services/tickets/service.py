@@ -27,7 +27,7 @@ from services.common.web import BadRequest, json_body, json_response
 from . import api, dead_letters, domain, metrics, replay, salvage
 from .consumer import consume
 from .schema import outbox
-from .store import Conflict, TicketStore
+from .store import Conflict, NotFound, TicketStore
 
 log = logging.getLogger("tickets")
 
@@ -43,6 +43,9 @@ SLA_CHECK_SECONDS = float(os.environ.get("TICKETS_SLA_CHECK_SECONDS", 30))
 DEAD_LETTER_CHECK_SECONDS = float(os.environ.get("TICKETS_DEAD_LETTER_CHECK_SECONDS", 30))
 DEAD_LETTER_AUTO_REPLAYS = int(os.environ.get("TICKETS_DEAD_LETTER_AUTO_REPLAYS", 3))
 DB_RETRY_DELAYS = tuple(float(d) for d in os.environ.get("TICKETS_DB_RETRY_DELAYS", "0.5,1,2,4,8").split(","))
+
+
+CALLER_ERRORS = (NotFound, Conflict, domain.TicketError)
 
 
 class Store(DependencyProvider):
@@ -187,49 +190,52 @@ class TicketsService:
             log.exception("event relay failed; will retry")
 
     # --- RPC (router, intakes) ----------------------------------------------------
+    # A caller's mistake or a race already won (an unknown reference, an illegal
+    # change, a claim another replica took) is the caller's answer, not our ERROR:
+    # nameko logs expected exceptions as warnings.
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def get_ticket(self, reference):
         return self.store.get(reference)
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def get_public_view(self, reference):
         return self.store.public_view(reference)
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def search(self, filters):
         return self.store.search(**api.search_filters(filters))
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def change(self, reference, fields, actor_type="agent", actor=None):
         result = self.store.change(reference, fields, actor_type, actor)
         self._relay_soon()
         return result
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def assign(self, reference, assignee, actor_type="system", actor="router", expected_assignee="*"):
         result = self.store.assign(reference, assignee, actor_type, actor, expected_assignee)
         self._relay_soon()
         return result
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def add_note(self, reference, author, body):
         return self.store.add_note(reference, author, body)
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def reply(self, reference, author, body, status=None):
         """An agent's answer to the customer -> {"ticket", "message"}; the notifier sends it."""
         result = self.store.reply(reference, author, body, status)
         self._relay_soon()
         return result
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def record_survey(self, reference, rating, comment=None, source="link"):
         result = self.store.record_survey(reference, rating, comment, source)
         self._relay_soon()
         return result
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def set_follow_up(self, reference, channel, address, actor_type="customer", actor=None):
         result = self.store.set_follow_up(reference, channel, address, actor_type, actor)
         self._relay_soon()

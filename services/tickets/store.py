@@ -359,6 +359,8 @@ class TicketStore:
         domain.check_actor(actor_type, actor)
 
         def changes(row):
+            if row.assignee == assignee:
+                return {}  # already so (a redelivered or repeated push): a quiet no-op
             if expected_assignee != "*" and row.assignee != expected_assignee:
                 raise Conflict(f"{row.reference} is assigned to {row.assignee or 'nobody'}, "
                                f"not {expected_assignee or 'nobody'}")
