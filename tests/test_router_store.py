@@ -230,6 +230,18 @@ def test_roster_import_names_every_bad_field():
     assert agents[0]["skills"] == {"billing": 2, "delivery": 0} and agents[0]["regions"] == ["eu", "us"]
 
 
+def test_roster_refuses_text_a_database_cannot_store_and_addresses_that_are_not_addresses():
+    with pytest.raises(roster.RosterError) as exc:
+        roster.parse_json([{"name": "ana", "email": "a\u0000@example.org", "display_name": "Ana \ud800",
+                            "languages": ["pt\u0000"], "vacations": [{"starts_at": "2026-01-01T00:00:00Z",
+                                                                     "ends_at": "2026-01-02T00:00:00Z",
+                                                                     "note": "off\u0000"}]},
+                           {"name": "bruno", "email": "not-an-address"}])
+    assert set(exc.value.errors) == {"[0].email", "[0].display_name", "[0].languages", "[0].vacations[0].note",
+                                     "[1].email"}
+    assert exc.value.errors["[1].email"] == "not an email address"
+
+
 def test_a_large_roster_index_picks_the_same_agent_as_checking_everyone(store):
     """Above 50 agents the router walks a ranked index best-first and stops early; it must
     choose exactly the agent (and give the reason) a full scan of the database's roster

@@ -12,7 +12,8 @@ import io
 import re
 from datetime import UTC, datetime
 
-from services.common.contract import PHONE_RE
+from services.common.contract import EMAIL_RE, PHONE_RE
+from services.common.storable_text import is_storable
 
 from .policy import STATUSES
 
@@ -75,8 +76,10 @@ def agent(item, errors: dict[str, str], prefix: str = "", partial: bool = False)
         out["name"] = name
     for key, limit in (("display_name", 200), ("email", 320)):
         if key in item and item[key] is not None:
-            if not isinstance(item[key], str) or len(item[key]) > limit:
-                errors[prefix + key] = f"expected text of at most {limit} characters"
+            if not _text_within(item[key], limit):
+                errors[prefix + key] = f"expected text of at most {limit} characters (no NUL or broken Unicode)"
+            elif key == "email" and not EMAIL_RE.fullmatch(item[key]):
+                errors[prefix + key] = "not an email address"
             out[key] = item[key]
     for key in ("phone", "whatsapp"):  # where agent alerts and voice callbacks reach the agent
         if key in item:
@@ -128,8 +131,8 @@ def vacation(item, errors: dict[str, str], prefix: str = "") -> dict:
     if starts and ends and ends <= starts:
         errors[prefix + "ends_at"] = "must be after starts_at"
     note = item.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 200):
-        errors[prefix + "note"] = "expected text of at most 200 characters"
+    if note is not None and not _text_within(note, 200):
+        errors[prefix + "note"] = "expected text of at most 200 characters (no NUL or broken Unicode)"
     return {"starts_at": starts, "ends_at": ends, "note": note}
 
 
@@ -170,7 +173,7 @@ def _skills(value, errors, key) -> dict[str, int]:
 
 
 def _words(value, errors, key) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
+    if not isinstance(value, list) or not all(_text_within(v, 64) and v for v in value):
         errors[key] = "expected a list of short names"
         return []
     return sorted(set(value))
@@ -185,6 +188,11 @@ def _number(value, errors, key) -> float:
     if not 0 < number <= 10_000:
         errors[key] = "must be above 0 and at most 10000"
     return number
+
+
+def _text_within(value, limit: int) -> bool:
+    """Text of at most `limit` characters that every database can store."""
+    return isinstance(value, str) and len(value) <= limit and is_storable(value)
 
 
 def _check_unique(agents, errors, where) -> None:

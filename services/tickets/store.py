@@ -245,7 +245,11 @@ class TicketStore:
 
 
     def _ticket_by_reference(self, conn, reference: str):
-        """By the ticket's reference, or by the reference a follow-up was given at intake."""
+        """By the ticket's reference, or by the reference a follow-up was given at intake.
+        Anything that is not a reference (a typo, a NUL PostgreSQL would refuse) finds nothing."""
+        reference = normalize_reference(reference) if isinstance(reference, str) else None
+        if reference is None:
+            return None
         row = conn.execute(select(tickets).where(tickets.c.reference == reference)).first()
         if row is None:
             row = conn.execute(select(tickets).join(messages, messages.c.ticket_id == tickets.c.id)
