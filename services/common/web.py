@@ -36,6 +36,16 @@ def respond(work, errors, created=False) -> Response:
         return json_response({"error": kind, "detail": exc.description or exc.name}, exc.code or 400)
 
 
+def path_text(value: str, what: str) -> str:
+    """A name or reference from the URL path. No name or reference holds a control
+    character, and PostgreSQL refuses NUL in any query (a 500): refused here (400)."""
+    bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise BadRequest(f"the {what} in the URL contains the control character U+{ord(bad):04X}, "
+                         f"which no {what} has")
+    return value
+
+
 def raw_body(request) -> bytes:
     """The body's bytes, at most MAX_BODY_BYTES (else RequestEntityTooLarge, 413).
 
