@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from services.common import web
 from services.common.contract import CATEGORIES
 
 from . import auth, metrics
@@ -67,8 +68,11 @@ def suggest():
 @api.post("/articles/<int:article_id>/feedback")
 def feedback(article_id):
     """{"helped": true|false, "query": "..."} -> the article with its counts."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("helped"), bool):
+    try:
+        body = web.json_body(request)
+    except web.BadRequest as exc:
+        return {"error": "bad_request", "detail": f'{exc}; send JSON {{"helped": true or false}}'}, 400
+    if not isinstance(body.get("helped"), bool):
         return {"error": "bad_request", "detail": 'send JSON {"helped": true or false}'}, 400
     try:
         article = auth.console().store.record_feedback(article_id, body["helped"], body.get("query"))

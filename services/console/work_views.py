@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import Forbidden, NotFound
 
+from services.common import reference
 from services.common.contract import CATEGORIES, CHANNELS
 from services.tickets.domain import PRIORITIES, STATUSES
 
@@ -23,6 +24,17 @@ QUEUE_LIMIT = 100
 
 def tickets():
     return auth.console().tickets
+
+
+@bp.url_value_preprocessor
+def _canonical_reference(endpoint, values):
+    """Every ticket route works on the canonical reference; what is not one at all
+    (a typo, control characters the tickets database would refuse) is no ticket."""
+    if values and "ref" in values:
+        canonical = reference.normalize_reference(values["ref"])
+        if canonical is None:
+            raise NotFound(f"There is no ticket {values['ref'][:40]}: a reference looks like C-7K3M9QX2AB.")
+        values["ref"] = canonical
 
 
 def load_ticket(ref) -> dict:

@@ -90,8 +90,12 @@ def suggestions():
 
 @bp.post("/suggestions/<int:article_id>/feedback")
 def suggestion_feedback(article_id):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("helped"), bool):
+    try:
+        body = payload.read_fields(request)
+    except payload.BadPayload as exc:
+        kind = "bad_request" if exc.status == 400 else exc.reason
+        return replies.json_error(exc.status, kind, f'{exc.detail}; send JSON {{"helped": true or false}}')
+    if not isinstance(body.get("helped"), bool):
         return replies.json_error(400, "bad_request", 'send JSON {"helped": true or false}')
     query = body.get("query") if isinstance(body.get("query"), str) else None
     try:

@@ -6,10 +6,10 @@ form.py judges the fields themselves.
 
 from __future__ import annotations
 
-import json
-
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
+
+from services.common import json_input
 
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -51,11 +51,11 @@ def _json_fields(request) -> dict:
     if not raw.strip():
         raise BadPayload(400, "bad_json", "the body is empty; send the complaint as a JSON object")
     try:
-        data = json.loads(raw.decode(request.mimetype_params.get("charset", "utf-8")))
-    except (ValueError, LookupError) as exc:
-        raise BadPayload(400, "bad_json", f"body is not valid JSON: {exc}") from None
+        data = json_input.parse(raw, request.mimetype_params.get("charset"))
+    except json_input.JsonRefused as exc:
+        raise BadPayload(400, "bad_json", str(exc)) from None
     if not isinstance(data, dict):
-        raise BadPayload(400, "bad_json", f"body must be a JSON object, not {type(data).__name__}")
+        raise BadPayload(400, "bad_json", f"body must be a JSON object, not {json_input.kind(data)}")
     return data
 
 

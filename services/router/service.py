@@ -19,7 +19,7 @@ from nameko.web.handlers import http
 from services.common import web
 from services.common.db import make_engine
 from services.common.event_relay import EventRelay
-from services.common.web import BadRequest, json_body, json_response
+from services.common.web import BadRequest, json_body, json_response, path_text, text_body
 
 from . import metrics, roster, settings
 from .schema import outbox
@@ -169,36 +169,38 @@ class RouterService:
 
     @http("GET", "/agents/<name>")
     def http_agent(self, request, name):
-        return self._respond(lambda: self.store.agent(name))
+        return self._respond(lambda: self.store.agent(path_text(name, "agent name")))
 
     @http("PUT", "/agents/<name>")
     def http_put_agent(self, request, name):
         def work():
             body = json_body(request)
-            return self.put_agent({**body, "name": name})
+            return self.put_agent({**body, "name": path_text(name, "agent name")})
         return self._respond(work)
 
     @http("PATCH", "/agents/<name>")
     def http_patch_agent(self, request, name):
-        return self._respond(lambda: self.patch_agent(name, json_body(request)))
+        return self._respond(lambda: self.patch_agent(path_text(name, "agent name"), json_body(request)))
 
     @http("DELETE", "/agents/<name>")
     def http_remove_agent(self, request, name):
-        return self._respond(lambda: {"removed": name, "requeued": self.remove_agent(name)})
+        return self._respond(lambda: {"removed": name, "requeued": self.remove_agent(path_text(name, "agent name"))})
 
     @http("POST", "/agents/<name>/vacations")
     def http_add_vacation(self, request, name):
-        return self._respond(lambda: self.add_vacation(name, json_body(request)), created=True)
+        return self._respond(lambda: self.add_vacation(path_text(name, "agent name"), json_body(request)),
+                             created=True)
 
     @http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
-        return self._respond(lambda: self.store.remove_vacation(name, vacation_id) or {"removed": vacation_id})
+        return self._respond(lambda: self.store.remove_vacation(path_text(name, "agent name"), vacation_id)
+                             or {"removed": vacation_id})
 
     @http("POST", "/roster")
     def http_import(self, request):
         def work():
             if request.mimetype in ("text/csv", "text/plain"):
-                return self.import_roster(csv=request.get_data(as_text=True))
+                return self.import_roster(csv=text_body(request))
             return self.import_roster(agents=json_body(request, expect=(list, dict)))
         return self._respond(work)
 
@@ -208,7 +210,7 @@ class RouterService:
 
     @http("GET", "/tickets/<reference>/explain")
     def http_explain(self, request, reference):
-        return self._respond(lambda: self.store.explain(reference))
+        return self._respond(lambda: self.store.explain(path_text(reference, "reference")))
 
     @rpc
     def put_agent(self, data):
