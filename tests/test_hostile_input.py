@@ -379,8 +379,6 @@ KNOWN_ELSEWHERE = {
     **{("intake_voice", rule, "json signed as if it were a form"): "common/twilio_webhooks.py"
        for rule in ("/calls", "/ivr/language", "/ivr/category", "/ivr/mode", "/ivr/confirm", "/ivr/number",
                     "/ivr/window", "/recording", "/recording-status", "/transcription", "/status")},
-    ("tickets", "/tickets/<reference>", "NUL in the path"): "tickets/service.py",
-    ("router", "/agents/<name>", "nul characters"): "router/roster.py",
 }
 
 
