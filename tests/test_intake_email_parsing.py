@@ -62,7 +62,7 @@ def test_an_html_only_message_becomes_readable_text():
 def test_an_unknown_charset_still_gives_readable_text_and_says_so():
     facts = parse(sample("unknown_charset"))
     assert facts.body == "My old mail client labels everything oddly. Café order 77 is late."
-    assert facts.notes == ("unknown charset 'x-martian-7': decoded as UTF-8 or Windows-1252",)
+    assert facts.notes == ("unknown charset 'x-martian-7': decoded as detected utf-8",)
 
 
 def test_mislabelled_and_undecodable_bytes_are_replaced_not_fatal():
@@ -112,13 +112,14 @@ def test_an_attachment_over_the_limit_is_listed_without_its_hash():
     assert any("over the 69-byte limit" in n for n in facts.notes)
 
 
-def test_a_forwarded_message_is_one_attachment_named_after_its_subject():
+def test_a_forwarded_message_is_shown_in_the_body_and_kept_as_an_attachment_named_after_its_subject():
     inner = message(subject="Original order", body="inner text").decode()
     raw = ("From: ana@example.org\r\nSubject: Fwd\r\nMessage-ID: <fwd@example.org>\r\nMIME-Version: 1.0\r\n"
            'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
            f"See below.\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--b--\r\n").encode()
     facts = parse(raw)
-    assert facts.body == "See below."
+    assert facts.body == ("See below.\n\n---------- Forwarded message ----------\nFrom: Ana Lima <ana@example.org>\n"
+                          "Subject: Original order\nTo: support@complaints.localhost\n\ninner text")
     [forwarded] = facts.attachments
     assert forwarded.filename == "Original order.eml" and forwarded.content_type == "message/rfc822"
     assert forwarded.size > 0
@@ -134,8 +135,9 @@ def test_a_forwarded_message_is_one_attachment_named_after_its_subject():
     (b"From: nobody-at-all\r\nSubject: x\r\n\r\nbody\r\n", "no sender address"),
 ])
 def test_a_message_that_cannot_be_a_complaint_says_why(raw, reason):
+    # The sender is required of a complaint, not of a message: a bounce from <> is screened first.
     with pytest.raises(UnusableEmail, match=reason):
-        parse(raw)
+        complaint_of(raw)
 
 
 def test_an_empty_message_is_refused_when_it_is_built():
