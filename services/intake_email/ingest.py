@@ -158,12 +158,15 @@ class Ingestor:
         reason. If even that fails, the database itself is in trouble: raise,
         and the poller reconnects."""
         published = outcome.get("published")
-        reason = escaped(f"its outcome could not be stored: {type(exc).__name__}: {exc}"[:2000])
+        # A statement error's own text lists the statement's parameters (the
+        # message's subject, even its bytes): keep only the database's words.
+        cause = exc.orig if isinstance(exc, sa_exc.StatementError) and exc.orig is not None else exc
+        reason = escaped(f"its outcome could not be stored: {type(cause).__name__}: {cause}"[:2000])
         if published:
             reason += f" (published as {published} before that)"
         external = outcome.get("external") or external_id(mailbox, None, msg.raw)
-        log.error("uid %s: %s; quarantining it with its raw bytes", msg.uid, reason, exc_info=exc,
-                  extra={"mailbox": mailbox})
+        log.error("uid %s: %s; quarantining it with its raw bytes", msg.uid, reason,
+                  exc_info=None if cause is not exc else exc, extra={"mailbox": mailbox})
         self.store.record(mailbox, uidvalidity, msg.uid, escaped(external)[:500], QUARANTINED, reason=reason,
                           raw=msg.raw, size=msg.size)
         metrics.QUARANTINED.labels(mailbox).inc()
