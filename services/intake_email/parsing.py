@@ -3,7 +3,11 @@ package (policy.default). Plain Python: no IMAP, broker or database here.
 
 Never raises anything but UnusableEmail: whatever a sender's client got wrong
 (encodings, charsets, structure), either the message yields its facts or the
-caller gets a reason to quarantine it with.
+caller gets a reason to quarantine it with. Structure and raw 8-bit headers
+are put right first (mime.py), undeclared bytes decoded by one detector
+(charsets.py), and every text in the facts is storable in any database (NUL
+replaced, and noted). A missing sender is the complaint's problem, not the
+message's: a bounce from `<>` has none and is still screened as a bounce.
 """
 
 from __future__ import annotations
