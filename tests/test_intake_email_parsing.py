@@ -9,10 +9,11 @@ import hashlib
 import json
 
 import pytest
-from imap_support import message, sample
+from imap_support import hard_mail, message, sample
 
+from services.common.storable_text import is_storable
 from services.intake_email import settings
-from services.intake_email.complaint import build_complaint, external_id, intake_id_for
+from services.intake_email.complaint import build_complaint, content_digest, external_id, intake_id_for
 from services.intake_email.htmltext import html_to_text
 from services.intake_email.parsing import UnusableEmail, decode_text, message_id_of, parse_email
 from services.intake_email.screening import skip_reason
@@ -62,7 +63,7 @@ def test_an_html_only_message_becomes_readable_text():
 def test_an_unknown_charset_still_gives_readable_text_and_says_so():
     facts = parse(sample("unknown_charset"))
     assert facts.body == "My old mail client labels everything oddly. Café order 77 is late."
-    assert facts.notes == ("unknown charset 'x-martian-7': decoded as UTF-8 or Windows-1252",)
+    assert facts.notes == ("unknown charset 'x-martian-7': decoded as detected utf-8",)
 
 
 def test_mislabelled_and_undecodable_bytes_are_replaced_not_fatal():
@@ -112,16 +113,112 @@ def test_an_attachment_over_the_limit_is_listed_without_its_hash():
     assert any("over the 69-byte limit" in n for n in facts.notes)
 
 
-def test_a_forwarded_message_is_one_attachment_named_after_its_subject():
+def test_a_forwarded_message_is_shown_in_the_body_and_kept_as_an_attachment_named_after_its_subject():
     inner = message(subject="Original order", body="inner text").decode()
     raw = ("From: ana@example.org\r\nSubject: Fwd\r\nMessage-ID: <fwd@example.org>\r\nMIME-Version: 1.0\r\n"
            'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
            f"See below.\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--b--\r\n").encode()
     facts = parse(raw)
-    assert facts.body == "See below."
+    assert facts.body == ("See below.\n\n---------- Forwarded message ----------\nFrom: Ana Lima <ana@example.org>\n"
+                          "Subject: Original order\nTo: support@complaints.localhost\n\ninner text")
     [forwarded] = facts.attachments
     assert forwarded.filename == "Original order.eml" and forwarded.content_type == "message/rfc822"
     assert forwarded.size > 0
+
+
+# --- text the database would refuse, words that went missing (tests/data/mail) -------
+
+
+def test_raw_utf8_headers_are_read_as_the_utf8_they_are():
+    facts = parse(hard_mail("utf8_headers"))
+    assert (facts.sender_name, facts.sender_email) == ("Jöhn Doe", "jdöe@mächine.example")
+    assert facts.subject == "Fatura em duplicado – ação necessária"
+    assert facts.message_id == "<utf8-headers-1@mächine.example>" and facts.notes == ()
+
+
+def test_a_raw_cp1252_subject_is_read_with_the_detector_bodies_use():
+    facts = parse(hard_mail("cp1252_subject"))
+    assert facts.subject == "Formação cancelada"
+    assert facts.body == "A formação de março foi cancelada sem aviso."    # no charset declared either
+    assert facts.notes == ("header text in no declared charset: decoded as detected cp1252",)
+
+
+def test_malformed_8bit_headers_still_give_storable_readable_text():
+    facts = parse(hard_mail("malformed_8bit_headers"))
+    assert facts.subject.startswith("Reclamação ") and facts.subject.endswith(" fatura ÿþ 77")
+    assert facts.sender_name == "Maria Gonçalves" and is_storable(facts.subject)
+
+
+@pytest.mark.parametrize("name, field, text, where", [
+    ("nul_quoted_printable", "body", "My refund\ufffd for order 12 never came.", "subject, body"),
+    ("nul_quoted_printable", "subject", "Refund\ufffd please", "subject, body"),
+    ("nul_base64", "body", "The router\ufffd drops every evening.", "body, sender name"),
+    ("nul_base64", "sender_name", "Nuno\ufffd Dias", "body, sender name"),
+])
+def test_a_nul_in_an_encoded_body_subject_or_name_is_replaced_and_noted(name, field, text, where):
+    facts = parse(hard_mail(name))
+    assert getattr(facts, field) == text
+    assert f"characters no database can store (NUL) replaced by U+FFFD in: {where}" in facts.notes
+
+
+@pytest.mark.parametrize("name, body, attachments", [
+    ("boundary_unquoted", "A encomenda 5521 chegou partida.", []),
+    ("boundary_mismatch", "The invoice charges me for two months.", ["invoice.pdf"]),
+])
+def test_an_unquoted_or_lost_boundary_is_recovered(name, body, attachments):
+    facts = parse(hard_mail(name))
+    assert facts.body == body
+    assert [a.filename for a in facts.attachments] == attachments
+
+
+def test_a_forwarded_message_shows_its_sender_date_subject_and_text():
+    facts = parse(hard_mail("forwarded"))
+    assert facts.body == (
+        "See what the shop answered me.\n\n"
+        "---------- Forwarded message ----------\n"
+        "From: Shop <orders@shop.example>\nDate: Fri, 31 Oct 2025 18:00:00 +0000\n"
+        "Subject: Your order 9090\nTo: Carla Mendes <carla@example.org>\n\n"
+        "Your order 9090 was cancelled because the card was refused.")
+    assert [(a.filename, a.content_type) for a in facts.attachments] == [("Your order 9090.eml", "message/rfc822")]
+
+
+@pytest.mark.parametrize("name, body, attachments", [
+    ("signed_alternative", "The meter reading on my bill is wrong.", ["smime.p7s"]),
+    ("signed_mixed", "The scan of the damaged box is attached.", ["box.png", "signature.asc"]),
+])
+def test_a_signed_message_shows_its_signed_content(name, body, attachments):
+    facts = parse(hard_mail(name))
+    assert facts.body == body and [a.filename for a in facts.attachments] == attachments
+
+
+@pytest.mark.parametrize("name, scheme, filename, content_type", [
+    ("encrypted_smime", "S/MIME", "smime.p7m", "application/pkcs7-mime"),
+    ("encrypted_pgp", "PGP/MIME", "encrypted-message.asc", "multipart/encrypted"),
+])
+def test_encrypted_mail_says_so_and_keeps_the_encrypted_part_whole(name, scheme, filename, content_type):
+    raw = hard_mail(name)
+    facts = parse(raw)
+    assert facts.body.startswith(f"[This message is encrypted ({scheme}): the intake cannot read it.")
+    [part] = facts.attachments
+    assert (part.filename, part.content_type) == (filename, content_type) and part.size > 0
+    assert complaint_of(raw).attachments[0].sha256 == part.sha256
+
+
+def test_a_bounce_from_the_null_sender_is_skipped_as_a_bounce():
+    skip = skip_reason(parse(hard_mail("bounce_empty_sender")))
+    assert (skip.reason, skip.detail) == ("bounce", "null sender address (From: MAILER DAEMON <>)")
+
+
+def test_two_deliveries_of_one_message_have_one_content_digest_and_an_edited_resend_another():
+    first, second = hard_mail("reused_id_first"), hard_mail("reused_id_second")
+    relayed = b"Received: from mx2.example.org\r\n" + first.replace(b"\r\n", b"\n")
+    assert content_digest(first) == content_digest(relayed) != content_digest(second)
+    assert message_id_of(first) == message_id_of(second) == "<same-id@broken-client.example>"
+
+
+def test_ids_with_raw_8bit_bytes_or_nul_are_spelled_storably_and_the_same_every_time():
+    raw = b"From: a@example.org\r\nMessage-ID: <caf\xe9\x00@example.org>\r\n\r\nhi\r\n"
+    assert message_id_of(raw) == parse(raw).message_id == "<caf\\xe9\\x00@example.org>"
 
 
 # --- what cannot be a complaint ---------------------------------------------------
@@ -134,8 +231,9 @@ def test_a_forwarded_message_is_one_attachment_named_after_its_subject():
     (b"From: nobody-at-all\r\nSubject: x\r\n\r\nbody\r\n", "no sender address"),
 ])
 def test_a_message_that_cannot_be_a_complaint_says_why(raw, reason):
+    # The sender is required of a complaint, not of a message: a bounce from <> is screened first.
     with pytest.raises(UnusableEmail, match=reason):
-        parse(raw)
+        complaint_of(raw)
 
 
 def test_an_empty_message_is_refused_when_it_is_built():

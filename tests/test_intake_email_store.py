@@ -105,3 +105,20 @@ def test_a_message_that_breaks_the_reader_is_quarantined_and_the_next_one_goes_t
     assert json.loads(published["payload"])["subject"] == "fine"
     publisher.close()
     store.close()
+
+
+def test_text_no_database_holds_is_stored_repaired_in_every_record(database_url):
+    store = store_for(database_url)
+    store.checkpoint("support", 1)
+    bad = "Weekly\x00 offers \udcff"     # NUL (PostgreSQL refuses it) and a surrogate escape (no UTF-8)
+    store.record("support", 1, 1, "support|<a\x00@x>", SKIPPED, reason="bulk", detail=f"Precedence: bulk {bad}",
+                 sender="news\x00@shop.example", subject=bad)
+    store.record("support", 1, 2, "support|<b\udcff@x>", QUARANTINED, reason=f"bad: {bad}", raw=b"\x00\xff")
+    [skip] = store.skipped_list()["items"]
+    assert (skip["subject"], skip["sender"]) == ("Weekly\ufffd offers \ufffd", "news\ufffd@shop.example")
+    assert skip["detail"] == "Precedence: bulk Weekly\ufffd offers \ufffd"
+    [item] = store.quarantined()["items"]
+    assert item["reason"] == "bad: Weekly\ufffd offers \ufffd" and store.quarantined_raw(item["id"]) == b"\x00\xff"
+    assert store.outcome("support", "support|<a\x00@x>") == SKIPPED     # found again by the same key
+    assert store.checkpoint("support", 1).last_uid == 2
+    store.close()

@@ -3,15 +3,23 @@ are the same every time the same message is read: the external id from the
 Message-ID and the mailbox (a content hash when there is no Message-ID), the
 intake id a UUID5 of it. A message re-read after a crash or a UIDVALIDITY
 change is therefore the same complaint with the same reference, and the
-tickets service's unique (channel, external_id) keeps it one ticket."""
+tickets service's unique (channel, external_id) keeps it one ticket.
+
+A message that reuses an earlier message's Message-ID with other content (a
+broken client, a resent edit) is another message: its external id adds a hash
+of its content, and when the earlier one became a ticket and came from the
+same sender, it is filed on that ticket as a follow-up."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.common.contract import MAX_BODY, MAX_EXTERNAL_ID, MAX_SUBJECT, ComplaintReceived
+from services.common.storable_text import is_storable
 
 from .parsing import EmailFacts, UnusableEmail
 
@@ -19,6 +27,13 @@ CHANNEL = "email"
 # Fixed forever: changing it would give re-read messages new intake ids.
 INTAKE_NAMESPACE = uuid.UUID("4f0c3b1e-2d54-5c8e-9a61-7b0e51c2d9a4")
 TRUNCATED = "\n\n[… message truncated by the email intake]"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The earlier message whose Message-ID this one reuses, and its ticket."""
+    message_id: str
+    reference: str
 
 
 def external_id(mailbox: str, message_id: str | None, raw: bytes) -> str:
@@ -29,13 +44,32 @@ def external_id(mailbox: str, message_id: str | None, raw: bytes) -> str:
     return value
 
 
+def reused_id_external_id(mailbox: str, message_id: str, digest: str) -> str:
+    """The external id of a message that reuses `message_id` with content `digest`."""
+    return external_id(mailbox, f"{message_id}|content:{digest}", b"")
+
+
+def content_digest(raw: bytes) -> str:
+    """A hash of what the message says (its body, line endings and trailing
+    blanks aside), not of its headers: two deliveries of one message (another
+    route, another Received line) have the same digest, an edited resend not."""
+    _, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    return hashlib.sha256(re.sub(rb"[ \t]+\n", b"\n", body).rstrip()).hexdigest()
+
+
 def intake_id_for(external: str) -> str:
     return str(uuid.uuid5(INTAKE_NAMESPACE, external))
 
 
 def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, external: str,
-                    received_at: datetime | None) -> ComplaintReceived:
-    """Raises UnusableEmail when there is nothing to file, ContractError when a field is invalid."""
+                    received_at: datetime | None, follows: FollowUp | None = None,
+                    notes: tuple[str, ...] = ()) -> ComplaintReceived:
+    """Raises UnusableEmail when there is nothing to file, ContractError when a field is invalid.
+    `notes`: what the caller worked around, shown with the message's own notes."""
+    if not facts.sender_email:
+        raise UnusableEmail("no sender address (From, Sender, Reply-To are missing or unreadable)")
+    if not is_storable(facts.sender_email):
+        raise UnusableEmail(f"the sender address has characters no database can store: {facts.sender_email!r}")
     if not facts.body.strip() and not facts.subject and not facts.attachments:
         raise UnusableEmail("empty: no subject, no text and no attachment")
     body = facts.body
@@ -47,7 +81,7 @@ def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, e
         "mailbox": mailbox, "folder": folder, "uid": uid, "message_id": facts.message_id,
         "to": list(facts.to), "cc": list(facts.cc), "body_from_html": facts.body_from_html,
         **({"date": facts.date.isoformat()} if facts.date else {}),
-        **({"notes": list(facts.notes)} if facts.notes else {}),
+        **({"notes": [*facts.notes, *notes]} if facts.notes or notes else {}),
     }}
     return ComplaintReceived.from_dict({
         "schema_version": 1,
@@ -61,9 +95,12 @@ def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, e
         "language": facts.language,
         "attachments": [{"filename": a.filename, "content_type": a.content_type[:255], "size": a.size,
                          "sha256": a.sha256} for a in facts.attachments],
-        "threading": {"in_reply_to": _fits(facts.in_reply_to),
+        "threading": {"in_reply_to": _fits(facts.in_reply_to or (follows.message_id if follows else None)),
                       "references": [r for r in facts.references if _fits(r)],
-                      "message_id": _fits(facts.message_id)},
+                      "message_id": _fits(facts.message_id),
+                      # The intake's own ledger says which ticket the first message
+                      # with this Message-ID became: a reference it verified itself.
+                      "ticket_reference": follows.reference if follows else None},
         "extras": extras,
     })
 

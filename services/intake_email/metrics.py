@@ -12,6 +12,9 @@ SKIPPED = Counter("complaints_email_skipped_total", "Messages recorded as not a 
 DUPLICATES = Counter("complaints_email_duplicates_total",
                      "Messages already handled before (a re-scan after a UIDVALIDITY change, a second copy)",
                      ["mailbox"])
+REUSED_IDS = Counter("complaints_email_reused_message_ids_total",
+                     "Messages reusing an earlier message's Message-ID with other content (each still handled)",
+                     ["mailbox"])
 QUARANTINED = Counter("complaints_email_quarantined_total", "Messages that could not become a complaint",
                       ["mailbox"])
 POLL_ERRORS = Counter("complaints_email_poll_errors_total",
@@ -28,7 +31,7 @@ CONNECTED = Gauge("complaints_email_connected", "1 while the mailbox's IMAP conn
 
 def register(mailbox: str) -> None:
     """Every series exists from the start, so a rate() or an alert sees 0, not nothing."""
-    for metric in (SEEN, INGESTED, DUPLICATES, QUARANTINED, POLL_ERRORS, MARK_ERRORS, LAG, CONNECTED):
+    for metric in (SEEN, INGESTED, DUPLICATES, REUSED_IDS, QUARANTINED, POLL_ERRORS, MARK_ERRORS, LAG, CONNECTED):
         metric.labels(mailbox)
     for reason in REASONS:
         SKIPPED.labels(mailbox, reason)

@@ -3,12 +3,15 @@ package (policy.default). Plain Python: no IMAP, broker or database here.
 
 Never raises anything but UnusableEmail: whatever a sender's client got wrong
 (encodings, charsets, structure), either the message yields its facts or the
-caller gets a reason to quarantine it with.
+caller gets a reason to quarantine it with. Structure and raw 8-bit headers
+are put right first (mime.py), undeclared bytes decoded by one detector
+(charsets.py), and every text in the facts is storable in any database (NUL
+replaced, and noted). A missing sender is the complaint's problem, not the
+message's: a bounce from `<>` has none and is still screened as a bounce.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import mimetypes
 import re
@@ -19,26 +22,26 @@ from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 
 from services.common.contract import LANGUAGE_RE
+from services.common.storable_text import is_storable, storable
 
+from .charsets import decode_text
 from .htmltext import html_to_text
+from .mime import (
+    forwarded_block,
+    header_text,
+    opaque_kind,
+    opaque_notice,
+    quote_bare_boundary,
+    recover_lost_boundaries,
+    repair_8bit_headers,
+)
 
 MSG_ID = re.compile(r"<[^<>\s]+>")
-# Labels mail clients use for encodings Python knows under another name, or
-# for which a superset decodes what they really send (as browsers do).
-CHARSET_ALIASES = {
-    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
-    "ks_c_5601-1987": "cp949", "iso-8859-8-i": "iso-8859-8", "unicode-1-1-utf-7": "utf-7",
-    "x-sjis": "cp932", "windows-31j": "cp932",
-}
-# Many messages labelled ASCII or Latin-1 are really UTF-8 or Windows-1252.
-CHARSET_TRIALS = {
-    "us-ascii": ("utf-8", "cp1252"), "ascii": ("utf-8", "cp1252"),
-    "iso-8859-1": ("cp1252", "latin-1"), "latin1": ("cp1252", "latin-1"), "latin-1": ("cp1252", "latin-1"),
-}
 
 
 class _CachedHeaderRegistry(HeaderRegistry):
@@ -51,7 +54,18 @@ class _CachedHeaderRegistry(HeaderRegistry):
         return super().__call__(name, value)
 
 
-POLICY = policy.default.clone(header_factory=_CachedHeaderRegistry())
+class _MailPolicy(EmailPolicy):
+    """policy.default, except that an unquoted multipart boundary is quoted as
+    the header is read, before the parser looks for it (see mime.py)."""
+
+    def header_source_parse(self, sourcelines):
+        name, value = super().header_source_parse(sourcelines)
+        if name.lower() == "content-type" and "boundary" in value.lower():
+            value = quote_bare_boundary(value)
+        return name, value
+
+
+POLICY = _MailPolicy(header_factory=_CachedHeaderRegistry())
 
 
 class UnusableEmail(ValueError):
@@ -93,7 +107,7 @@ def message_id_of(raw: bytes) -> str | None:
     """The Message-ID, as '<id@host>', read from the headers only; None when absent."""
     try:
         headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
-        return normalize_message_id(headers.get("Message-ID"))
+        return normalize_message_id(_first_raw(headers, "message-id"))
     except Exception:  # an unreadable header block simply has no usable id
         return None
 
@@ -101,13 +115,27 @@ def message_id_of(raw: bytes) -> str | None:
 def normalize_message_id(value) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = _storable_id(str(value)).strip()
     match = MSG_ID.search(text)
     if match:
         return match.group(0)
     # Some clients omit the angle brackets; keep the id if it is one token.
     token = text.strip("<> \t\r\n")
     return f"<{token}>" if token and not re.search(r"\s", token) else None
+
+
+def _storable_id(text: str) -> str:
+    """An id as sent, spelled so any database stores it: raw 8-bit bytes (kept
+    by the parser as surrogate escapes) as UTF-8 or \\xNN, NUL as \\x00. Always
+    the same spelling for the same bytes, so a re-read message keeps its key."""
+    if is_storable(text):
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    return data.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _first_raw(msg, name: str) -> str | None:
+    return next((value for key, value in msg.raw_items() if key.lower() == name), None)
 
 
 def parse_email(raw: bytes, max_attachment_bytes: int) -> EmailFacts:
@@ -123,23 +151,30 @@ def parse_email(raw: bytes, max_attachment_bytes: int) -> EmailFacts:
 
 
 def _facts(msg: EmailMessage, max_attachment_bytes: int) -> EmailFacts:
+    if not msg.keys():
+        raise UnusableEmail("not an email: no header lines")
+    notes: list[str] = []
+    # Ids as sent (before the 8-bit repair), the same spelling message_id_of gives.
+    ids = {name: _first_raw(msg, name) or "" for name in ("message-id", "in-reply-to", "references")}
+    recover_lost_boundaries(msg, POLICY, notes)
+    charsets = [c for c in (p.get_content_charset() for p in msg.walk()) if c]
+    repair_8bit_headers(msg, charsets, notes)
     raw_headers: dict[str, str] = {}
     for name, value in msg.raw_items():
         raw_headers.setdefault(name.lower(), str(value))
-    if not raw_headers:
-        raise UnusableEmail("not an email: no header lines")
-    notes: list[str] = []
     sender_name, sender_email = _sender(msg, raw_headers)
-    if not sender_email:
-        raise UnusableEmail("no sender address (From, Sender, Reply-To are missing or unreadable)")
-    body, from_html, attachments = _content(msg, max_attachment_bytes, notes)
+    body, from_html, attachments = _content(msg, max_attachment_bytes, notes, charsets)
     subject = _one_line(_decoded(msg, "subject", raw_headers))
+    texts = {"subject": subject, "body": body, "sender name": sender_name or ""}
+    unstorable = [name for name, text in texts.items() if not is_storable(text)]
+    if unstorable:
+        notes.append(f"characters no database can store (NUL) replaced by U+FFFD in: {', '.join(unstorable)}")
     return EmailFacts(
-        message_id=normalize_message_id(raw_headers.get("message-id")),
-        sender_email=sender_email, sender_name=sender_name or None,
-        subject=subject, body=body, body_from_html=from_html,
-        in_reply_to=(MSG_ID.findall(raw_headers.get("in-reply-to", "")) or [None])[0],
-        references=tuple(MSG_ID.findall(raw_headers.get("references", ""))),
+        message_id=normalize_message_id(ids["message-id"] or None),
+        sender_email=sender_email, sender_name=storable(sender_name or "") or None,
+        subject=storable(subject), body=storable(body), body_from_html=from_html,
+        in_reply_to=(MSG_ID.findall(_storable_id(ids["in-reply-to"])) or [None])[0],
+        references=tuple(MSG_ID.findall(_storable_id(ids["references"]))),
         date=_date(raw_headers.get("date")),
         language=_language(raw_headers.get("content-language")),
         to=_addresses(raw_headers.get("to")), cc=_addresses(raw_headers.get("cc")),
@@ -194,7 +229,7 @@ def _sender(msg, raw_headers) -> tuple[str | None, str | None]:
 def _addresses(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
-    return tuple(addr.lower() for _, addr in getaddresses([value]) if "@" in addr)
+    return tuple(storable(addr.lower()) for _, addr in getaddresses([value]) if "@" in addr)
 
 
 def _date(value: str | None) -> datetime | None:
@@ -219,15 +254,16 @@ def _language(value: str | None) -> str | None:
 
 def _leaves(part, parent_subtype=None):
     """Every non-multipart part with the subtype of the multipart holding it.
-    An attached message (message/rfc822) is one leaf: its insides are not ours."""
-    if part.get_content_maintype() == "multipart" and part.is_multipart():
+    An attached message (message/rfc822) is one leaf, and so is an encrypted
+    multipart: neither is a rendering of this message's own text."""
+    if part.get_content_maintype() == "multipart" and part.is_multipart() and opaque_kind(part) is None:
         for child in part.iter_parts():
             yield from _leaves(child, part.get_content_subtype())
     else:
         yield part, parent_subtype
 
 
-def _content(msg, max_attachment_bytes, notes) -> tuple[str, bool, list[AttachmentFacts]]:
+def _content(msg, max_attachment_bytes, notes, charsets) -> tuple[str, bool, list[AttachmentFacts]]:
     try:
         body_part = msg.get_body(preferencelist=("plain", "html"))
     except Exception:  # a broken structure: look for text among the parts below
@@ -236,7 +272,7 @@ def _content(msg, max_attachment_bytes, notes) -> tuple[str, bool, list[Attachme
     from_html = False
     if body_part is not None:
         from_html = body_part.get_content_subtype() == "html"
-        texts.append(_text_of(body_part, notes))
+        texts.append(_text_of(body_part, notes, charsets))
     attachments: list[AttachmentFacts] = []
     for part, parent in _leaves(msg):
         if part is body_part:
@@ -248,48 +284,30 @@ def _content(msg, max_attachment_bytes, notes) -> tuple[str, bool, list[Attachme
         if inline_text:
             if parent == "alternative" and body_part is not None:
                 continue  # another rendering of the body we already took
-            texts.append(_text_of(part, notes))
+            texts.append(_text_of(part, notes, charsets))
             from_html = from_html or (body_part is None and part.get_content_subtype() == "html")
             continue
-        attachments.append(_attachment(part, filename, len(attachments) + 1, max_attachment_bytes, notes))
+        attachment = _attachment(part, filename, len(attachments) + 1, max_attachment_bytes, notes)
+        attachments.append(attachment)
+        if part.get_content_type() == "message/rfc822" and part.is_multipart() and part.get_payload():
+            # A forwarded message: its words are the complaint as much as ours are.
+            inner = part.get_payload()[0]
+            text, _, inner_attachments = _content(inner, max_attachment_bytes, notes, charsets)
+            texts.append(forwarded_block(inner, text.strip()))
+            attachments += inner_attachments
+        elif kind := opaque_kind(part):
+            texts.append(opaque_notice(kind, part, attachment.filename))
+            notes.append(f"{kind} content the intake cannot open, kept as {attachment.filename!r}")
     body = "\n\n".join(t for t in (t.strip() for t in texts) if t)
     return body, from_html, attachments
 
 
-def _text_of(part, notes) -> str:
+def _text_of(part, notes, charsets) -> str:
     payload = part.get_payload(decode=True)
     if payload is None:
-        payload = str(part.get_payload()).encode("utf-8", "replace")
-    text = decode_text(payload, part.get_content_charset(), notes)
+        payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    text = decode_text(payload, part.get_content_charset(), notes, charsets)
     return html_to_text(text) if part.get_content_subtype() == "html" else text.replace("\r\n", "\n")
-
-
-def decode_text(payload: bytes, charset: str | None, notes: list[str]) -> str:
-    """Bytes in the declared charset; an unknown or wrong label still gives readable text."""
-    label = (charset or "us-ascii").strip().strip('"').lower()
-    codec = CHARSET_ALIASES.get(label, label)
-    trials: tuple[str, ...]
-    if codec in CHARSET_TRIALS:
-        trials = CHARSET_TRIALS[codec]
-    elif _is_text_codec(codec):
-        trials = (codec,)
-    else:
-        notes.append(f"unknown charset {label!r}: decoded as UTF-8 or Windows-1252")
-        trials = ("utf-8", "cp1252")
-    for trial in trials:
-        try:
-            return payload.decode(trial)
-        except UnicodeDecodeError:
-            continue
-    notes.append(f"bytes not valid in charset {label!r} were replaced")
-    return payload.decode(trials[0], errors="replace")
-
-
-def _is_text_codec(name: str) -> bool:
-    try:
-        return codecs.lookup(name)._is_text_encoding
-    except LookupError:
-        return False
 
 
 def _filename(part) -> str | None:
@@ -297,17 +315,20 @@ def _filename(part) -> str | None:
         name = part.get_filename()
     except Exception:  # a malformed RFC 2231 parameter
         name = None
-    return _one_line(name)[:255] if name else None
+    return storable(_one_line(name))[:255] if name else None
 
 
 def _attachment(part, filename, number, limit, notes) -> AttachmentFacts:
     content_type = part.get_content_type()
-    if part.get_content_maintype() == "message" and part.is_multipart():
-        # An attached message (or a delivery report): its payload is parsed messages.
+    if part.is_multipart():
+        # An attached message (or a delivery report, or an encrypted multipart):
+        # its payload is parsed parts; the attachment is all of them, whole.
         inner = part.get_payload()
         data = b"".join(p.as_bytes(policy=policy.compat32) for p in inner)
         if not filename and content_type == "message/rfc822" and inner:
-            filename = (_one_line(str(inner[0].get("subject", "")))[:200] or "message") + ".eml"
+            filename = (header_text(inner[0], "subject")[:200] or "message") + ".eml"
+        elif not filename and content_type == "multipart/encrypted":
+            filename = "encrypted-message.asc"
     else:
         data = part.get_payload(decode=True) or b""
     if not filename:
@@ -315,5 +336,5 @@ def _attachment(part, filename, number, limit, notes) -> AttachmentFacts:
     over = len(data) > limit
     if over:
         notes.append(f"attachment {filename!r} is over the {limit}-byte limit: listed, not hashed")
-    return AttachmentFacts(filename=filename, content_type=content_type, size=len(data),
+    return AttachmentFacts(filename=storable(filename), content_type=storable(content_type), size=len(data),
                            sha256=None if over else hashlib.sha256(data).hexdigest())

@@ -29,6 +29,11 @@ seen = Table(
     Column("uidvalidity", BigInteger, nullable=False),
     Column("uid", BigInteger, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # What the message said (complaint.content_digest) and who sent it: a later
+    # message reusing its Message-ID with other content is told apart by these.
+    # NULL on rows written before they existed (such a reuse counts as a copy).
+    Column("content_sha256", String(64)),
+    Column("sender", String(320)),
     UniqueConstraint("mailbox", "external_id", name="uq_intake_email_seen_mailbox_external_id"),
 )
 

@@ -4,12 +4,16 @@ Plain Python over the parsed facts."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from services.common import mail_identity
 
 from .parsing import EmailFacts
 
+# The null address `<>` (RFC 5321: only delivery reports and other automatic
+# replies use it), as in `From: MAILER DAEMON <>`.
+NULL_ADDRESS = re.compile(r"<\s*>")
 OWN_MAIL, BOUNCE, AUTO_REPLY, BULK = "own_mail", "bounce", "auto_reply", "bulk"
 REASONS = (OWN_MAIL, BOUNCE, AUTO_REPLY, BULK)
 
@@ -31,6 +35,8 @@ def skip_reason(facts: EmailFacts) -> Skip | None:
     local_part = (facts.sender_email or "").partition("@")[0]
     if local_part == "mailer-daemon":
         return Skip(BOUNCE, f"from {facts.sender_email}")
+    if not facts.sender_email and NULL_ADDRESS.search(h.get("from", "")):
+        return Skip(BOUNCE, f"null sender address (From: {h['from'].strip()})")
     if facts.content_type == "multipart/report" and (facts.report_type or "").lower() == "delivery-status":
         return Skip(BOUNCE, "multipart/report; report-type=delivery-status")
     if "x-failed-recipients" in h:

@@ -4,6 +4,8 @@ and the skipped list (SQLAlchemy Core, SQLite or PostgreSQL).
 `record` writes a message's outcome and advances the mailbox's checkpoint in
 one transaction, so the two never disagree. The ledger's unique (mailbox,
 external id) makes recording the same message twice a no-op, not an error.
+Every text written goes through storable(): what a sender put in a header
+(NUL, undecodable bytes) can never make the database refuse a record.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db import make_engine
+from services.common.storable_text import storable
 
 from .schema import checkpoints, quarantine, seen, skipped
 
 INGESTED, SKIPPED, QUARANTINED = "ingested", "skipped", "quarantined"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """How a message with the same key was handled before."""
+    outcome: str
+    reference: str | None
+    content_sha256: str | None
+    sender: str | None
 
 
 @dataclass(frozen=True)
@@ -77,36 +89,45 @@ class EmailStore:
 
     def outcome(self, mailbox: str, external_id: str) -> str | None:
         """How this message was handled before, or None if never."""
+        prior = self.prior(mailbox, external_id)
+        return prior.outcome if prior else None
+
+    def prior(self, mailbox: str, external_id: str) -> Prior | None:
         with self.engine.connect() as conn:
-            return conn.execute(select(seen.c.outcome).where(
-                seen.c.mailbox == mailbox, seen.c.external_id == external_id)).scalar()
+            row = conn.execute(select(seen.c.outcome, seen.c.reference, seen.c.content_sha256, seen.c.sender)
+                               .where(seen.c.mailbox == storable(mailbox),
+                                      seen.c.external_id == storable(external_id))).first()
+            return Prior(row.outcome, row.reference, row.content_sha256, row.sender) if row else None
 
     def record(self, mailbox: str, uidvalidity: int, uid: int, external_id: str, outcome: str, *,
                reference: str | None = None, reason: str | None = None, detail: str = "",
                sender: str | None = None, subject: str | None = None, raw: bytes | None = None,
-               size: int | None = None) -> bool:
+               size: int | None = None, content_sha256: str | None = None) -> bool:
         """Write the message's outcome (with its quarantine or skipped row) and move
         the checkpoint to its UID, together. False when it was recorded already."""
         at = now()
+        mailbox, external_id = storable(mailbox), storable(external_id)
+        sender = storable(sender or "")[:320] or None
         with self.engine.begin() as conn:
             fresh = _insert_new(conn, seen, mailbox=mailbox, external_id=external_id, outcome=outcome,
-                                reference=reference, uidvalidity=uidvalidity, uid=uid, at=at)
+                                reference=reference, uidvalidity=uidvalidity, uid=uid, at=at,
+                                content_sha256=content_sha256, sender=sender)
             if fresh and outcome == QUARANTINED:
                 conn.execute(insert(quarantine).values(
                     mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, external_id=external_id,
-                    reason=reason or "unknown", raw=raw or b"", size=size if size is not None else len(raw or b""),
-                    at=at))
+                    reason=storable(reason or "unknown"), raw=raw or b"",
+                    size=size if size is not None else len(raw or b""), at=at))
             elif fresh and outcome == SKIPPED:
                 conn.execute(insert(skipped).values(
                     mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, external_id=external_id,
-                    reason=reason or "unknown", detail=detail, sender=(sender or "")[:320] or None,
-                    subject=(subject or "")[:300] or None, at=at))
+                    reason=storable(reason or "unknown"), detail=storable(detail), sender=sender,
+                    subject=storable(subject or "")[:300] or None, at=at))
             self._advance(conn, mailbox, uidvalidity, uid, at)
             return fresh
 
     def advance(self, mailbox: str, uidvalidity: int, uid: int) -> None:
         with self.engine.begin() as conn:
-            self._advance(conn, mailbox, uidvalidity, uid, now())
+            self._advance(conn, storable(mailbox), uidvalidity, uid, now())
 
     @staticmethod
     def _advance(conn, mailbox, uidvalidity, uid, at) -> None:
