@@ -12,6 +12,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.common.storable_text import storable
+from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import iso_utc
 
 from . import messages as domain
@@ -82,13 +84,14 @@ class WhatsAppStore:
                          .values(published_at=datetime.now(UTC)))
 
     def quarantine(self, message_sid: str | None, reason: str, raw: dict) -> int:
+        """Kept whole in `raw` (JSON escapes NUL); the indexed id only when it is one."""
         with self.engine.begin() as conn:
             return conn.execute(insert(quarantine).values(
-                message_sid=message_sid or None, reason=reason[:2000], raw=raw,
+                message_sid=message_sid if is_sid(message_sid) else None, reason=storable(reason[:2000]), raw=raw,
                 received_at=datetime.now(UTC))).inserted_primary_key[0]
 
     def save_status(self, message_sid: str, status: str, error_code: str | None) -> None:
-        values = {"status": status[:20], "error_code": (error_code or None) and error_code[:10],
+        values = {"status": storable(status[:20]), "error_code": (error_code or None) and storable(error_code[:10]),
                   "updated_at": datetime.now(UTC)}
         for _ in range(ATTEMPTS):
             try:

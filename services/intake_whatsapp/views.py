@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 from prometheus_client import Counter
 
 from services.common.reference import reference_for
+from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import current, unavailable
 
 from . import messages, replies, settings
@@ -60,8 +61,9 @@ def status():
     """Delivery status of a message we sent (the notifier's answers)."""
     sid = request.form.get("MessageSid") or request.form.get("SmsSid")
     state = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
-    if not sid or not state:
-        return Response("MessageSid and MessageStatus are required\n", status=400, mimetype="text/plain")
+    if not is_sid(sid) or not state:
+        return Response("MessageSid (a Twilio message id) and MessageStatus are required\n", status=400,
+                        mimetype="text/plain")
     intake().store.save_status(sid, state, request.form.get("ErrorCode"))
     STATUS_CALLBACKS.labels(state if state in KNOWN_STATUSES else "other").inc()
     if state in ("failed", "undelivered"):
