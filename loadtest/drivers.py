@@ -31,6 +31,7 @@ class Outcome:
     accepted_at: float | None = None
     detail: str = ""
     address: str = ""             # where the customer's acknowledgement should go
+    acknowledged_in_answer: bool = False   # the answer itself thanked the customer (WhatsApp's TwiML)
 
 
 class WebFormDriver:
@@ -87,7 +88,7 @@ class TwilioDriver:
         if 200 <= resp.status_code < 300:
             match = REFERENCE.search(resp.text)
             return Outcome(self.channel, key, "accepted", resp.status_code, match and match.group(0), started,
-                           time.time(), address=address)
+                           time.time(), address=address, acknowledged_in_answer="<Message>" in resp.text)
         status = "rejected" if resp.status_code >= 500 else "refused"
         return Outcome(self.channel, key, status, resp.status_code, sent_at=started, detail=resp.text[:200])
 

@@ -125,7 +125,8 @@ def assignment_times(tickets_url: str) -> dict[tuple[str, str], float]:
 
 
 def count_notifications(counts: Counts, outcomes: list[Outcome], mails: list, texts: list) -> Counts:
-    """Acknowledgements per customer (emails by Message-ID, Twilio messages by request)
+    """Acknowledgements per customer (emails by Message-ID, Twilio messages by request,
+    a WhatsApp webhook's TwiML reply)
     and agent alerts per (agent, reference), from what the stand-in servers received."""
     customer_mail: dict[str, list[str]] = {}
     alerts: Counter = Counter()
@@ -141,7 +142,7 @@ def count_notifications(counts: Counts, outcomes: list[Outcome], mails: list, te
         if o.status != "accepted" or not o.address:
             continue
         ids = customer_mail.get(o.address.lower(), [])
-        sent = len(set(ids)) + customer_texts.get(o.address, 0)
+        sent = len(set(ids)) + customer_texts.get(o.address, 0) + int(o.acknowledged_in_answer)
         counts.acknowledged += sent > 0
         if sent > 1:
             counts.acks_sent_twice += 1

@@ -6,6 +6,9 @@ service turning what is published into tickets."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +18,7 @@ import twilio_support
 from conftest import free_port, wait_for
 from twilio_support import metric, queued, sid, start_intake, ticket, twiml
 
+from loadtest.fake_twilio import FakeTwilio
 from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
 from services.intake_voice import ivr
@@ -169,6 +173,43 @@ def test_a_transcription_that_comes_before_the_recording_callbacks_is_in_the_one
     assert message["body"] == "My parcel never came."
     assert message["extras"]["transcription"] == "My parcel never came."
     assert found["category"] == "delivery"
+
+
+def test_five_simultaneous_retries_of_a_recording_callback_make_one_ticket_and_one_text_to_the_caller(
+        tmp_path, database_url, tickets, services, rabbit):
+    # The caller heard the reference on the call; the notifier's SMS writes it down, once.
+    fake_twilio = FakeTwilio(free_port()).start()
+    try:
+        services.start("notifier", DATABASE_URL=f"sqlite:///{tmp_path / 'notifier.db'}",
+                       NOTIFIER_SEND_INTERVAL_SECONDS="0.2", **fake_twilio.env())
+        proc, twilio = start_voice(services, tmp_path, INTAKE_VOICE_DATABASE_URL=database_url,
+                                   INTAKE_VOICE_WORKERS=2, INTAKE_VOICE_THREADS=4)
+        call_sid, recording_sid = sid("CA"), sid("RE")
+        twiml(twilio.post("/calls", call_params(call_sid)))
+        twiml(twilio.post("/ivr/mode?attempt=1", call_params(call_sid, Digits="1")))
+        recorded = {"CallSid": call_sid, "RecordingStatus": "completed", **recording_params(call_sid, recording_sid)}
+        posts = [("/recording-status", recorded)] * 5
+        start = threading.Barrier(len(posts))
+
+        def deliver(post):
+            start.wait()
+            return twilio.post(*post)
+
+        with ThreadPoolExecutor(len(posts)) as pool:
+            answers = list(pool.map(deliver, posts))
+
+        assert [a.status_code for a in answers] == [204] * len(posts)
+        assert twilio.post("/status", call_params(call_sid, status="completed")).status_code == 204
+        reference = spoken_reference(twiml(twilio.post("/recording", call_params(
+            call_sid, **recording_params(call_sid, recording_sid)))))
+        found = wait_for(lambda: ticket(tickets, reference), timeout=20, message="the ticket")
+        wait_for(lambda: queue_drained(rabbit), timeout=20, message="every delivery consumed")
+        assert len(ticket(tickets, reference)["messages"]) == 1 == len(found["messages"])
+        texts = wait_for(lambda: fake_twilio.sent(to=CALLER), timeout=20, message="the SMS")
+        time.sleep(1)  # a second one would be due within 0.2 s
+        assert len(fake_twilio.sent(to=CALLER)) == 1 and reference in texts[0].form["Body"]
+    finally:
+        fake_twilio.stop()
 
 
 # --- a callback request ---------------------------------------------------------------

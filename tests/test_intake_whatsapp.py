@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -13,7 +16,9 @@ import twilio_support
 from conftest import free_port, wait_for
 from twilio_support import metric, queued, sid, start_intake, ticket, twiml, whatsapp_message
 
+from loadtest.fake_twilio import FakeTwilio
 from services.common import topology
+from services.common.reference import tracking_token
 from services.intake_whatsapp import messages
 
 # Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
@@ -96,6 +101,73 @@ def test_the_same_message_sid_three_times_is_one_message_and_one_acknowledgement
     assert len(ticket(tickets_sqlite, reference)["messages"]) == 1 == len(found["messages"])
     assert metric(proc.url, "complaints_intake_duplicates_total", channel="whatsapp") == 2
     assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
+
+
+def test_five_simultaneous_deliveries_of_one_message_make_one_ticket_and_thank_the_customer_once(
+        tmp_path, database_url, tickets, services, rabbit):
+    # The notifier runs too, with Twilio's REST API faked: it must not thank the customer a second time.
+    fake_twilio = FakeTwilio(free_port()).start()
+    try:
+        notifier = services.start("notifier", DATABASE_URL=f"sqlite:///{tmp_path / 'notifier.db'}",
+                                  NOTIFIER_SEND_INTERVAL_SECONDS="0.2", NOTIFIER_CATCHUP_SECONDS="1",
+                                  PUBLIC_BASE_URL="https://complaints.example", **fake_twilio.env())
+        proc, twilio = start_whatsapp(services, tmp_path, INTAKE_WHATSAPP_DATABASE_URL=database_url,
+                                      INTAKE_WHATSAPP_WORKERS=2, INTAKE_WHATSAPP_THREADS=4,
+                                      PUBLIC_BASE_URL="https://complaints.example")
+        fields = whatsapp_message(ANA, "Charged twice, and Twilio keeps retrying.")
+        start = threading.Barrier(5)
+
+        def deliver(_):
+            start.wait()
+            return twilio.post("/messages", fields)
+
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(deliver, range(5)))
+
+        assert [a.status_code for a in answers] == [200] * 5
+        thanked = [a for a in answers if twiml(a).findall("Message")]
+        assert len(thanked) == 1, [a.text for a in answers]
+        reference, text = acknowledged_reference(thanked[0])
+        token = tracking_token(reference, "test-tracking-secret")
+        assert f"https://complaints.example/complaints/{reference}?token={token}" in text
+        found = wait_for(lambda: ticket(tickets, reference), timeout=20, message="the ticket")
+        wait_for(lambda: queue_drained(rabbit), timeout=20, message="every delivery consumed")
+        assert len(found["messages"]) == 1
+        listed = requests.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
+        assert [t["reference"] for t in listed] == [reference]
+        wait_for(lambda: metric(notifier.url, "complaints_notifications_events_total",
+                                event_type="ticket_created") >= 1, timeout=20, message="the notifier saw the ticket")
+        time.sleep(1)  # a send would be due within 0.2 s
+        assert fake_twilio.requests == []
+        assert requests.get(f"{notifier.url}/notifications", params={"reference": reference},
+                            timeout=5).json()["items"] == []
+        assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
+        assert metric(proc.url, "complaints_intake_duplicates_total", channel="whatsapp") == 4
+    finally:
+        fake_twilio.stop()
+
+
+def test_a_delivery_held_by_a_worker_that_died_is_refused_503_then_taken_over_after_the_lease(
+        tmp_path, tickets_sqlite, services, rabbit):
+    down, twilio_down = start_whatsapp(services, tmp_path, AMQP_URI=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    fields = whatsapp_message(CAROL, "Nobody must lose this one.")
+    assert twilio_down.post("/messages", fields).status_code == 503  # recorded, its claim given back
+    down.stop()
+    # As if a worker had claimed it again and died before the broker confirmed.
+    with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
+        db.execute("UPDATE whatsapp_messages SET claim_token = 'dead', claimed_at = ? WHERE message_sid = ?",
+                   (time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime()), fields["MessageSid"]))
+
+    proc, twilio = start_whatsapp(services, tmp_path, WHATSAPP_CLAIM_SECONDS=3, WHATSAPP_DUPLICATE_WAIT_SECONDS=0.5)
+    busy = twilio.post("/messages", fields)
+    assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0  # the holder may still publish it
+    assert queued(rabbit) == []
+    time.sleep(3)
+    reference, text = acknowledged_reference(twilio.post("/messages", fields))  # Twilio's next retry
+    assert "received your complaint" in text
+    assert wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20)["messages"][0]["external_id"] == \
+        fields["MessageSid"]
+    assert twiml(twilio.post("/messages", fields)).findall("Message") == []  # and once only
 
 
 def test_consecutive_messages_join_the_open_ticket_until_the_window_passes(tmp_path, tickets_sqlite, services):

@@ -146,6 +146,19 @@ def test_an_sms_uses_the_short_text_and_unknown_languages_fall_back_to_english()
     assert d.headers == {}
 
 
+@pytest.mark.parametrize("channel, who, expected", [
+    # The WhatsApp webhook's TwiML reply was the acknowledgement: the notifier sends none.
+    ("whatsapp", customer(whatsapp="+351912000002"), []),
+    # A web-form customer who left only a WhatsApp number hears from the notifier there.
+    ("web", customer(whatsapp="+351912000002"), [("whatsapp", "+351912000002")]),
+    # A caller heard the reference on the call; the SMS writes it down, with the tracking link.
+    ("voice", customer(phone="+351912000003"), [("sms", "+351912000003")]),
+])
+def test_each_customer_gets_one_acknowledgement_and_whatsapp_gets_it_from_the_intake(channel, who, expected):
+    drafts = planner().acknowledgement(ticket(channel=channel, customer=who), None, NOW)
+    assert [(d.channel, d.recipient) for d in drafts] == expected
+
+
 def test_the_operator_can_override_a_template_from_a_folder(tmp_path):
     (tmp_path / "acknowledgement.en.txt").write_text(
         "{% block subject %}Ticket {{ reference }}{% endblock %}{% block text %}Our own words.{% endblock %}")

@@ -110,6 +110,8 @@ def test_each_customer_is_acknowledged_on_their_own_channel(system):
     system.start_tickets().start_notifier(PUBLIC_BASE_URL="https://complaints.example")
     by_email = system.publish(customer={"name": "Ana", "email": "ana@example.org"})
     by_whatsapp = system.publish(channel="whatsapp", customer={"whatsapp": "+351912000001"}, language="pt")
+    web_whatsapp_only = system.publish(channel="web", customer={"name": "Ines", "whatsapp": "+351912000004"},
+                                       language="pt")
     by_phone = system.publish(channel="voice", customer={"phone": "+351912000002"}, body="(voicemail)")
     web_phone_only = system.publish(channel="web", customer={"name": "Rui", "phone": "+351912000003"})
     silent_caller = system.publish(channel="voice", customer={"anonymous": True}, body="(voicemail)")
@@ -122,16 +124,20 @@ def test_each_customer_is_acknowledged_on_their_own_channel(system):
     assert mail["From"] == "Support <support@complaints.localhost>"
     assert system.smtp.received[0].login == "notifier"
 
-    whatsapp = wait_for(lambda: system.twilio.sent(to="whatsapp:+351912000001"), message="WhatsApp ack")[0]
+    whatsapp = wait_for(lambda: system.twilio.sent(to="whatsapp:+351912000004"), message="WhatsApp ack")[0]
     assert whatsapp.form["From"] == "whatsapp:+14155238886"
-    assert by_whatsapp.reference in whatsapp.form["Body"] and "Recebemos" in whatsapp.form["Body"]  # Portuguese
+    assert web_whatsapp_only.reference in whatsapp.form["Body"] and "Recebemos" in whatsapp.form["Body"]
     for c, number in ((by_phone, "+351912000002"), (web_phone_only, "+351912000003")):
         sms = wait_for(lambda n=number: system.twilio.sent(to=n), message=f"SMS to {number}")[0]
         assert c.reference in sms.form["Body"] and sms.form["From"] == "+15005550006"
 
     wait_for(lambda: system.ticket(silent_caller.reference), message="the anonymous ticket")
+    wait_for(lambda: system.ticket(by_whatsapp.reference), message="the WhatsApp ticket")
     wait_for(lambda: len(system.notifications(status="sent")) == 4, message="four acknowledgements sent")
     assert not system.notifications(reference=silent_caller.reference)  # nobody to tell
+    # The WhatsApp intake's TwiML reply already thanked this customer: no second acknowledgement.
+    assert not system.notifications(reference=by_whatsapp.reference)
+    assert system.twilio.attempts("whatsapp:+351912000001") == []
     assert len(system.twilio.requests) == 3 and len(system.smtp.received) == 1
     assert 'complaints_notifications_total{channel="email",outcome="sent"} 1.0' in system.metrics()
 
@@ -262,7 +268,7 @@ def test_a_refused_recipient_and_twilio_errors_are_retried_then_visibly_failed(s
     system.twilio.fail("+351912000500", 500)
     system.start_tickets().start_notifier()
     refused = system.publish(customer={"email": "nobody@example.org"})
-    bad_number = system.publish(channel="whatsapp", customer={"whatsapp": "+351912000400"})
+    bad_number = system.publish(channel="web", customer={"whatsapp": "+351912000400"})
     twilio_down = system.publish(channel="voice", customer={"phone": "+351912000500"}, body="(voicemail)")
 
     failed = wait_for(lambda: len(f := system.notifications(status="failed")) == 3 and f, timeout=30,

@@ -11,13 +11,18 @@ The check itself is the twilio package's RequestValidator (it also accepts the
 URL with and without the default port, and JSON bodies signed through
 ?bodySHA256=). A missing or wrong signature is answered 403 before any route
 runs, and counted by the service through `on_reject`.
+
+Twilio signs either form fields or, with ?bodySHA256= in the URL, the raw
+body. Any other body (JSON or text without that hash, multipart, ...) cannot
+carry a valid signature, so it is refused here without reaching the
+validator (which would take the body's text for a dict of fields and fail).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, Response, request
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
@@ -26,6 +31,13 @@ log = logging.getLogger(__name__)
 
 # Probes and scrapes are not Twilio's.
 UNSIGNED_PATHS = ("/health/live", "/health/ready", "/metrics")
+FORM = "application/x-www-form-urlencoded"
+
+
+def signs_body(query: bytes | str) -> bool:
+    """The URL carries ?bodySHA256=: Twilio signed the raw body (a JSON webhook)."""
+    query = query.decode("latin-1") if isinstance(query, bytes) else query
+    return "bodySHA256" in parse_qs(query)
 
 
 def public_url(base_url: str, path: str, query: bytes | str = b"") -> str:
@@ -51,12 +63,13 @@ class TwilioSignatureCheck:
         body as text for a JSON webhook signed through ?bodySHA256=."""
         if self._validator is None or not signature:
             return False
+        if isinstance(params, str) and not signs_body(query):
+            return False  # a body that is not form fields is signed only through ?bodySHA256=
         return self._validator.validate(public_url(self.public_base_url, path, query), params, signature)
 
     def check_request(self) -> bool:
         """The current Flask request carries a valid signature."""
-        params = request.form if request.mimetype == "application/x-www-form-urlencoded" \
-            else request.get_data(cache=True, as_text=True)
+        params = request.form if request.mimetype == FORM else request.get_data(cache=True, as_text=True)
         return self.is_valid(request.path, request.query_string, params, request.headers.get(SIGNATURE_HEADER))
 
     def install(self, app: Flask, on_reject: Callable[[str], None]) -> None:

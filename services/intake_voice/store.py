@@ -11,6 +11,7 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.common.storable_text import storable
 from services.common.webhook_intake import iso_utc
 
 from . import ivr
@@ -37,11 +38,12 @@ class VoiceStore:
     def open(self, call_sid: str, from_raw: str | None = None, to: str | None = None) -> CallState:
         """The call's row, created on first sight (any callback may be the first to arrive)."""
         now = datetime.now(UTC)
+        from_raw, to = _fit("from_raw", from_raw or None), _fit("to_number", to or None)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(calls).values(
-                    call_sid=call_sid, caller=ivr.caller_number(from_raw), from_raw=(from_raw or None),
-                    to_number=to or None, primary_transcribed=0, received_at=now, updated_at=now))
+                    call_sid=call_sid, caller=ivr.caller_number(from_raw), from_raw=from_raw,
+                    to_number=to, primary_transcribed=0, received_at=now, updated_at=now))
         except IntegrityError:
             if from_raw:  # known now if the first callback did not carry it (recording status)
                 with self.engine.begin() as conn:
@@ -57,6 +59,7 @@ class VoiceStore:
         unknown = set(fields) - set(CALL_FIELDS)
         if unknown:
             raise ValueError(f"not call fields: {sorted(unknown)}")
+        fields = {name: _fit(name, value) for name, value in fields.items()}
         with self.engine.begin() as conn:
             conn.execute(update(calls).where(calls.c.call_sid == call_sid)
                          .values(updated_at=datetime.now(UTC), **fields))
@@ -84,6 +87,15 @@ class VoiceStore:
         with self.engine.begin() as conn:
             conn.execute(update(calls).where(calls.c.call_sid == call_sid, calls.c.primary_published_at.is_(None))
                          .values(primary_published_at=datetime.now(UTC)))
+
+
+def _fit(name: str, value):
+    """What Twilio sent, as the column can hold it on every database: a webhook
+    Twilio signed is never refused by PostgreSQL (NUL, a value too long)."""
+    if not isinstance(value, str):
+        return value
+    length = calls.c[name].type.length
+    return storable(value)[:length] if length else storable(value)
 
 
 def _state(conn, call_sid: str) -> CallState:

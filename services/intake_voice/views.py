@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 
+from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import current, unavailable
 
 from . import complaints, ivr, settings, texts
@@ -45,8 +46,9 @@ def with_call(route):
     @functools.wraps(route)
     def with_state():
         form = request.form
-        if not form.get("CallSid"):
-            return Response("CallSid is required\n", status=400, mimetype="text/plain")
+        if not is_sid(form.get("CallSid")):
+            return Response("CallSid is required: a Twilio call id like CA0123…\n", status=400,
+                            mimetype="text/plain")
         return route(intake().store.open(form["CallSid"], form.get("From"), form.get("To")))
 
     return with_state

@@ -10,7 +10,7 @@ from . import settings, views
 from .messages import CHANNEL
 from .store import WhatsAppStore
 
-REASONS = ("bad_signature", "invalid", "broker_unavailable")
+REASONS = ("bad_signature", "invalid", "broker_unavailable", "in_progress")
 
 
 def create_app(publisher=None, engine=None) -> Flask:

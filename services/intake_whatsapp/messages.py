@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from services.common.contract import PHONE_RE, ComplaintReceived, ContractError
 from services.common.reference import find_references
+from services.common.twilio_ids import is_sid
 
 CHANNEL = "whatsapp"
 PREFIX = "whatsapp:"
@@ -62,6 +63,8 @@ def parse_inbound(fields: Mapping[str, str]) -> Inbound:
     sid = (fields.get("MessageSid") or fields.get("SmsMessageSid") or "").strip()
     if not sid:
         errors["MessageSid"] = "required"
+    elif not is_sid(sid):
+        errors["MessageSid"] = f"not a Twilio message id like SM0123…, got {sid[:40]!r}"
     sender = (fields.get("From") or "").strip()
     number = sender[len(PREFIX):] if sender.startswith(PREFIX) else None
     if number is None or not PHONE_RE.fullmatch(number):

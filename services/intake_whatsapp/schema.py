@@ -17,8 +17,13 @@ messages = Table(
     Column("thread_reference", String(16)),
     Column("follow_up", Integer, nullable=False, default=0),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    # Set once the broker confirmed; until then a retry publishes again.
+    # Set once the broker confirmed.
     Column("published_at", DateTime(timezone=True)),
+    # Which request is publishing it (and will acknowledge it), since when.
+    # Cleared when its publish failed; a claim older than the lease
+    # (WHATSAPP_CLAIM_SECONDS) was abandoned (a crash) and may be taken over.
+    Column("claim_token", String(32)),
+    Column("claimed_at", DateTime(timezone=True)),
 )
 
 # The conversation window of each number: where its next messages thread to.

@@ -1,23 +1,38 @@
 """The WhatsApp intake's state in SQL: one decision per MessageSid and the
 conversation window per number, safe with several gunicorn workers and
-replicas (unique keys and conditional updates, never check-then-insert)."""
+replicas (unique keys and conditional updates, never check-then-insert).
+
+One acknowledgement per message: the request whose insert created the
+MessageSid's row holds its claim, publishes it and acknowledges it. Another
+delivery of it (Twilio retries, sometimes several at once) waits for that
+outcome: published, it is a duplicate (an empty answer); released because the
+publish failed, or abandoned (a claim older than the lease: the worker died),
+it takes the claim over and does the work itself; still in progress after the
+wait, it is answered 503 and Twilio's next retry looks again. So no delivery
+is answered 2xx before the broker confirmed the message, and only the one that
+published it carries the acknowledgement.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.common.storable_text import storable
+from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import iso_utc
 
 from . import messages as domain
 from .schema import conversations, messages, quarantine, statuses
 
 ATTEMPTS = 10
+POLL_SECONDS = 0.05    # how often a waiting delivery looks at the claim's outcome
 
 
 class _Raced(Exception):
@@ -32,6 +47,7 @@ class Recorded:
     follow_up: bool
     published: bool
     received_at: str      # when the first attempt arrived: retries carry the same time
+    claim: str | None = None    # this request's claim: it publishes and acknowledges the message
 
 
 class WhatsAppStore:
@@ -68,12 +84,51 @@ class WhatsAppStore:
             if changed.rowcount != 1:
                 raise _Raced()
         received_at = datetime.now(UTC)
+        claim = uuid.uuid4().hex
         conn.execute(insert(messages).values(
             message_sid=inbound.message_sid, intake_id=intake_id, number=inbound.number,
             ack_reference=decision.ack_reference, thread_reference=decision.thread_reference,
-            follow_up=int(decision.follow_up), received_at=received_at, published_at=None))
+            follow_up=int(decision.follow_up), received_at=received_at, published_at=None,
+            claim_token=claim, claimed_at=received_at))
         return Recorded(intake_id, decision.ack_reference, decision.thread_reference, decision.follow_up, False,
-                        iso_utc(received_at))
+                        iso_utc(received_at), claim)
+
+    def await_turn(self, message_sid: str, lease_seconds: float, wait_seconds: float) -> Recorded:
+        """For a delivery that found the message recorded by another: its row once
+        published; with `claim` set once this request took the claim over; or,
+        after `wait_seconds`, neither (the other request is still at it)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(messages).where(messages.c.message_sid == message_sid)).one()
+            recorded = _recorded(row)
+            if recorded.published:
+                return recorded
+            claim = self._take_over(message_sid, lease_seconds)
+            if claim is not None:
+                return replace(recorded, claim=claim)
+            if time.monotonic() >= deadline:
+                return recorded
+            time.sleep(POLL_SECONDS)
+
+    def _take_over(self, message_sid: str, lease_seconds: float) -> str | None:
+        """Claim a message nobody is publishing: released, or claimed longer ago than the lease."""
+        now, claim = datetime.now(UTC), uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(messages)
+                .where(messages.c.message_sid == message_sid, messages.c.published_at.is_(None),
+                       or_(messages.c.claimed_at.is_(None),
+                           messages.c.claimed_at < now - timedelta(seconds=lease_seconds)))
+                .values(claim_token=claim, claimed_at=now))
+        return claim if taken.rowcount == 1 else None
+
+    def release(self, message_sid: str, claim: str) -> None:
+        """The publish failed: the next delivery (a waiting one, or Twilio's retry) takes the message."""
+        with self.engine.begin() as conn:
+            conn.execute(update(messages).where(messages.c.message_sid == message_sid,
+                                                messages.c.claim_token == claim, messages.c.published_at.is_(None))
+                         .values(claim_token=None, claimed_at=None))
 
     def mark_published(self, message_sid: str) -> None:
         with self.engine.begin() as conn:
@@ -82,13 +137,14 @@ class WhatsAppStore:
                          .values(published_at=datetime.now(UTC)))
 
     def quarantine(self, message_sid: str | None, reason: str, raw: dict) -> int:
+        """Kept whole in `raw` (JSON escapes NUL); the indexed id only when it is one."""
         with self.engine.begin() as conn:
             return conn.execute(insert(quarantine).values(
-                message_sid=message_sid or None, reason=reason[:2000], raw=raw,
+                message_sid=message_sid if is_sid(message_sid) else None, reason=storable(reason[:2000]), raw=raw,
                 received_at=datetime.now(UTC))).inserted_primary_key[0]
 
     def save_status(self, message_sid: str, status: str, error_code: str | None) -> None:
-        values = {"status": status[:20], "error_code": (error_code or None) and error_code[:10],
+        values = {"status": storable(status[:20]), "error_code": (error_code or None) and storable(error_code[:10]),
                   "updated_at": datetime.now(UTC)}
         for _ in range(ATTEMPTS):
             try:

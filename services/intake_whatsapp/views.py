@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 from prometheus_client import Counter
 
 from services.common.reference import reference_for
+from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import current, unavailable
 
 from . import messages, replies, settings
@@ -36,23 +37,40 @@ def inbound():
         return _refuse(fields, exc)
     intake_id = intake().intake_id(message.message_sid)
     recorded = intake().store.record(message, intake_id, reference_for(intake_id), settings.window_seconds())
-    language = messages.language_for(message.number, settings.default_language())
+    if recorded.claim is None:  # another delivery of it came first: its outcome decides
+        recorded = intake().store.await_turn(message.message_sid, settings.claim_seconds(),
+                                             settings.duplicate_wait_seconds())
     if recorded.published:
-        # Twilio delivered it again after our answer: one ticket message, and one acknowledgement.
+        # Twilio delivered it again: one ticket message, and the one acknowledgement was the first answer's.
         intake().metrics.duplicate()
         log.info("duplicate delivery", extra={"message_sid": message.message_sid})
         return Response(replies.nothing(), mimetype=TWIML)
+    if recorded.claim is None:
+        # Still being published by another request, which may yet fail: not 2xx, so nothing is lost.
+        intake().metrics.rejected("in_progress")
+        log.info("delivery of a message still being published: retry", extra={"message_sid": message.message_sid})
+        return unavailable("this message is being taken by another delivery; retry to learn the outcome")
+    return _publish(message, recorded)
+
+
+def _publish(message: messages.Inbound, recorded) -> Response:
+    """The claim's holder: publish with confirms, then acknowledge; on failure give the claim back."""
+    language = messages.language_for(message.number, settings.default_language())
     try:
         complaint = messages.to_complaint(message, recorded.intake_id, recorded.received_at,
                                           recorded.thread_reference)
     except messages.InvalidMessage as exc:
-        return _refuse(fields, exc)
+        intake().store.release(message.message_sid, recorded.claim)
+        return _refuse(request.form, exc)
     if not intake().publish(complaint):
+        intake().store.release(message.message_sid, recorded.claim)
         return unavailable()  # Twilio may retry; the MessageSid keeps the retry harmless
     intake().store.mark_published(message.message_sid)
     log.info("whatsapp message taken", extra={"reference": recorded.ack_reference, "follow_up": recorded.follow_up,
                                               "message_sid": message.message_sid})
-    return Response(replies.acknowledgement(recorded.ack_reference, recorded.follow_up, language), mimetype=TWIML)
+    tracking_url = intake().tracking_url(recorded.ack_reference)
+    return Response(replies.acknowledgement(recorded.ack_reference, recorded.follow_up, language, tracking_url),
+                    mimetype=TWIML)
 
 
 @bp.post("/status")
@@ -60,8 +78,9 @@ def status():
     """Delivery status of a message we sent (the notifier's answers)."""
     sid = request.form.get("MessageSid") or request.form.get("SmsSid")
     state = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
-    if not sid or not state:
-        return Response("MessageSid and MessageStatus are required\n", status=400, mimetype="text/plain")
+    if not is_sid(sid) or not state:
+        return Response("MessageSid (a Twilio message id) and MessageStatus are required\n", status=400,
+                        mimetype="text/plain")
     intake().store.save_status(sid, state, request.form.get("ErrorCode"))
     STATUS_CALLBACKS.labels(state if state in KNOWN_STATUSES else "other").inc()
     if state in ("failed", "undelivered"):

@@ -21,6 +21,14 @@ from .templates import Templates
 
 AUTOMATIC = ("acknowledgement", "resolved", "reminder")  # Auto-Submitted: auto-replied
 
+# Channels whose intake acknowledges each message in its own answer: the
+# WhatsApp webhook's TwiML reply thanks the customer with the reference and the
+# tracking link (and is sent only once the broker confirmed the complaint, so
+# a complaint with no such reply was never taken). The notifier's WhatsApp
+# acknowledgement would be the customer's second. Callers are still sent an
+# SMS: the reference they heard on the call, written down, with the link.
+ACKNOWLEDGED_BY_INTAKE = ("whatsapp",)
+
 # Every variable a template may use (examples); the notifier renders each template
 # with these at start and refuses to run with one that fails.
 TEMPLATE_VARIABLES = {
@@ -78,6 +86,8 @@ class Planner:
     # --- customers ----------------------------------------------------------------
 
     def acknowledgement(self, ticket: dict, message: dict | None, now: datetime) -> list[Draft]:
+        if ticket.get("channel") in ACKNOWLEDGED_BY_INTAKE:
+            return []
         thread = [message["message_id"]] if message and message.get("message_id") else []
         return self._customer("acknowledgement", ticket, channels.customer_address(ticket), "", now,
                               in_reply_to=thread[0] if thread else None, references=thread)
