@@ -371,21 +371,6 @@ def corpus_cases(hostile, endpoint: Endpoint):
         yield f"method {method}", method, path, b"", None, None
 
 
-# 5xx found in files this test's author does not own, reported to their owners;
-# test_known_5xx_elsewhere (strict xfail) says when one is fixed: then delete its line.
-KNOWN_ELSEWHERE = {
-    **{("intake_whatsapp", rule, "json signed as if it were a form"): "common/twilio_webhooks.py"
-       for rule in ("/messages", "/status")},
-    **{("intake_voice", rule, "json signed as if it were a form"): "common/twilio_webhooks.py"
-       for rule in ("/calls", "/ivr/language", "/ivr/category", "/ivr/mode", "/ivr/confirm", "/ivr/number",
-                    "/ivr/window", "/recording", "/recording-status", "/transcription", "/status")},
-}
-
-
-def known_elsewhere(endpoint: Endpoint, case: str) -> bool:
-    return (endpoint.service, endpoint.rule, case) in KNOWN_ELSEWHERE
-
-
 SERVICES = ("intake_chat", "console", "tickets", "router", "notifier", "intake_email", "intake_whatsapp",
             "intake_voice")
 
@@ -426,25 +411,10 @@ def test_every_endpoint_answers_hostile_input_with_a_4xx_that_says_what_is_wrong
     assert mine, f"no routes found for {service}"
     for endpoint in mine:
         for case, method, path, body, content_type, how in corpus_cases(hostile, endpoint):
-            if known_elsewhere(endpoint, case):
-                continue
             answer = send(hostile, endpoint, path, body, content_type, how, method)
             why = problem(endpoint, method, answer)
             if why:
                 failures.append(f"{endpoint} [{case}] {method} {path[:80]}: {why}: {answer.body[:200]!r}")
-    assert not failures, shown(failures)
-
-
-@pytest.mark.xfail(strict=True, reason="a 5xx in a file owned elsewhere, reported (KNOWN_ELSEWHERE)")
-@pytest.mark.parametrize("known", list(KNOWN_ELSEWHERE), ids=lambda k: " ".join(k))
-def test_known_5xx_elsewhere_is_fixed(hostile, endpoints, known):
-    service, rule, wanted = known
-    failures = []
-    for endpoint in (e for e in endpoints if (e.service, e.rule) == (service, rule)):
-        for case, method, path, body, content_type, how in corpus_cases(hostile, endpoint):
-            if case == wanted and (why := problem(endpoint, method, send(hostile, endpoint, path, body,
-                                                                           content_type, how, method))):
-                failures.append(f"{endpoint} [{case}]: {why}, in {KNOWN_ELSEWHERE[known]}")
     assert not failures, shown(failures)
 
 
