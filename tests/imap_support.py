@@ -203,14 +203,10 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def sample(name: str) -> bytes:
-    """A test message from tests/data/email/, each written for the case it covers."""
+    """A test message from tests/data/email/, each written for the case it covers
+    (every encoding, and the input whose text used to be lost or refused by a
+    database: raw 8-bit headers, NUL, odd MIME structure)."""
     return (DATA / "email" / f"{name}.eml").read_bytes()
-
-
-def hard_mail(name: str) -> bytes:
-    """A message from tests/data/mail/: one per kind of input whose text used to
-    be lost or refused by a database (raw 8-bit headers, NUL, odd MIME structure)."""
-    return (DATA / "mail" / f"{name}.eml").read_bytes()
 
 
 def message(*, sender="Ana Lima <ana@example.org>", subject="Charged twice", body="I was charged twice.",

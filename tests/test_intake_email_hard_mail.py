@@ -1,7 +1,7 @@
 """Mail whose text used to be refused by a database or lost on the way, read by
 the email intake from a real Dovecot, published to a real RabbitMQ vhost and
 filed by the real tickets service: one small message per kind of input, in
-tests/data/mail/. The intake's own database is SQLite or PostgreSQL (each test
+tests/data/email/. The intake's own database is SQLite or PostgreSQL (each test
 runs on both); the tickets service runs on PostgreSQL, which refuses NUL.
 
 None of these needs the contract's own repair of NUL and surrogates: the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import requests
 from conftest import wait_for
-from imap_support import dovecot_fixture, hard_mail, message  # noqa: F401  (the `dovecot` fixture)
+from imap_support import dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
 from sqlalchemy import create_engine, text
 from test_intake_email import (
     SLOW,
@@ -38,13 +38,13 @@ def test_mail_with_raw_8bit_headers_nul_and_odd_structure_becomes_readable_ticke
     last = message(subject="After the hard ones", message_id="<after-hard@example.org>")
     # The bulk mail with a NUL in its Subject first: it used to freeze the mailbox on PostgreSQL.
     names = ["bulk_nul_subject", *tickets_first, "bounce_empty_sender", "reused_id_second"]
-    dovecot.append([hard_mail(n) for n in names] + [last])
+    dovecot.append([sample(n) for n in names] + [last])
     tickets = start_tickets(services, postgres_url)
     intake = start_intake(services, database_url, dovecot)
 
     wait_for(lambda: last_uid(intake) == len(names) + 1, timeout=SLOW, message="every message handled")
     wait_for(lambda: count_tickets(tickets) == len(tickets_first) + 1, timeout=SLOW, message="every ticket")
-    found = {n: ticket(tickets, reference_of(hard_mail(n))) for n in tickets_first}
+    found = {n: ticket(tickets, reference_of(sample(n))) for n in tickets_first}
 
     def first_message(name):
         return found[name]["messages"][0]
@@ -73,7 +73,7 @@ def test_mail_with_raw_8bit_headers_nul_and_odd_structure_becomes_readable_ticke
         assert [a["filename"] for a in first_message(name)["attachments"]] == [part]
 
     # The same Message-ID with other content, from the same sender: a second message on the first's ticket.
-    reused = wait_for(lambda: (t := ticket(tickets, reference_of(hard_mail("reused_id_first"))))
+    reused = wait_for(lambda: (t := ticket(tickets, reference_of(sample("reused_id_first"))))
                       and len(t["messages"]) == 2 and t, timeout=SLOW, message="the follow-up on the ticket")
     assert [m["body"] for m in reused["messages"]] == [
         "My internet has been down since Monday.", "Still down today, and the technician never came."]
@@ -132,8 +132,8 @@ def refuse_poison(url: str) -> None:
 
 def test_a_reused_message_id_from_another_sender_is_a_ticket_of_its_own_that_says_why(
         postgres_url, dovecot, services, tmp_path):
-    first = hard_mail("reused_id_first")
-    stranger = hard_mail("reused_id_second").replace(b"From: Hugo <hugo@example.org>",
+    first = sample("reused_id_first")
+    stranger = sample("reused_id_second").replace(b"From: Hugo <hugo@example.org>",
                                                      b"From: Ines <ines@example.org>")
     dovecot.append([first, stranger])
     tickets = start_tickets(services, postgres_url)

@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import pytest
-from imap_support import hard_mail, message, sample
+from imap_support import message, sample
 
 from services.common.storable_text import is_storable
 from services.intake_email import settings
@@ -126,25 +126,25 @@ def test_a_forwarded_message_is_shown_in_the_body_and_kept_as_an_attachment_name
     assert forwarded.size > 0
 
 
-# --- text the database would refuse, words that went missing (tests/data/mail) -------
+# --- text the database would refuse, words that went missing (tests/data/email) -------
 
 
 def test_raw_utf8_headers_are_read_as_the_utf8_they_are():
-    facts = parse(hard_mail("utf8_headers"))
+    facts = parse(sample("utf8_headers"))
     assert (facts.sender_name, facts.sender_email) == ("Jöhn Doe", "jdöe@mächine.example")
     assert facts.subject == "Fatura em duplicado – ação necessária"
     assert facts.message_id == "<utf8-headers-1@mächine.example>" and facts.notes == ()
 
 
 def test_a_raw_cp1252_subject_is_read_with_the_detector_bodies_use():
-    facts = parse(hard_mail("cp1252_subject"))
+    facts = parse(sample("cp1252_subject"))
     assert facts.subject == "Formação cancelada"
     assert facts.body == "A formação de março foi cancelada sem aviso."    # no charset declared either
     assert facts.notes == ("header text in no declared charset: decoded as detected cp1252",)
 
 
 def test_malformed_8bit_headers_still_give_storable_readable_text():
-    facts = parse(hard_mail("malformed_8bit_headers"))
+    facts = parse(sample("malformed_8bit_headers"))
     assert facts.subject.startswith("Reclamação ") and facts.subject.endswith(" fatura ÿþ 77")
     assert facts.sender_name == "Maria Gonçalves" and is_storable(facts.subject)
 
@@ -156,7 +156,7 @@ def test_malformed_8bit_headers_still_give_storable_readable_text():
     ("nul_base64", "sender_name", "Nuno\ufffd Dias", "body, sender name"),
 ])
 def test_a_nul_in_an_encoded_body_subject_or_name_is_replaced_and_noted(name, field, text, where):
-    facts = parse(hard_mail(name))
+    facts = parse(sample(name))
     assert getattr(facts, field) == text
     assert f"characters no database can store (NUL) replaced by U+FFFD in: {where}" in facts.notes
 
@@ -166,13 +166,13 @@ def test_a_nul_in_an_encoded_body_subject_or_name_is_replaced_and_noted(name, fi
     ("boundary_mismatch", "The invoice charges me for two months.", ["invoice.pdf"]),
 ])
 def test_an_unquoted_or_lost_boundary_is_recovered(name, body, attachments):
-    facts = parse(hard_mail(name))
+    facts = parse(sample(name))
     assert facts.body == body
     assert [a.filename for a in facts.attachments] == attachments
 
 
 def test_a_forwarded_message_shows_its_sender_date_subject_and_text():
-    facts = parse(hard_mail("forwarded"))
+    facts = parse(sample("forwarded"))
     assert facts.body == (
         "See what the shop answered me.\n\n"
         "---------- Forwarded message ----------\n"
@@ -187,7 +187,7 @@ def test_a_forwarded_message_shows_its_sender_date_subject_and_text():
     ("signed_mixed", "The scan of the damaged box is attached.", ["box.png", "signature.asc"]),
 ])
 def test_a_signed_message_shows_its_signed_content(name, body, attachments):
-    facts = parse(hard_mail(name))
+    facts = parse(sample(name))
     assert facts.body == body and [a.filename for a in facts.attachments] == attachments
 
 
@@ -196,7 +196,7 @@ def test_a_signed_message_shows_its_signed_content(name, body, attachments):
     ("encrypted_pgp", "PGP/MIME", "encrypted-message.asc", "multipart/encrypted"),
 ])
 def test_encrypted_mail_says_so_and_keeps_the_encrypted_part_whole(name, scheme, filename, content_type):
-    raw = hard_mail(name)
+    raw = sample(name)
     facts = parse(raw)
     assert facts.body.startswith(f"[This message is encrypted ({scheme}): the intake cannot read it.")
     [part] = facts.attachments
@@ -205,12 +205,12 @@ def test_encrypted_mail_says_so_and_keeps_the_encrypted_part_whole(name, scheme,
 
 
 def test_a_bounce_from_the_null_sender_is_skipped_as_a_bounce():
-    skip = skip_reason(parse(hard_mail("bounce_empty_sender")))
+    skip = skip_reason(parse(sample("bounce_empty_sender")))
     assert (skip.reason, skip.detail) == ("bounce", "null sender address (From: MAILER DAEMON <>)")
 
 
 def test_two_deliveries_of_one_message_have_one_content_digest_and_an_edited_resend_another():
-    first, second = hard_mail("reused_id_first"), hard_mail("reused_id_second")
+    first, second = sample("reused_id_first"), sample("reused_id_second")
     relayed = b"Received: from mx2.example.org\r\n" + first.replace(b"\r\n", b"\n")
     assert content_digest(first) == content_digest(relayed) != content_digest(second)
     assert message_id_of(first) == message_id_of(second) == "<same-id@broken-client.example>"
