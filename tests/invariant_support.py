@@ -20,6 +20,7 @@ import re
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def long_texts(surrogates: bool = True) -> st.SearchStrategy[str]:
 
 def free_texts(surrogates: bool = True) -> st.SearchStrategy[str]:
     return st.one_of(texts(surrogates), texts(surrogates, 400), long_texts(surrogates))
+
+
+def nonblank_texts(surrogates: bool = True) -> st.SearchStrategy[str]:
+    """Arbitrary text around at least one character that is not space (most complaints have words)."""
+    core = st.sampled_from(["x", "é", "中", "\U0001f600", "\x00", "\u0301", *(["\ud800"] if surrogates else [])])
+    return st.builds(lambda before, middle, after: before + middle + after,
+                     free_texts(surrogates), core, texts(surrogates))
 
 
 def json_values() -> st.SearchStrategy:
@@ -163,6 +171,8 @@ class System:
         self.expected: dict[str, Expected] = {}   # own reference -> what it must be
         self.primaries: set[str] = set()           # references that opened a ticket
         self.counts: dict[str, dict[str, int]] = {}  # intake -> {"accepted": n, "refused": n}
+        self.reasons: Counter = Counter()           # (intake, status, fields named) of the refusals
+        self.refused_senders: set[str] = set()      # see test_invariant.py's WhatsApp property
 
     # --- lifecycle
 
@@ -225,6 +235,8 @@ class System:
         status = response.status_code
         assert 400 <= status < 500, f"{intake} answered {status} to {sent!r}: {response.get_data(as_text=True)[:500]}"
         assert readable_error(response), f"{intake}: {status} without a readable error: {response.data[:300]!r}"
+        named = response.get_json(silent=True) or {}
+        self.reasons[intake, status, ",".join(sorted(named.get("fields") or {}))] += 1
 
     def accepted(self, intake: str, expected: Expected) -> dict:
         """A 2xx answer: wait for its ticket and check it holds what was sent. Returns the ticket."""
@@ -238,6 +250,21 @@ class System:
             if expected.own == expected.announced:
                 self.primaries.add(expected.own)
         return self.check(expected)
+
+    def wait_for_message(self, own: str) -> dict:
+        """The ticket that message `own` is on, whichever it is (its own reference finds it)."""
+        def found():
+            ticket = self.ticket(own)
+            return ticket if ticket and any(m["intake_reference"] == own for m in ticket["messages"]) else None
+
+        return wait_for(found, timeout=TICKET_TIMEOUT, interval=0.05, message=f"message {own}")
+
+    def known(self, own: str, reference: str, body: str) -> None:
+        """Put a message the ledger did not expect (a known, reported violation) on it, so
+        the final count checks everything else."""
+        self.expected[own] = Expected(f"known {own}", reference, own, body)
+        if own == reference:
+            self.primaries.add(own)
 
     def ticket(self, reference: str) -> dict | None:
         resp = requests.get(f"{self.tickets.url}/tickets/{reference}", timeout=20)
@@ -343,4 +370,4 @@ def system(request, tmp_path_factory):
         if hasattr(running, "tickets"):
             running.stop()
         monkeypatch.undo()
-        print(f"invariant on {request.param}: {running.counts}")
+        print(f"invariant on {request.param}: {running.counts}\nrefused: {running.reasons.most_common()}")

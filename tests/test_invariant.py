@@ -32,6 +32,7 @@ import re
 import uuid
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invariant_support import (
@@ -42,6 +43,7 @@ from invariant_support import (
     fresh_or,
     spoiled,
     needs_repair,
+    nonblank_texts,
     padded,
     repaired,
     stripped,
@@ -72,7 +74,7 @@ IDS = st.one_of(st.uuids().map(str), texts(max_size=130))
 TEXT = free_texts()
 COMPLAINT_FIELDS = {
     "name": st.one_of(NAMES, TEXT), "email": EMAILS, "phone": st.one_of(st.just(ABSENT), PHONES),
-    "subject": st.one_of(st.just(ABSENT), TEXT), "body": TEXT,
+    "subject": st.one_of(st.just(ABSENT), TEXT), "body": nonblank_texts(),
     "category": st.one_of(st.just(ABSENT), padded(CATEGORIES)),
     "language": st.one_of(st.just(ABSENT), padded(["en", "pt-BR", "EN", "pt-br-x-a"])),
     "anonymous": st.one_of(st.just(ABSENT), FLAGS),
@@ -80,7 +82,7 @@ COMPLAINT_FIELDS = {
 # How the body travels: JSON with \u escapes, JSON as raw UTF-8 (a lone surrogate
 # cannot be encoded and is sent as its broken bytes), or a urlencoded form.
 TRANSPORTS = st.sampled_from(["json", "json-utf8", "form"])
-FOLLOW_UPS = st.lists(spoiled({"body": TEXT, "message_id": fresh_or(IDS)}), max_size=2)
+FOLLOW_UPS = st.lists(spoiled({"body": nonblank_texts(), "message_id": fresh_or(IDS)}), max_size=2)
 
 
 def encode(fields: dict, transport: str) -> tuple[bytes | dict, str]:
@@ -118,7 +120,7 @@ def expected_complaint(label: str, reference: str, sent: dict, channel: str) -> 
     anonymous = is_anonymous(given("anonymous"))
     name = None if anonymous else stripped(given("name"))
     customer = {"name": repaired(name), "anonymous": anonymous,
-                "email": None if anonymous else stripped(given("email")),
+                "email": None if anonymous else (stripped(given("email")) or "").lower() or None,  # tickets lowercases
                 "phone": None if anonymous else form.tidy_phone(stripped(given("phone")))}
     subject, body = stripped(given("subject")), stripped(given("body"))
     repairs = tuple(field for field, value in (("customer.name", name), ("subject", subject), ("body", body))
@@ -197,7 +199,7 @@ def test_a_chat_the_intake_started_is_one_ticket_and_each_message_one_message_on
 # A form body is UTF-8: no lone surrogates on the Twilio webhooks (they cannot be sent).
 TWILIO_TEXT = free_texts(surrogates=False)
 WHATSAPP_MESSAGE = st.fixed_dictionaries({
-    "Body": st.one_of(st.just(ABSENT), TWILIO_TEXT),
+    "Body": st.one_of(st.just(ABSENT), TWILIO_TEXT, nonblank_texts(surrogates=False)),
     "ProfileName": st.one_of(st.just(ABSENT), st.sampled_from(["Ana Silva", "Zoë", "محمد"]), TWILIO_TEXT),
     "MessageSid": fresh_or(texts(surrogates=False, max_size=70)),
     "media": st.one_of(st.none(), st.fixed_dictionaries({
@@ -214,9 +216,14 @@ ACK_REFERENCE = re.compile(r"\bC-[0-9A-Z]{10}\b")
 @PROPERTY
 @given(sender=SENDERS, messages=st.lists(WHATSAPP_MESSAGE, min_size=1, max_size=2))
 def _whatsapp(system, sender, messages):  # noqa: F811
-    sender = sender or f"whatsapp:+1{uuid.uuid4().int % 10**11:011d}"
     intake = system.whatsapp_app.extensions["intake_whatsapp"]
+    sender = sender or fresh_sender()
     for message in messages:
+        if sender in system.refused_senders:
+            # A refused message leaves its number's conversation pointing at a reference that
+            # never becomes a ticket (test_..._after_a_refused_one_... below, strict xfail):
+            # a number keeps clear of that until the WhatsApp intake's change is merged.
+            sender = fresh_sender()
         sid = message["MessageSid"] or "SM" + uuid.uuid4().hex
         params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
                   "To": "whatsapp:+14155238886", "Body": message["Body"], "ProfileName": message["ProfileName"],
@@ -226,6 +233,7 @@ def _whatsapp(system, sender, messages):  # noqa: F811
         label = f"whatsapp {params!r}"
         if resp.status_code != 200:
             system.refused("whatsapp", resp, params)
+            system.refused_senders.add(sender)
             continue
         own = reference_for(intake.intake_id(sid.strip()))
         said = "".join(resp.get_data(as_text=True))
@@ -244,9 +252,44 @@ def _whatsapp(system, sender, messages):  # noqa: F811
                                              repairs=repairs, channel="whatsapp"))
 
 
+def fresh_sender() -> str:
+    return f"whatsapp:+1{uuid.uuid4().int % 10**11:011d}"
+
+
+def whatsapp_message(system, sender: str, body: str):  # noqa: F811
+    sid = "SM" + uuid.uuid4().hex
+    resp = system.whatsapp.post("/messages", {"MessageSid": sid, "From": sender, "Body": body})
+    own = reference_for(system.whatsapp_app.extensions["intake_whatsapp"].intake_id(sid))
+    return resp, own
+
+
 def test_a_whatsapp_message_the_intake_acknowledged_is_one_message_on_the_ticket_it_names(system):  # noqa: F811
     _whatsapp(system)
     assert system.counts["whatsapp"]["accepted"] > 0
+
+
+@pytest.mark.xfail(strict=True, reason="a WhatsApp message refused after its number's conversation was recorded "
+                                       "(here: a body over the contract's 100000 characters) leaves the conversation "
+                                       "on its own reference, which never becomes a ticket; the number's next "
+                                       "message is told that reference. Fixed by the WhatsApp claim-before-publish "
+                                       "change")
+def test_a_whatsapp_message_after_a_refused_one_is_told_the_reference_of_the_ticket_it_joins(system):  # noqa: F811
+    sender = fresh_sender()
+    refused, refused_own = whatsapp_message(system, sender, "x" * 100_001)
+    assert refused.status_code == 400, refused.get_data(as_text=True)
+    system.count("whatsapp", "refused")
+    resp, own = whatsapp_message(system, sender, "Hello?")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    [announced] = ACK_REFERENCE.findall(resp.get_data(as_text=True))
+    try:
+        ticket = system.wait_for_message(own)
+        assert announced == ticket["reference"], (
+            f"told {announced} (the refused message's own reference: {announced == refused_own}); "
+            f"the message is on {ticket['reference']}")
+    finally:
+        # Whatever happened, the ledger knows the ticket the message made, for the final count.
+        ticket = system.wait_for_message(own)
+        system.known(own, ticket["reference"], "Hello?")
 
 
 # --- voice ---------------------------------------------------------------------------------
@@ -260,7 +303,7 @@ CALL = st.fixed_dictionaries({
                               st.just(""), TWILIO_TEXT),
     "RecordingSid": st.one_of(st.none(), st.just("RE" + "1" * 32), TWILIO_TEXT),
     "RecordingDuration": st.one_of(st.none(), st.sampled_from(["0", "17", "-3", "x", "99999999999999999999"])),
-    "TranscriptionText": st.one_of(st.none(), TWILIO_TEXT),
+    "TranscriptionText": st.one_of(st.none(), TWILIO_TEXT, nonblank_texts(surrogates=False)),
     "Digits": st.one_of(st.sampled_from(["00351912345678", "351912345678", "1", "#", "٣٥١٩١٢٣٤٥٦٧٨"]),
                         TWILIO_TEXT),
     "Window": st.one_of(st.sampled_from(["1", "2", "3", "4", "9"]), TWILIO_TEXT),
