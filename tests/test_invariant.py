@@ -310,9 +310,26 @@ CALL = st.fixed_dictionaries({
 })
 
 
+def clear_of_known_voice_failures(call: dict, database: str) -> dict:
+    """The call with what makes the voice intake answer 5xx today taken out, each kept as
+    its own strict xfail below (remove once the voice intake's change is merged): a
+    RecordingUrl over 2000 characters, a RecordingSid that makes a filename over 255;
+    on PostgreSQL NUL in anything the intake stores as sent, and values over its columns."""
+    def clear(value, width):
+        if not isinstance(value, str):
+            return value
+        return (value.replace("\x00", "\ufffd") if database == "postgresql" else value)[:width]
+
+    narrow = 64 if database == "postgresql" else None
+    return {**call, "CallSid": clear(call["CallSid"], narrow), "From": clear(call["From"], narrow),
+            "RecordingUrl": clear(call["RecordingUrl"], 2000), "RecordingSid": clear(call["RecordingSid"], narrow or 250),
+            "TranscriptionText": clear(call["TranscriptionText"], None)}
+
+
 @PROPERTY
 @given(call=CALL)
 def _voice(system, call):  # noqa: F811
+    call = clear_of_known_voice_failures(call, system.database)
     intake = system.voice_app.extensions["intake_voice"]
     sid = call["CallSid"] or "CA" + uuid.uuid4().hex
     caller = call["From"] if call["From"] is not None else f"+1{uuid.uuid4().int % 10**11:011d}"
@@ -365,6 +382,87 @@ def _voice(system, call):  # noqa: F811
 def test_a_call_the_intake_took_is_one_ticket_and_its_transcription_one_message_on_it(system):  # noqa: F811
     _voice(system)
     assert system.counts["voice"]["accepted"] > 0
+
+
+def voicemail(system, sid: str, caller: str, recording_url: str, transcription: str | None = None):  # noqa: F811
+    """A voicemail as Twilio reports it: the call, the recording, then its transcription.
+    Returns the status of each answer."""
+    base = {"CallSid": sid, "From": caller, "To": "+14155550100"}
+    answers = [system.voice.post("/calls", base).status_code,
+               system.voice.post("/recording", {**base, "RecordingUrl": recording_url}).status_code]
+    if transcription is not None:
+        answers.append(system.voice.post("/transcription", {**base, "TranscriptionStatus": "completed",
+                                                            "TranscriptionText": transcription}).status_code)
+    return answers
+
+
+def adopt_call(system, sid: str, answers: list[int]) -> None:  # noqa: F811
+    """Put what a call made (if anything) in the ledger, whatever the test found, so the
+    final count checks everything else: /recording answered 200 published the voicemail,
+    /transcription answered 204 published the transcription."""
+    intake = system.voice_app.extensions["intake_voice"]
+    made = [sid] if answers[1:2] == [200] else []
+    made += [f"{sid}:transcription"] if answers[2:3] == [204] else []
+    for key in made:
+        own = reference_for(intake.intake_id(key))
+        ticket = system.wait_for_message(own)
+        [message] = [m for m in ticket["messages"] if m["intake_reference"] == own]
+        system.known(own, ticket["reference"], message["body"])
+
+
+def xfail_on(database: str, system, request, reason: str) -> None:  # noqa: F811
+    if system.database == database:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason + "; fixed by the voice intake change"))
+
+
+def test_a_voicemail_transcription_holding_a_nul_is_one_message_with_a_replacement_character(
+        system, request):  # noqa: F811
+    xfail_on("postgresql", system, request, "the voice intake stores TranscriptionText as sent in voice_calls; "
+             "PostgreSQL refuses NUL, and /transcription answers 500 (the contract would have repaired it)")
+    sid = "CA" + uuid.uuid4().hex
+    answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1", "Hello\x00world")
+    try:
+        assert answers == [200, 200, 204]
+        reference = reference_for(system.voice_app.extensions["intake_voice"].intake_id(sid))
+        own = reference_for(system.voice_app.extensions["intake_voice"].intake_id(f"{sid}:transcription"))
+        system.accepted("voice", Expected("transcription with NUL", reference, own, "Hello\ufffdworld",
+                                          repairs=("body",)))
+    finally:
+        adopt_call(system, sid, answers)
+
+
+def test_a_call_whose_caller_id_holds_a_nul_is_answered_never_a_server_error(system, request):  # noqa: F811
+    xfail_on("postgresql", system, request, "the voice intake stores From (and CallSid, To, RecordingUrl, "
+             "RecordingSid) as sent; PostgreSQL refuses NUL and the webhook answers 500")
+    sid = "CA" + uuid.uuid4().hex
+    answers = voicemail(system, sid, "+351912345678\x00", "https://api.twilio.com/Recordings/RE1")
+    try:
+        assert answers == [200, 200]
+    finally:
+        adopt_call(system, sid, answers)
+
+
+@pytest.mark.xfail(strict=True, reason="a RecordingUrl over the contract's 2000 characters makes /recording answer "
+                                       "500 (ContractError from complaints.primary is not caught; on PostgreSQL the "
+                                       "2000-character column refuses it first); fixed by the voice intake change")
+def test_a_recording_url_over_the_limit_is_refused_with_a_4xx_never_a_server_error(system):  # noqa: F811
+    sid = "CA" + uuid.uuid4().hex
+    answers = voicemail(system, sid, "+351912345678", "https://x.example/" + "r" * 2000)
+    try:
+        assert all(status < 500 for status in answers), answers
+    finally:
+        adopt_call(system, sid, answers)
+
+
+def test_a_call_sid_longer_than_twilio_makes_is_answered_never_a_server_error(system, request):  # noqa: F811
+    xfail_on("postgresql", system, request, "voice_calls.call_sid is 64 characters: a longer CallSid makes every "
+             "webhook answer 503 (retry) on PostgreSQL, for ever")
+    sid = "CA" + uuid.uuid4().hex * 2
+    answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1")
+    try:
+        assert all(status < 500 for status in answers), answers
+    finally:
+        adopt_call(system, sid, answers)
 
 
 # --- after all of them ----------------------------------------------------------------------
