@@ -16,7 +16,6 @@ that records each answer with `System.accepted` / `System.refused`.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 import uuid
@@ -353,9 +352,6 @@ def readable_error(response) -> bool:
         data = json.loads(text)
         return isinstance(data, dict) and bool(data.get("error") or data.get("detail"))
     return bool(text.strip())
-
-
-SPELLED_REFERENCE = re.compile(r"(?:[0-9A-Z], ){10}[0-9A-Z]")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

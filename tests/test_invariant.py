@@ -41,11 +41,11 @@ from invariant_support import (
     Expected,
     free_texts,
     fresh_or,
-    spoiled,
     needs_repair,
     nonblank_texts,
     padded,
     repaired,
+    spoiled,
     stripped,
     system,  # noqa: F401  (module-scoped, one per database)
     texts,
@@ -134,7 +134,8 @@ def send_follow_ups(system, intake: str, reference: str, follow_ups: list[dict],
     token = tracking_token(reference, SECRET)
     for message in follow_ups:
         message_id = message["message_id"] or str(uuid.uuid4())
-        fields = {"body": message["body"], "message_id": message_id, "channel": channel if channel == "chat" else ABSENT}
+        fields = {"body": message["body"], "message_id": message_id,
+                  "channel": channel if channel == "chat" else ABSENT}
         data, content_type = encode(fields, "json")
         resp = system.chat.post(f"/complaints/{reference}/messages?token={quote(token)}", data=data,
                                 content_type=content_type)
@@ -219,6 +220,10 @@ def _whatsapp(system, sender, messages):  # noqa: F811
     intake = system.whatsapp_app.extensions["intake_whatsapp"]
     sender = sender or fresh_sender()
     for message in messages:
+        if system.database == "postgresql" and message["MessageSid"]:
+            # What the WhatsApp intake answers 5xx to on PostgreSQL today, kept as strict xfails
+            # (test_an_odd_whatsapp_message_sid_...): a NUL, or over 64 characters, in MessageSid.
+            message = {**message, "MessageSid": message["MessageSid"].replace("\x00", "\ufffd")[:64]}
         if sender in system.refused_senders:
             # A refused message leaves its number's conversation pointing at a reference that
             # never becomes a ticket (test_..._after_a_refused_one_... below, strict xfail):
@@ -292,6 +297,23 @@ def test_a_whatsapp_message_after_a_refused_one_is_told_the_reference_of_the_tic
         system.known(own, ticket["reference"], "Hello?")
 
 
+@pytest.mark.parametrize("sid", ["SM\x00" + "0" * 32, "SM" + "0" * 63],
+                         ids=["a MessageSid holding a NUL", "a MessageSid longer than Twilio makes"])
+def test_an_odd_whatsapp_message_sid_is_answered_never_with_a_server_error(system, request, sid):  # noqa: F811
+    if system.database == "postgresql":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "the WhatsApp intake stores MessageSid as sent (whatsapp_messages.message_sid, 64 characters): on "
+            "PostgreSQL a NUL answers 500, a longer one 503 (retry) for ever; fixed by the WhatsApp "
+            "claim-before-publish change")))
+    sender = fresh_sender()
+    resp = system.whatsapp.post("/messages", {"MessageSid": sid, "From": sender, "Body": "Hello?"})
+    assert resp.status_code < 500, resp.get_data(as_text=True)[:300]
+    if resp.status_code == 200:
+        [announced] = ACK_REFERENCE.findall(resp.get_data(as_text=True))
+        own = reference_for(system.whatsapp_app.extensions["intake_whatsapp"].intake_id(sid))
+        system.accepted("whatsapp", Expected(f"whatsapp {sid!r}", announced, own, "Hello?"))
+
+
 # --- voice ---------------------------------------------------------------------------------
 
 CALLERS = st.one_of(st.none(), st.none(), padded(["+351912345678", "anonymous", "+266696687", ""]), TWILIO_TEXT)
@@ -322,7 +344,8 @@ def clear_of_known_voice_failures(call: dict, database: str) -> dict:
 
     narrow = 64 if database == "postgresql" else None
     return {**call, "CallSid": clear(call["CallSid"], narrow), "From": clear(call["From"], narrow),
-            "RecordingUrl": clear(call["RecordingUrl"], 2000), "RecordingSid": clear(call["RecordingSid"], narrow or 250),
+            "RecordingUrl": clear(call["RecordingUrl"], 2000),
+            "RecordingSid": clear(call["RecordingSid"], narrow or 250),
             "TranscriptionText": clear(call["TranscriptionText"], None)}
 
 
@@ -345,8 +368,8 @@ def _voice(system, call):  # noqa: F811
             return None
         return resp
 
-    def primary(subject, body=""):
-        system.accepted("voice", Expected(label, reference, reference, body, subject=subject,
+    def primary(subject, body="", repairs=()):
+        system.accepted("voice", Expected(label, reference, reference, body, subject=subject, repairs=repairs,
                                           customer={"phone": ivr.caller_number(caller)}, channel="voice"))
 
     if post("/calls") is None:
@@ -368,7 +391,7 @@ def _voice(system, call):  # noqa: F811
                     system.accepted("voice", Expected(label, reference, own, repaired(text), repairs=repairs,
                                                       subject="Voicemail transcription", channel="voice"))
                 else:  # it came first: the voicemail itself carries it
-                    primary("Voicemail", repaired(text))
+                    primary("Voicemail", repaired(text), repairs)
     elif call["way"] == "callback":
         post("/ivr/number?attempt=2", Digits=call["Digits"])
         resp = post("/ivr/window?attempt=2", Digits=call["Window"])
