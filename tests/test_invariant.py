@@ -324,7 +324,8 @@ CALL = st.fixed_dictionaries({
     "RecordingUrl": st.one_of(st.just("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"),
                               st.just(""), TWILIO_TEXT),
     "RecordingSid": st.one_of(st.none(), st.just("RE" + "1" * 32), TWILIO_TEXT),
-    "RecordingDuration": st.one_of(st.none(), st.sampled_from(["0", "17", "-3", "x", "99999999999999999999"])),
+    "RecordingDuration": st.one_of(st.none(), st.sampled_from(["0", "17", "-3", "x", "٣", "2147483647",
+                                                               "99999999999999999999"])),
     "TranscriptionText": st.one_of(st.none(), TWILIO_TEXT, nonblank_texts(surrogates=False)),
     "Digits": st.one_of(st.sampled_from(["00351912345678", "351912345678", "1", "#", "٣٥١٩١٢٣٤٥٦٧٨"]),
                         TWILIO_TEXT),
@@ -336,16 +337,20 @@ def clear_of_known_voice_failures(call: dict, database: str) -> dict:
     """The call with what makes the voice intake answer 5xx today taken out, each kept as
     its own strict xfail below (remove once the voice intake's change is merged): a
     RecordingUrl over 2000 characters, a RecordingSid that makes a filename over 255;
-    on PostgreSQL NUL in anything the intake stores as sent, and values over its columns."""
+    on PostgreSQL NUL in anything the intake stores as sent, values over its columns, and
+    a RecordingDuration over its integer range. (A '²' duration is never generated.)"""
     def clear(value, width):
         if not isinstance(value, str):
             return value
         return (value.replace("\x00", "\ufffd") if database == "postgresql" else value)[:width]
 
     narrow = 64 if database == "postgresql" else None
+    duration = call["RecordingDuration"]
+    if database == "postgresql" and duration and duration.isdigit() and int(duration) >= 2**31:
+        duration = "17"
     return {**call, "CallSid": clear(call["CallSid"], narrow), "From": clear(call["From"], narrow),
             "RecordingUrl": clear(call["RecordingUrl"], 2000),
-            "RecordingSid": clear(call["RecordingSid"], narrow or 250),
+            "RecordingSid": clear(call["RecordingSid"], narrow or 250), "RecordingDuration": duration,
             "TranscriptionText": clear(call["TranscriptionText"], None)}
 
 
@@ -407,12 +412,13 @@ def test_a_call_the_intake_took_is_one_ticket_and_its_transcription_one_message_
     assert system.counts["voice"]["accepted"] > 0
 
 
-def voicemail(system, sid: str, caller: str, recording_url: str, transcription: str | None = None):  # noqa: F811
+def voicemail(system, sid: str, caller: str, recording_url: str, transcription: str | None = None,  # noqa: F811
+              **recording):
     """A voicemail as Twilio reports it: the call, the recording, then its transcription.
     Returns the status of each answer."""
     base = {"CallSid": sid, "From": caller, "To": "+14155550100"}
     answers = [system.voice.post("/calls", base).status_code,
-               system.voice.post("/recording", {**base, "RecordingUrl": recording_url}).status_code]
+               system.voice.post("/recording", {**base, "RecordingUrl": recording_url, **recording}).status_code]
     if transcription is not None:
         answers.append(system.voice.post("/transcription", {**base, "TranscriptionStatus": "completed",
                                                             "TranscriptionText": transcription}).status_code)
@@ -482,6 +488,25 @@ def test_a_call_sid_longer_than_twilio_makes_is_answered_never_a_server_error(sy
              "webhook answer 503 (retry) on PostgreSQL, for ever")
     sid = "CA" + uuid.uuid4().hex * 2
     answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1")
+    try:
+        assert all(status < 500 for status in answers), answers
+    finally:
+        adopt_call(system, sid, answers)
+
+
+@pytest.mark.parametrize("duration", ["²", "2147483648"])
+def test_a_recording_duration_that_is_no_small_number_is_answered_never_with_a_server_error(
+        system, request, duration):  # noqa: F811
+    if duration == "²":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "RecordingDuration '²' passes str.isdigit() and int() refuses it: /recording answers 500; "
+            "fixed by the voice intake change")))
+    else:
+        xfail_on("postgresql", system, request, "a RecordingDuration over voice_calls.recording_duration's "
+                 "integer range makes /recording answer 503 (retry) for ever on PostgreSQL")
+    sid = "CA" + uuid.uuid4().hex
+    answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1",
+                        RecordingDuration=duration)
     try:
         assert all(status < 500 for status in answers), answers
     finally:
