@@ -40,6 +40,20 @@ def start_tickets(services, rabbit, database_url, **env):
     return services.start("tickets", AMQP_URI=rabbit.amqp_uri, DATABASE_URL=database_url, **env)
 
 
+def publish_raw(rabbit, *bodies: bytes, content_type="application/json",
+                exchange=topology.COMPLAINTS_EXCHANGE) -> None:
+    """Publish bytes as an intake would (confirms, topology declared first): the
+    service's health answers before its consumer has necessarily declared it."""
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    topology.declare_with_pika(channel)
+    for body in bodies:
+        channel.basic_publish(exchange, topology.COMPLAINT_RECEIVED, body,
+                              pika.BasicProperties(content_type=content_type, delivery_mode=2), mandatory=True)
+    connection.close()
+
+
 def tickets_with_one_ticket(services, rabbit, database_url):
     """A running tickets service and a complaint that has become a ticket in it."""
     tickets = start_tickets(services, rabbit, database_url)
@@ -165,14 +179,8 @@ def test_events_reach_subscribers_from_the_outbox(tmp_path, rabbit, services):
 
 def test_an_invalid_message_is_quarantined_with_its_raw_content(tmp_path, rabbit, services):
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'q.db'}")
-    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    topology.declare_with_pika(channel)
     bad = {"schema_version": 1, "channel": "fax", "body": "hello"}
-    channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, json.dumps(bad),
-                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
-    connection.close()
+    publish_raw(rabbit, json.dumps(bad).encode())
     items = wait_for(lambda: requests.get(f"{tickets.url}/quarantine").json()["items"], message="quarantine")
     assert "channel" in items[0]["reason"] and "fax" in items[0]["reason"]
     assert json.loads(items[0]["raw"]) == bad
@@ -233,16 +241,8 @@ def _no_proxy(monkeypatch):
 
 def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbit, services):
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'u.db'}")
-    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    # As every publisher does: the service's health answers before its consumer has
-    # necessarily declared the topology.
-    topology.declare_with_pika(channel)
-    for body, content_type in ((b"{broken json", "application/json"), (b"<xml/>", "application/xml")):
-        channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, body,
-                              pika.BasicProperties(content_type=content_type, delivery_mode=2), mandatory=True)
-    connection.close()
+    publish_raw(rabbit, b"{broken json")
+    publish_raw(rabbit, b"<xml/>", content_type="application/xml")
     # Quorum queues may take a few seconds to dead-letter a rejected message.
     wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, timeout=90, message="both parked")
     parked = sorted(m["payload"] for m in rabbit.get_messages(topology.DEAD_LETTER_QUEUE))
@@ -275,17 +275,6 @@ def test_a_follow_up_that_overtakes_its_first_message_still_joins_its_ticket(rab
 
 
 # --- text no database can hold, and complaints that die anyway ---------------------
-
-
-def publish_raw(rabbit, body: bytes) -> None:
-    """Publish bytes as an intake would (confirms, topology declared first)."""
-    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    topology.declare_with_pika(channel)
-    channel.basic_publish(topology.COMPLAINTS_EXCHANGE, topology.COMPLAINT_RECEIVED, body,
-                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
-    connection.close()
 
 
 def raw_complaint(**overrides) -> dict:
@@ -368,13 +357,7 @@ def test_a_complaint_parked_by_the_old_code_for_its_surrogates_is_ticketed_by_a_
     were parked; after the upgrade, a replay turns them into tickets."""
     tickets = start_tickets(services, rabbit, database_url, TICKETS_DEAD_LETTER_AUTO_REPLAYS="0")
     data = raw_complaint(body="lone \ud800 surrogate", customer={"name": "N\u0000b", "email": "nb@example.org"})
-    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    topology.declare_with_pika(channel)
-    channel.basic_publish(topology.DEAD_LETTER_EXCHANGE, topology.COMPLAINT_RECEIVED, json.dumps(data).encode(),
-                          pika.BasicProperties(content_type="application/json", delivery_mode=2), mandatory=True)
-    connection.close()
+    publish_raw(rabbit, json.dumps(data).encode(), exchange=topology.DEAD_LETTER_EXCHANGE)
     subprocess.run([sys.executable, "-m", "services.tickets", "replay-dead-letters"], cwd=ROOT,
                    env={**tickets.env, "AMQP_URI": rabbit.amqp_uri}, check=True, timeout=60)
     found = wait_for(lambda: ticket(tickets, reference_for(data["intake_id"])), message="the replayed ticket")

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 import eventlet
+import pika.exceptions
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -161,11 +162,15 @@ class TicketsService:
             self.store.ping()
         except Exception:
             return  # a replay now would only die again; the alert already fires on the depth
-        connection, channel = replay.open_channel(config.amqp_uri())
         try:
-            moved = replay.move(channel, self._dead_letter_action)
-        finally:
-            connection.close()
+            connection, channel = replay.open_channel(config.amqp_uri())
+            try:
+                moved = replay.move(channel, self._dead_letter_action)
+            finally:
+                connection.close()
+        except (pika.exceptions.AMQPError, OSError) as exc:  # the broker is away: look again next time
+            log.warning("dead-letter watcher could not reach the broker (%s)", type(exc).__name__)
+            return
         for action, count in moved.items():
             metrics.DEAD_LETTERS_MOVED.labels(action).inc(count)
         if moved:
