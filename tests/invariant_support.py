@@ -171,7 +171,6 @@ class System:
         self.primaries: set[str] = set()           # references that opened a ticket
         self.counts: dict[str, dict[str, int]] = {}  # intake -> {"accepted": n, "refused": n}
         self.reasons: Counter = Counter()           # (intake, status, fields named) of the refusals
-        self.refused_senders: set[str] = set()      # see test_invariant.py's WhatsApp property
 
     # --- lifecycle
 

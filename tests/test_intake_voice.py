@@ -16,12 +16,14 @@ import pytest
 import requests
 import twilio_support
 from conftest import free_port, wait_for
+from sqlalchemy import text
 from twilio_support import metric, queued, sid, start_intake, ticket, twiml
 
 from loadtest.fake_twilio import FakeTwilio
 from services.common import topology
 from services.common.contract import ComplaintReceived, ContractError
-from services.intake_voice import ivr
+from services.intake_voice import callbacks, complaints, ivr
+from services.intake_voice.outcomes import Outcomes, Refused
 
 # Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
 tickets, tickets_sqlite = twilio_support.tickets, twilio_support.tickets_sqlite
@@ -404,3 +406,71 @@ def test_the_contract_checks_the_callback_block():
     assert caught.value.errors == {"extras.callback.window_end": "must be after window_start"}
     with pytest.raises(ContractError):
         ComplaintReceived.from_dict(_voice_complaint("call me"))
+
+
+# --- what the callbacks keep, and what a refused call leaves behind ----------------------------
+
+
+@pytest.mark.parametrize("sent, seconds", [("42", 42), (" 7 ", 7), ("0", 0), ("86400", 86400), ("86401", None),
+                                           ("²", None), ("٣", None), ("-3", None), ("x", None), ("2147483648", None),
+                                           ("99999999999999999999", None)])
+def test_a_recording_duration_is_ascii_seconds_up_to_a_day_or_nothing(sent, seconds):
+    assert callbacks.duration_seconds(sent) == seconds
+
+
+def test_recording_fields_twilio_could_never_send_are_left_out_and_named():
+    kept = callbacks.recording({"RecordingUrl": "https://x.example/" + "r" * 2000, "RecordingSid": "RE" + "1" * 300,
+                                "RecordingDuration": "²"})
+    assert kept.fields == {}
+    assert set(kept.dropped) == {"RecordingUrl", "RecordingSid", "RecordingDuration"}
+    assert "2018 characters" in kept.dropped["RecordingUrl"] and "'\\\\u00b2'" in kept.dropped["RecordingDuration"]
+    good = callbacks.recording(recording_params("CA1", "RE" + "a" * 32, duration="17"))
+    assert good.dropped == {}
+    assert good.fields == {"recording_url": RECORDING + "RE" + "a" * 32, "recording_sid": "RE" + "a" * 32,
+                           "recording_duration": 17}
+    assert callbacks.recording({"RecordingUrl": "javascript:alert(1)"}).fields == {}
+
+
+def _voice_store(tmp_path):
+    from services.common.db import make_engine
+    from services.intake_voice import migrate
+    from services.intake_voice.store import VoiceStore
+
+    url = f"sqlite:///{tmp_path / 'voice.db'}"
+    migrate.upgrade(url)
+    return VoiceStore(make_engine(url))
+
+
+def test_a_transcription_holding_a_nul_is_stored_storable_and_read_back_as_sent(tmp_path):
+    store = _voice_store(tmp_path)
+    store.open("CA1", CALLER)
+    state = store.save("CA1", transcription="Hello\x00world")
+    assert state.call.transcription == "Hello\x00world"   # the contract repairs the complaint's copy, and notes it
+    complaint = complaints.primary(state.call, complaints.VOICEMAIL, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60",
+                                   state.received_at)
+    assert complaint.body == "Hello\ufffdworld" and complaint.repairs["body"] == "Hello\\u0000world"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT transcription FROM voice_calls")).scalar() == "Hello\ufffdworld"
+    assert store.save("CA1", transcription="Fine").call.transcription == "Fine"
+
+
+class _Intake:
+    """Publishes nothing: a refused complaint never gets that far."""
+
+    def intake_id(self, key):
+        return "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60"
+
+    def publish(self, complaint):
+        raise AssertionError("published a complaint the contract refused")
+
+
+def test_a_call_whose_complaint_the_contract_refuses_is_refused_every_time_never_stuck_on_its_claim(tmp_path):
+    store = _voice_store(tmp_path)
+    outcomes = Outcomes(_Intake(), store)
+    store.open("CA1", CALLER)
+    store.save("CA1", transcription="x" * 100_001)   # what the views refuse now; any unforeseen refusal alike
+    for _ in range(2):
+        with pytest.raises(Refused) as caught:
+            outcomes.finish("CA1", complaints.VOICEMAIL)
+        assert "body" in caught.value.errors
+        assert store.get("CA1").primary_kind is None   # the claim was given back

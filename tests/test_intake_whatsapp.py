@@ -337,3 +337,33 @@ def test_inbound_fields_are_checked_and_every_problem_named():
     assert messages.language_for("+351912345678", "en") == "pt"
     assert messages.language_for("+5511987654321", "en") == "pt"
     assert messages.language_for("+447700900123", "en") == "en"
+
+
+def test_a_conversation_whose_first_message_was_given_up_is_joined_by_nobody(tmp_path):
+    from services.common.db import make_engine
+    from services.intake_whatsapp import migrate
+    from services.intake_whatsapp.store import WhatsAppStore
+
+    given_up = messages.Conversation("C-AAAAAAAAAA", last_message_at=1000.0, live=False)
+    alone = messages.decide(given_up, 1000.0 + 5, 3600, "C-BBBBBBBBBB", names_reference=False)
+    assert (alone.thread_reference, alone.ack_reference, alone.follow_up) == (None, "C-BBBBBBBBBB", False)
+
+    url = f"sqlite:///{tmp_path / 'whatsapp.db'}"
+    migrate.upgrade(url)
+    store = WhatsAppStore(make_engine(url))
+    first = messages.parse_inbound(whatsapp_message(ANA, "first", MessageSid="SM" + "1" * 32))
+    second = messages.parse_inbound(whatsapp_message(ANA, "second", MessageSid="SM" + "2" * 32))
+    third = messages.parse_inbound(whatsapp_message(ANA, "third", MessageSid="SM" + "3" * 32))
+    started = store.record(first, "id-1", "C-AAAAAAAAAA", 3600)
+    # While its publish is under way, the next message joins it (one ticket for a burst of messages) ...
+    assert store.record(second, "id-2", "C-BBBBBBBBBB", 3600).ack_reference == "C-AAAAAAAAAA"
+    # ... but once it was given up (publish failed, claim released), nobody is told its reference.
+    store.release(first.message_sid, started.claim)
+    assert store.record(third, "id-3", "C-CCCCCCCCCC", 3600).ack_reference == "C-CCCCCCCCCC"
+
+
+def test_a_message_the_contract_refuses_is_refused_before_its_conversation_is_touched():
+    refused = messages.parse_inbound(whatsapp_message(ANA, "x" * 100_001, MessageSid="SM" + "1" * 32))
+    with pytest.raises(messages.InvalidMessage) as caught:
+        messages.check(refused, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60", "2026-07-01T10:00:00+00:00")
+    assert set(caught.value.errors) == {"body"}

@@ -53,6 +53,7 @@ from invariant_support import (
 
 from services.common.contract import CATEGORIES
 from services.common.reference import reference_for, tracking_token
+from services.common.twilio_ids import is_sid
 from services.intake_chat import form
 from services.intake_voice import ivr
 from services.intake_voice.texts import spelled
@@ -199,10 +200,25 @@ def test_a_chat_the_intake_started_is_one_ticket_and_each_message_one_message_on
 
 # A form body is UTF-8: no lone surrogates on the Twilio webhooks (they cannot be sent).
 TWILIO_TEXT = free_texts(surrogates=False)
+# Twilio's ids, for MessageSid and CallSid: mostly fresh ones (None: made by the test), some
+# taken before (a retry: SAME as the example's previous message, or one shared across
+# examples), and a minority that cannot be Twilio's and must be refused with a 4xx.
+SAME = "same as the previous message"
+SHARED_SIDS = ("SM" + "0" * 32, "SM" + "f" * 32)
+
+
+def junk_sids(prefix: str) -> st.SearchStrategy[str]:
+    known = ["", " ", f"{prefix}\x00" + "0" * 32, prefix + "0" * 63, f"{prefix} 0123", f"{prefix}-" + "0" * 32]
+    anything = st.one_of(st.sampled_from(known), texts(surrogates=False, max_size=70))
+    return anything.filter(lambda s: not is_sid(s.strip()))
+
+
+MESSAGE_SIDS = st.one_of(st.none(), st.none(), st.none(), st.none(), st.none(), st.just(SAME),
+                         st.sampled_from(SHARED_SIDS), junk_sids("SM"))
 WHATSAPP_MESSAGE = st.fixed_dictionaries({
     "Body": st.one_of(st.just(ABSENT), TWILIO_TEXT, nonblank_texts(surrogates=False)),
     "ProfileName": st.one_of(st.just(ABSENT), st.sampled_from(["Ana Silva", "Zoë", "محمد"]), TWILIO_TEXT),
-    "MessageSid": fresh_or(texts(surrogates=False, max_size=70)),
+    "MessageSid": MESSAGE_SIDS,
     "media": st.one_of(st.none(), st.fixed_dictionaries({
         "NumMedia": st.sampled_from(["1", "2", "0", "-1", "x", "11"]),
         "MediaUrl0": st.one_of(st.just("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"),
@@ -219,30 +235,29 @@ ACK_REFERENCE = re.compile(r"\bC-[0-9A-Z]{10}\b")
 def _whatsapp(system, sender, messages):  # noqa: F811
     intake = system.whatsapp_app.extensions["intake_whatsapp"]
     sender = sender or fresh_sender()
+    previous = None
     for message in messages:
-        if system.database == "postgresql" and message["MessageSid"]:
-            # What the WhatsApp intake answers 5xx to on PostgreSQL today, kept as strict xfails
-            # (test_an_odd_whatsapp_message_sid_...): a NUL, or over 64 characters, in MessageSid.
-            message = {**message, "MessageSid": message["MessageSid"].replace("\x00", "\ufffd")[:64]}
-        if sender in system.refused_senders:
-            # A refused message leaves its number's conversation pointing at a reference that
-            # never becomes a ticket (test_..._after_a_refused_one_... below, strict xfail):
-            # a number keeps clear of that until the WhatsApp intake's change is merged.
-            sender = fresh_sender()
-        sid = message["MessageSid"] or "SM" + uuid.uuid4().hex
+        sid = message["MessageSid"]
+        if sid is None or sid == SAME and previous is None:
+            sid = "SM" + uuid.uuid4().hex
+        elif sid == SAME:
+            sid = previous
+        previous = sid
         params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
                   "To": "whatsapp:+14155238886", "Body": message["Body"], "ProfileName": message["ProfileName"],
                   **(message["media"] or {})}
         params = {k: v for k, v in params.items() if v is not ABSENT}
         resp = system.whatsapp.post("/messages", params)
         label = f"whatsapp {params!r}"
+        if not is_sid(sid.strip()):
+            assert resp.status_code != 200, f"{label}: a MessageSid that is no Twilio id was taken"
         if resp.status_code != 200:
             system.refused("whatsapp", resp, params)
-            system.refused_senders.add(sender)
             continue
         own = reference_for(intake.intake_id(sid.strip()))
         said = "".join(resp.get_data(as_text=True))
-        announced = ACK_REFERENCE.findall(said)
+        # The acknowledgement names the reference, and again in its tracking link: one reference.
+        announced = set(ACK_REFERENCE.findall(said))
         if not announced:  # a MessageSid taken before: no second acknowledgement, one message
             assert own in system.expected, f"{label}: answered {said!r} for a message never acknowledged"
             system.accepted("whatsapp", system.expected[own])
@@ -273,59 +288,38 @@ def test_a_whatsapp_message_the_intake_acknowledged_is_one_message_on_the_ticket
     assert system.counts["whatsapp"]["accepted"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="a WhatsApp message refused after its number's conversation was recorded "
-                                       "(here: a body over the contract's 100000 characters) leaves the conversation "
-                                       "on its own reference, which never becomes a ticket; the number's next "
-                                       "message is told that reference. Fixed by the WhatsApp claim-before-publish "
-                                       "change")
 def test_a_whatsapp_message_after_a_refused_one_is_told_the_reference_of_the_ticket_it_joins(system):  # noqa: F811
     sender = fresh_sender()
-    refused, refused_own = whatsapp_message(system, sender, "x" * 100_001)
+    refused, refused_own = whatsapp_message(system, sender, "x" * 100_001)  # over the contract's body limit
     assert refused.status_code == 400, refused.get_data(as_text=True)
     system.count("whatsapp", "refused")
     resp, own = whatsapp_message(system, sender, "Hello?")
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    [announced] = ACK_REFERENCE.findall(resp.get_data(as_text=True))
-    try:
-        ticket = system.wait_for_message(own)
-        assert announced == ticket["reference"], (
-            f"told {announced} (the refused message's own reference: {announced == refused_own}); "
-            f"the message is on {ticket['reference']}")
-    finally:
-        # Whatever happened, the ledger knows the ticket the message made, for the final count.
-        ticket = system.wait_for_message(own)
-        system.known(own, ticket["reference"], "Hello?")
+    [announced] = set(ACK_REFERENCE.findall(resp.get_data(as_text=True)))
+    assert announced == own != refused_own, "told the refused message's reference, which is no ticket"
+    system.accepted("whatsapp", Expected("whatsapp after a refused one", announced, own, "Hello?"))
 
 
 @pytest.mark.parametrize("sid", ["SM\x00" + "0" * 32, "SM" + "0" * 63],
                          ids=["a MessageSid holding a NUL", "a MessageSid longer than Twilio makes"])
-def test_an_odd_whatsapp_message_sid_is_answered_never_with_a_server_error(system, request, sid):  # noqa: F811
-    if system.database == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "the WhatsApp intake stores MessageSid as sent (whatsapp_messages.message_sid, 64 characters): on "
-            "PostgreSQL a NUL answers 500, a longer one 503 (retry) for ever; fixed by the WhatsApp "
-            "claim-before-publish change")))
-    sender = fresh_sender()
-    resp = system.whatsapp.post("/messages", {"MessageSid": sid, "From": sender, "Body": "Hello?"})
-    assert resp.status_code < 500, resp.get_data(as_text=True)[:300]
-    if resp.status_code == 200:
-        [announced] = ACK_REFERENCE.findall(resp.get_data(as_text=True))
-        own = reference_for(system.whatsapp_app.extensions["intake_whatsapp"].intake_id(sid))
-        system.accepted("whatsapp", Expected(f"whatsapp {sid!r}", announced, own, "Hello?"))
+def test_an_odd_whatsapp_message_sid_is_refused_with_a_4xx_naming_it(system, sid):  # noqa: F811
+    resp = system.whatsapp.post("/messages", {"MessageSid": sid, "From": fresh_sender(), "Body": "Hello?"})
+    system.refused("whatsapp", resp, sid)
+    assert "MessageSid" in resp.get_data(as_text=True)
 
 
 # --- voice ---------------------------------------------------------------------------------
 
 CALLERS = st.one_of(st.none(), st.none(), padded(["+351912345678", "anonymous", "+266696687", ""]), TWILIO_TEXT)
 CALL = st.fixed_dictionaries({
-    "CallSid": fresh_or(texts(surrogates=False, max_size=70)),
+    "CallSid": st.one_of(st.none(), st.none(), st.none(), st.none(), junk_sids("CA")),
     "From": CALLERS,
     "way": st.sampled_from(["voicemail", "callback", "missed"]),
     "RecordingUrl": st.one_of(st.just("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"),
                               st.just(""), TWILIO_TEXT),
     "RecordingSid": st.one_of(st.none(), st.just("RE" + "1" * 32), TWILIO_TEXT),
-    "RecordingDuration": st.one_of(st.none(), st.sampled_from(["0", "17", "-3", "x", "٣", "2147483647",
-                                                               "99999999999999999999"])),
+    "RecordingDuration": st.one_of(st.none(), st.sampled_from(["0", "17", "-3", "x", "٣", "²", "86401", "2147483647",
+                                                               "2147483648", "99999999999999999999"])),
     "TranscriptionText": st.one_of(st.none(), TWILIO_TEXT, nonblank_texts(surrogates=False)),
     "Digits": st.one_of(st.sampled_from(["00351912345678", "351912345678", "1", "#", "٣٥١٩١٢٣٤٥٦٧٨"]),
                         TWILIO_TEXT),
@@ -333,31 +327,9 @@ CALL = st.fixed_dictionaries({
 })
 
 
-def clear_of_known_voice_failures(call: dict, database: str) -> dict:
-    """The call with what makes the voice intake answer 5xx today taken out, each kept as
-    its own strict xfail below (remove once the voice intake's change is merged): a
-    RecordingUrl over 2000 characters, a RecordingSid that makes a filename over 255;
-    on PostgreSQL NUL in anything the intake stores as sent, values over its columns, and
-    a RecordingDuration over its integer range. (A '²' duration is never generated.)"""
-    def clear(value, width):
-        if not isinstance(value, str):
-            return value
-        return (value.replace("\x00", "\ufffd") if database == "postgresql" else value)[:width]
-
-    narrow = 64 if database == "postgresql" else None
-    duration = call["RecordingDuration"]
-    if duration and duration.isdigit() and int(duration) >= (2**31 if database == "postgresql" else 2**63):
-        duration = "17"
-    return {**call, "CallSid": clear(call["CallSid"], narrow), "From": clear(call["From"], narrow),
-            "RecordingUrl": clear(call["RecordingUrl"], 2000),
-            "RecordingSid": clear(call["RecordingSid"], narrow or 250), "RecordingDuration": duration,
-            "TranscriptionText": clear(call["TranscriptionText"], None)}
-
-
 @PROPERTY
 @given(call=CALL)
 def _voice(system, call):  # noqa: F811
-    call = clear_of_known_voice_failures(call, system.database)
     intake = system.voice_app.extensions["intake_voice"]
     sid = call["CallSid"] or "CA" + uuid.uuid4().hex
     caller = call["From"] if call["From"] is not None else f"+1{uuid.uuid4().int % 10**11:011d}"
@@ -379,6 +351,7 @@ def _voice(system, call):  # noqa: F811
 
     if post("/calls") is None:
         return
+    assert is_sid(sid), f"{label}: a CallSid that is no Twilio id was taken"
     if call["way"] == "voicemail":
         resp = post("/recording", RecordingUrl=call["RecordingUrl"], RecordingSid=call["RecordingSid"],
                     RecordingDuration=call["RecordingDuration"])
@@ -439,15 +412,7 @@ def adopt_call(system, sid: str, answers: list[int]) -> None:  # noqa: F811
         system.known(own, ticket["reference"], message["body"])
 
 
-def xfail_on(database: str, system, request, reason: str) -> None:  # noqa: F811
-    if system.database == database:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason + "; fixed by the voice intake change"))
-
-
-def test_a_voicemail_transcription_holding_a_nul_is_one_message_with_a_replacement_character(
-        system, request):  # noqa: F811
-    xfail_on("postgresql", system, request, "the voice intake stores TranscriptionText as sent in voice_calls; "
-             "PostgreSQL refuses NUL, and /transcription answers 500 (the contract would have repaired it)")
+def test_a_voicemail_transcription_holding_a_nul_is_one_message_with_a_replacement_character(system):  # noqa: F811
     sid = "CA" + uuid.uuid4().hex
     answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1", "Hello\x00world")
     try:
@@ -460,9 +425,7 @@ def test_a_voicemail_transcription_holding_a_nul_is_one_message_with_a_replaceme
         adopt_call(system, sid, answers)
 
 
-def test_a_call_whose_caller_id_holds_a_nul_is_answered_never_a_server_error(system, request):  # noqa: F811
-    xfail_on("postgresql", system, request, "the voice intake stores From (and CallSid, To, RecordingUrl, "
-             "RecordingSid) as sent; PostgreSQL refuses NUL and the webhook answers 500")
+def test_a_call_whose_caller_id_holds_a_nul_is_answered_never_a_server_error(system):  # noqa: F811
     sid = "CA" + uuid.uuid4().hex
     answers = voicemail(system, sid, "+351912345678\x00", "https://api.twilio.com/Recordings/RE1")
     try:
@@ -471,45 +434,35 @@ def test_a_call_whose_caller_id_holds_a_nul_is_answered_never_a_server_error(sys
         adopt_call(system, sid, answers)
 
 
-@pytest.mark.xfail(strict=True, reason="a RecordingUrl over the contract's 2000 characters makes /recording answer "
-                                       "500 (ContractError from complaints.primary is not caught; on PostgreSQL the "
-                                       "2000-character column refuses it first); fixed by the voice intake change")
-def test_a_recording_url_over_the_limit_is_refused_with_a_4xx_never_a_server_error(system):  # noqa: F811
+def test_a_call_sid_longer_than_twilio_makes_is_refused_with_a_4xx_naming_it(system):  # noqa: F811
+    resp = system.voice.post("/calls", {"CallSid": "CA" + uuid.uuid4().hex * 2, "From": "+351912345678"})
+    system.refused("voice", resp, "a CallSid of 66 characters")
+    assert "CallSid" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field, sent", [
+    ("RecordingUrl", {"RecordingUrl": "https://x.example/" + "r" * 2000}),
+    ("RecordingSid", {"RecordingSid": "RE" + "1" * 300}),   # would name a file over the contract's 255
+    ("RecordingDuration", {"RecordingDuration": "²"}),      # str.isdigit() says yes, int() says no
+    ("RecordingDuration", {"RecordingDuration": "2147483648"}),   # past PostgreSQL's integer
+    ("RecordingDuration", {"RecordingDuration": "99999999999999999999"}),   # past SQLite's
+], ids=["a RecordingUrl over 2000 characters", "a RecordingSid of 302 characters", "a duration of '²'",
+        "a duration past 2**31", "a duration past 2**63"])
+def test_a_recording_field_twilio_could_never_send_leaves_the_voicemail_without_it(system, field, sent):  # noqa: F811
+    """The caller's voicemail is kept (never a 5xx, never a 503 Twilio retries for ever),
+    without the value, which the ticket's message names in extras.dropped."""
     sid = "CA" + uuid.uuid4().hex
-    answers = voicemail(system, sid, "+351912345678", "https://x.example/" + "r" * 2000)
+    sent = dict(sent)  # the parameter is shared by both databases' runs
+    url = sent.pop("RecordingUrl", "https://api.twilio.com/Recordings/RE1")
+    answers = voicemail(system, sid, "+351912345678", url, **sent)
     try:
-        assert all(status < 500 for status in answers), answers
-    finally:
-        adopt_call(system, sid, answers)
-
-
-def test_a_call_sid_longer_than_twilio_makes_is_answered_never_a_server_error(system, request):  # noqa: F811
-    xfail_on("postgresql", system, request, "voice_calls.call_sid is 64 characters: a longer CallSid makes every "
-             "webhook answer 503 (retry) on PostgreSQL, for ever")
-    sid = "CA" + uuid.uuid4().hex * 2
-    answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1")
-    try:
-        assert all(status < 500 for status in answers), answers
-    finally:
-        adopt_call(system, sid, answers)
-
-
-@pytest.mark.parametrize("duration", ["²", "2147483648", "99999999999999999999"])
-def test_a_recording_duration_that_is_no_small_number_is_answered_never_with_a_server_error(
-        system, request, duration):  # noqa: F811
-    if duration == "²":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "RecordingDuration '²' passes str.isdigit() and int() refuses it: /recording answers 500; "
-            "fixed by the voice intake change")))
-    elif system.database == "postgresql" or int(duration) >= 2**63:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "a RecordingDuration over voice_calls.recording_duration's integer range: /recording answers 503 "
-            "(retry, for ever) on PostgreSQL, 500 on SQLite past 2**63; fixed by the voice intake change")))
-    sid = "CA" + uuid.uuid4().hex
-    answers = voicemail(system, sid, "+351912345678", "https://api.twilio.com/Recordings/RE1",
-                        RecordingDuration=duration)
-    try:
-        assert all(status < 500 for status in answers), answers
+        assert answers == [200, 200]
+        reference = reference_for(system.voice_app.extensions["intake_voice"].intake_id(sid))
+        ticket = system.accepted("voice", Expected(f"voicemail with an odd {field}", reference, reference, "",
+                                                   subject="Voicemail"))
+        [message] = [m for m in ticket["messages"] if m["intake_reference"] == reference]
+        assert field in message["extras"]["dropped"], message["extras"]
+        assert all(len(a["filename"]) <= 255 and len(a["url"] or "") <= 2000 for a in message["attachments"])
     finally:
         adopt_call(system, sid, answers)
 

@@ -9,7 +9,8 @@ threaded to the call's reference so it lands on the same ticket once.
 Extras follow the agreed format the notifier and the agent console read:
 call_sid, recording_url, recording_duration (seconds), transcription (or
 None), ivr {category, language}, missed_call, and for a callback request
-callback {number, window_start, window_end}.
+callback {number, window_start, window_end}; when a recording field Twilio
+could never have sent was left out, dropped {Twilio field: why}.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class Call:
     recording_sid: str | None = None
     recording_url: str | None = None
     recording_duration: int | None = None
-    transcription: str | None = None
+    transcription: str | None = None    # as Twilio sent it: the contract repairs NUL and notes it
+    dropped: dict | None = None         # recording fields Twilio could never have sent: {field: why}
 
     @property
     def has_recording(self) -> bool:
@@ -76,9 +78,12 @@ def follow_up(call: Call, kind: str, intake_id: str, received_at: str, thread_re
 
 
 def _voice_extras(call: Call, missed: bool) -> dict:
-    return {"call_sid": call.call_sid, "recording_url": call.recording_url,
-            "recording_duration": call.recording_duration, "transcription": call.transcription,
-            "ivr": {"category": call.category, "language": call.language}, "missed_call": missed}
+    extras = {"call_sid": call.call_sid, "recording_url": call.recording_url,
+              "recording_duration": call.recording_duration, "transcription": call.transcription,
+              "ivr": {"category": call.category, "language": call.language}, "missed_call": missed}
+    if call.dropped:  # the agent sees what the voicemail came without, and why
+        extras["dropped"] = dict(call.dropped)
+    return extras
 
 
 def _recording(call: Call) -> list[dict]:

@@ -10,6 +10,7 @@ import logging
 
 from prometheus_client import Counter
 
+from services.common.contract import ContractError
 from services.common.reference import reference_for
 from services.common.webhook_intake import WebhookIntake
 
@@ -26,6 +27,16 @@ for _kind in (VOICEMAIL, CALLBACK, MISSED):
     CALLS.labels(_kind)
 for _kind in complaints.FOLLOW_UPS:
     FOLLOW_UPS.labels(_kind)
+
+
+class Refused(ValueError):
+    """The contract refused what the call would become: a 4xx naming the fields,
+    and the call is left as it was (no claim held), so every later callback
+    about it gets the same clear answer instead of a server error."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())))
 
 
 class Outcomes:
@@ -59,8 +70,11 @@ class Outcomes:
     def follow_up(self, state: CallState, kind: str) -> bool:
         call_sid = state.call.call_sid
         intake_id = self.intake.intake_id(complaints.external_id(call_sid, kind))
-        complaint = complaints.follow_up(state.call, kind, intake_id, state.received_at,
-                                         thread_reference=self.reference(call_sid))
+        try:
+            complaint = complaints.follow_up(state.call, kind, intake_id, state.received_at,
+                                             thread_reference=self.reference(call_sid))
+        except ContractError as exc:
+            raise Refused(exc.errors) from None
         if not self.intake.publish(complaint):
             return False
         FOLLOW_UPS.labels(kind).inc()
@@ -75,8 +89,13 @@ class Outcomes:
         if not state.primary_transcribed:
             # Claimed before the transcription came: it follows on its own.
             call = dataclasses.replace(call, transcription=None)
-        complaint = complaints.primary(call, state.primary_kind, self.intake.intake_id(call.call_sid),
-                                       state.received_at)
+        try:
+            complaint = complaints.primary(call, state.primary_kind, self.intake.intake_id(call.call_sid),
+                                           state.received_at)
+        except ContractError as exc:
+            # Give the claim back: held, it would make every later callback build nothing and fail.
+            self.store.release(call.call_sid, state.primary_kind)
+            raise Refused(exc.errors) from None
         if not self.intake.publish(complaint):
             self.store.release(call.call_sid, state.primary_kind)
             return False

@@ -1,6 +1,6 @@
 """The phone intake's own table, prefixed `voice_`. No other service reads it."""
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text
 
 from services.common.db import new_metadata
 
@@ -22,7 +22,12 @@ calls = Table(
     Column("recording_sid", String(64)),
     Column("recording_url", String(2000)),
     Column("recording_duration", Integer),
-    Column("transcription", Text),
+    Column("transcription", Text),            # storable (NUL replaced by U+FFFD)
+    # The transcription as sent, escaped (storable_text.escaped), when `transcription` had to
+    # be repaired: the complaint carries the original, so the contract repairs it and notes it.
+    Column("transcription_sent", Text),
+    # Recording fields Twilio could never have sent, left out: {Twilio field: why}.
+    Column("dropped", JSON),
     Column("transcription_status", String(20)),
     Column("call_status", String(20)),
     # The call's one complaint: voicemail, callback or missed. Claimed by a

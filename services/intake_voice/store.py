@@ -4,6 +4,7 @@ claimed by a conditional update, never by check-then-insert."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from services.common.storable_text import storable
+from services.common.storable_text import escaped, is_storable, storable
 from services.common.webhook_intake import iso_utc
 
 from . import ivr
@@ -19,7 +20,10 @@ from .complaints import Call
 from .schema import calls
 
 CALL_FIELDS = ("language", "category", "callback_number", "window_start", "window_end", "recording_sid",
-               "recording_url", "recording_duration", "transcription", "transcription_status", "call_status")
+               "recording_url", "recording_duration", "transcription", "transcription_status", "call_status",
+               "dropped")
+# Read into Call by _state itself (the transcription as sent).
+READ_APART = ("transcription",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class VoiceStore:
         unknown = set(fields) - set(CALL_FIELDS)
         if unknown:
             raise ValueError(f"not call fields: {sorted(unknown)}")
+        if "transcription" in fields:
+            text = fields["transcription"]
+            # Kept reversibly: the complaint must carry what was said, for the contract to note its repair.
+            fields["transcription_sent"] = None if text is None or is_storable(text) else escaped(text)
         fields = {name: _fit(name, value) for name, value in fields.items()}
         with self.engine.begin() as conn:
             conn.execute(update(calls).where(calls.c.call_sid == call_sid)
@@ -89,6 +97,11 @@ class VoiceStore:
                          .values(primary_published_at=datetime.now(UTC)))
 
 
+def _sent_transcription(row) -> str | None:
+    """The transcription as Twilio sent it (NUL and all), or as stored when it needed no repair."""
+    return json.loads(f'"{row.transcription_sent}"') if row.transcription_sent else row.transcription
+
+
 def _fit(name: str, value):
     """What Twilio sent, as the column can hold it on every database: a webhook
     Twilio signed is never refused by PostgreSQL (NUL, a value too long)."""
@@ -102,6 +115,8 @@ def _state(conn, call_sid: str) -> CallState:
     row = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).one()
     return CallState(
         call=Call(call_sid=row.call_sid, caller=row.caller,
-                  **{k: getattr(row, k) for k in CALL_FIELDS if k in Call.__dataclass_fields__}),
+                  **{k: getattr(row, k) for k in CALL_FIELDS
+                     if k in Call.__dataclass_fields__ and k not in READ_APART},
+                  transcription=_sent_transcription(row)),
         received_at=iso_utc(row.received_at), primary_kind=row.primary_kind,
         primary_transcribed=bool(row.primary_transcribed), published=row.primary_published_at is not None)

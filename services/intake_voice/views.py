@@ -15,8 +15,8 @@ from flask import Blueprint, Response, current_app, request
 from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import current, unavailable
 
-from . import complaints, ivr, settings, texts
-from .outcomes import Outcomes, ended_kind
+from . import callbacks, complaints, ivr, settings, texts
+from .outcomes import Outcomes, Refused, ended_kind
 
 log = logging.getLogger(settings.NAME)
 bp = Blueprint("voice", __name__)
@@ -175,13 +175,20 @@ def _after_confirm(lang, state, chosen):
 # --- the recording, its transcription, and the end of the call --------------------------
 
 
+@bp.errorhandler(Refused)
+def refused(exc: Refused):
+    """What Twilio sent makes no complaint the contract takes: a 400 Twilio's debugger shows."""
+    log.warning("call not taken: %s", exc)
+    return Response(f"not taken: {exc}\n", status=400, mimetype="text/plain")
+
+
 def _save_recording(state):
-    form = request.form
-    fields = {"recording_url": form.get("RecordingUrl"), "recording_sid": form.get("RecordingSid")}
-    duration = form.get("RecordingDuration")
-    if duration and duration.isdigit():
-        fields["recording_duration"] = int(duration)
-    return intake().store.save(state.call.call_sid, **{k: v for k, v in fields.items() if v is not None})
+    """Keep what the recording callback brings; what Twilio could never send is left out, and noted."""
+    kept = callbacks.recording(request.form)
+    if kept.dropped:
+        log.warning("recording fields left out", extra={"call_sid": state.call.call_sid, "dropped": kept.dropped})
+        kept.fields["dropped"] = {**(state.call.dropped or {}), **kept.dropped}
+    return intake().store.save(state.call.call_sid, **kept.fields)
 
 
 @bp.post("/recording")
@@ -222,6 +229,9 @@ def transcription(state):
         intake().store.save(state.call.call_sid, transcription_status=status[:20] or "failed")
         log.info("no transcription", extra={"call_sid": state.call.call_sid, "status": status})
         return Response(status=204)
+    problem = callbacks.transcription_problem(text)
+    if problem:  # refused before it is stored: kept, it would make the voicemail itself one the contract refuses
+        raise Refused({"TranscriptionText": problem})
     if form.get("RecordingUrl") and not state.call.recording_url:
         state = _save_recording(state)
     intake().store.save(state.call.call_sid, transcription=text, transcription_status=status)

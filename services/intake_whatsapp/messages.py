@@ -108,6 +108,10 @@ def language_for(number: str, default: str) -> str:
 class Conversation:
     reference: str            # where follow-ups thread to: a reference this number was told
     last_message_at: float    # unix time
+    # Whether the message that started it was published or is being published. One
+    # whose publish failed and was given up (claim released) never became a ticket:
+    # its reference must not be told to the next message as the complaint it joins.
+    live: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,16 +130,25 @@ def decide(conversation: Conversation | None, now: float, window_seconds: float,
     it only when this number is that ticket's customer; later messages in the
     window follow it (its own reference finds whichever ticket it joined).
     Otherwise a message within the window of the number's last one joins that
-    conversation: a reference this number itself was given is safe to trust.
+    conversation: a reference this number itself was given is safe to trust,
+    as long as the message that started it was not given up.
     """
     if names_reference:
         return Decision(None, own_reference, own_reference, False)
-    if conversation is not None and now - conversation.last_message_at <= window_seconds:
+    if conversation is not None and conversation.live and now - conversation.last_message_at <= window_seconds:
         return Decision(conversation.reference, conversation.reference, conversation.reference, True)
     return Decision(None, own_reference, own_reference, False)
 
 
 # --- the complaint -------------------------------------------------------------------
+
+
+def check(inbound: Inbound, intake_id: str, received_at: str) -> None:
+    """Raises InvalidMessage when the contract would refuse the message. Run before
+    anything is recorded: a refused message must not move its number's conversation
+    (the next message would be told a reference that never becomes a ticket). Where
+    it threads changes nothing the contract checks."""
+    to_complaint(inbound, intake_id, received_at, None)
 
 
 def to_complaint(inbound: Inbound, intake_id: str, received_at: str,

@@ -71,7 +71,8 @@ class WhatsAppStore:
     def _decide(self, conn, inbound, intake_id, own_reference, window_seconds) -> Recorded:
         now = time.time()
         row = conn.execute(select(conversations).where(conversations.c.number == inbound.number)).first()
-        current = domain.Conversation(row.reference, row.last_message_at) if row else None
+        current = domain.Conversation(row.reference, row.last_message_at, _live(conn, inbound.number, row.reference)) \
+            if row else None
         decision = domain.decide(current, now, window_seconds, own_reference, inbound.names_reference)
         if row is None:
             conn.execute(insert(conversations).values(number=inbound.number, reference=decision.conversation_reference,
@@ -160,6 +161,14 @@ class WhatsAppStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(statuses).where(statuses.c.message_sid == message_sid)).first()
         return {"status": row.status, "error_code": row.error_code} if row else None
+
+
+def _live(conn, number: str, reference: str) -> bool:
+    """Whether the message that started the conversation on `reference` was published
+    or is still held by a request publishing it (a released claim was given up)."""
+    starter = conn.execute(select(messages.c.published_at, messages.c.claim_token).where(
+        messages.c.number == number, messages.c.ack_reference == reference, messages.c.follow_up == 0)).first()
+    return starter is None or starter.published_at is not None or starter.claim_token is not None
 
 
 def _recorded(row) -> Recorded:

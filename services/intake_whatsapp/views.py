@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, Response, request
 from prometheus_client import Counter
 
+from services.common.contract import utc_now_iso
 from services.common.reference import reference_for
 from services.common.twilio_ids import is_sid
 from services.common.webhook_intake import current, unavailable
@@ -33,9 +34,10 @@ def inbound():
     fields = request.form
     try:
         message = messages.parse_inbound(fields)
+        intake_id = intake().intake_id(message.message_sid)
+        messages.check(message, intake_id, utc_now_iso())
     except messages.InvalidMessage as exc:
         return _refuse(fields, exc)
-    intake_id = intake().intake_id(message.message_sid)
     recorded = intake().store.record(message, intake_id, reference_for(intake_id), settings.window_seconds())
     if recorded.claim is None:  # another delivery of it came first: its outcome decides
         recorded = intake().store.await_turn(message.message_sid, settings.claim_seconds(),
