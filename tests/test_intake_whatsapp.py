@@ -153,16 +153,16 @@ def test_a_delivery_held_by_a_worker_that_died_is_refused_503_then_taken_over_af
     fields = whatsapp_message(CAROL, "Nobody must lose this one.")
     assert twilio_down.post("/messages", fields).status_code == 503  # recorded, its claim given back
     down.stop()
-    # As if a worker had claimed it again and died before the broker confirmed.
+    proc, twilio = start_whatsapp(services, tmp_path, WHATSAPP_CLAIM_SECONDS=5, WHATSAPP_DUPLICATE_WAIT_SECONDS=0.5)
+    # As if a worker had claimed it again just now and died before the broker confirmed
+    # (claimed after the service is up, so a slow start cannot age the claim past its lease).
     with sqlite3.connect(tmp_path / "intake_whatsapp.db") as db:
         db.execute("UPDATE whatsapp_messages SET claim_token = 'dead', claimed_at = ? WHERE message_sid = ?",
                    (time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime()), fields["MessageSid"]))
-
-    proc, twilio = start_whatsapp(services, tmp_path, WHATSAPP_CLAIM_SECONDS=3, WHATSAPP_DUPLICATE_WAIT_SECONDS=0.5)
     busy = twilio.post("/messages", fields)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0  # the holder may still publish it
     assert queued(rabbit) == []
-    time.sleep(3)
+    time.sleep(5)
     reference, text = acknowledged_reference(twilio.post("/messages", fields))  # Twilio's next retry
     assert "received your complaint" in text
     assert wait_for(lambda: ticket(tickets_sqlite, reference), timeout=20)["messages"][0]["external_id"] == \
