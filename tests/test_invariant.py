@@ -102,10 +102,12 @@ def needs_surrogatepass(value: str) -> bool:
 
 
 def as_sent(fields: dict, body) -> dict:
-    """The fields as the intake read them (a form sends JSON values as their text)."""
-    if isinstance(body, dict):
-        return {k: body.get(k, ABSENT) for k in fields}
-    return fields
+    """The fields as the intake read them: a form sends JSON values as their text, and
+    JSON reads back as any parser reads it (an escaped surrogate pair, "\\ud800\\udfff",
+    is one character, not two lone surrogates)."""
+    if isinstance(body, bytes):
+        body = json.loads(body.decode("utf-8", "surrogatepass"))
+    return {k: body.get(k, ABSENT) for k in fields}
 
 
 def is_anonymous(value) -> bool:
@@ -138,6 +140,7 @@ def send_follow_ups(system, intake: str, reference: str, follow_ups: list[dict],
         fields = {"body": message["body"], "message_id": message_id,
                   "channel": channel if channel == "chat" else ABSENT}
         data, content_type = encode(fields, "json")
+        fields = as_sent(fields, data)
         resp = system.chat.post(f"/complaints/{reference}/messages?token={quote(token)}", data=data,
                                 content_type=content_type)
         label = f"{intake} follow-up {fields!r}"
@@ -145,9 +148,9 @@ def send_follow_ups(system, intake: str, reference: str, follow_ups: list[dict],
             system.refused(intake, resp, fields)
             continue
         assert resp.get_json()["reference"] == reference, label
-        external_id = f"{reference}:{stripped(message_id)}"
+        external_id = f"{reference}:{stripped(fields['message_id'])}"
         own = reference_for(form.intake_id_for(f"{channel}:{external_id}", SECRET))
-        body = stripped(message["body"])
+        body = stripped(fields["body"])
         system.accepted(intake, Expected(label, reference, own, repaired(body),
                                          repairs=("body",) if needs_repair(body) else (), channel=channel))
 
@@ -194,6 +197,18 @@ def _chat(system, fields, transport, follow_ups):  # noqa: F811
 def test_a_chat_the_intake_started_is_one_ticket_and_each_message_one_message_on_it(system):  # noqa: F811
     _chat(system)
     assert system.counts["chat"]["accepted"] > 0
+
+
+def test_an_escaped_surrogate_pair_is_one_character_not_two_repaired_ones(system):  # noqa: F811
+    """JSON's "\\ud83d\\ude00" is an emoji: only a surrogate without its partner is repaired."""
+    fields = {"name": "Ana Silva", "email": "ana@example.org", "chat_id": str(uuid.uuid4()),
+              "body": "x\ud800\udfff and \ud83d\ude00, but \udfff\ud800 alone"}
+    data, content_type = encode(fields, "json")
+    resp = system.chat.post("/chat", data=data, content_type=content_type)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    expected = expected_complaint("pair", resp.get_json()["reference"], as_sent(fields, data), "chat")
+    assert expected.body == "x\U000103ff and \U0001f600, but \ufffd\ufffd alone"
+    system.accepted("chat", expected)
 
 
 # --- WhatsApp --------------------------------------------------------------------------
