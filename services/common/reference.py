@@ -68,6 +68,11 @@ def tracking_token(reference: str, secret: str) -> str:
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
+def tracking_url(base_url: str, reference: str, secret: str, page: str = "") -> str:
+    """The customer's tracking page on the web intake (or one of its pages, e.g. "/survey")."""
+    return f"{base_url}/complaints/{reference}{page}?token={tracking_token(reference, secret)}"
+
+
 def token_matches(reference: str, token: str | None, secret: str) -> bool:
     if not token or not isinstance(token, str):
         return False

@@ -20,7 +20,7 @@ from . import config, gunicorn_main, intake_metrics
 from .contract import ComplaintReceived
 from .db import make_engine
 from .publisher import BrokerUnavailable, ComplaintPublisher
-from .reference import tracking_token
+from .reference import tracking_url
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class WebhookIntake:
 
     def tracking_url(self, reference: str) -> str:
         """The customer's tracking page (on the web intake), as the notifier links it."""
-        return f"{config.public_base_url()}/complaints/{reference}?token={tracking_token(reference, self.secret)}"
+        return tracking_url(config.public_base_url(), reference, self.secret)
 
     def publish(self, complaint: ComplaintReceived) -> bool:
         """True once the broker confirmed; False (counted, logged) when it did not."""

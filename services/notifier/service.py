@@ -19,7 +19,7 @@ from nameko.web.handlers import http
 
 from services.common import config, mail_identity, web
 from services.common.db import make_engine
-from services.common.reference import tracking_token
+from services.common.reference import tracking_url
 from services.common.web import BadRequest, json_response
 
 from . import backoff, metrics, settings
@@ -44,13 +44,9 @@ def links() -> Links:
     base, secret = config.public_base_url(), config.tracking_secret()
     ticket_url = settings.ticket_url_template()
 
-    def tracking(ref):
-        return f"{base}/complaints/{ref}?token={tracking_token(ref, secret)}"
-
-    def survey(ref):
-        return f"{base}/complaints/{ref}/survey?token={tracking_token(ref, secret)}"
-
-    return Links(tracking=tracking, survey=survey, ticket=lambda ref: ticket_url.format(reference=ref))
+    return Links(tracking=lambda ref: tracking_url(base, ref, secret),
+                 survey=lambda ref: tracking_url(base, ref, secret, "/survey"),
+                 ticket=lambda ref: ticket_url.format(reference=ref))
 
 
 class Components:

@@ -161,9 +161,14 @@ class TicketStore:
         ticket_id = self._ticket_by_reference(conn, reference).id
         at = now()
         for body in bodies:
-            note_id = conn.execute(insert(notes).values(ticket_id=ticket_id, author=salvage.NOTE_AUTHOR, body=body,
-                                                        created_at=at)).inserted_primary_key[0]
-            self._audit(conn, ticket_id, at, "system", salvage.NOTE_AUTHOR, "note_added", {"note_id": note_id})
+            self._insert_note(conn, ticket_id, "system", salvage.NOTE_AUTHOR, body, at)
+
+    def _insert_note(self, conn, ticket_id, actor_type: str, author: str, body: str, at) -> int:
+        """An internal note and its audit row."""
+        note_id = conn.execute(insert(notes).values(ticket_id=ticket_id, author=author, body=body,
+                                                    created_at=at)).inserted_primary_key[0]
+        self._audit(conn, ticket_id, at, actor_type, author, "note_added", {"note_id": note_id})
+        return note_id
 
     def _ingest_survey_answer(self, conn, answered: domain.TicketRef, c: ComplaintReceived, at, via,
                               survey: tuple[int, str | None]) -> IngestResult:
@@ -381,9 +386,7 @@ class TicketStore:
         at = now()
         with self.engine.begin() as conn:
             row = self._require(conn, reference)
-            note_id = conn.execute(insert(notes).values(ticket_id=row.id, author=author, body=body,
-                                                        created_at=at)).inserted_primary_key[0]
-            self._audit(conn, row.id, at, "agent", author, "note_added", {"note_id": note_id})
+            note_id = self._insert_note(conn, row.id, "agent", author, body, at)
             self._touch(conn, row, at)
         return {"id": note_id, "author": author, "body": body, "created_at": iso(at)}
 
