@@ -48,7 +48,7 @@ from imap_support import Dovecot, message, sample  # noqa: E402
 
 from bench.router_bench import postgres_database  # noqa: E402
 from loadtest.system import service_process  # noqa: E402
-from services.common.reference import reference_for  # noqa: E402
+from services.common.contract.reference import reference_for  # noqa: E402
 from services.intake_email.complaint import external_id, intake_id_for  # noqa: E402
 from services.intake_email.parsing import message_id_of  # noqa: E402
 

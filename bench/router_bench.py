@@ -73,7 +73,7 @@ import psutil  # noqa: E402
 import sqlalchemy  # noqa: E402
 from sqlalchemy import bindparam, func, insert, select, update  # noqa: E402
 
-from services.common.db import make_engine  # noqa: E402
+from services.common.storage.db import make_engine  # noqa: E402
 from services.router import policy, roster  # noqa: E402
 from services.router.migrate import upgrade  # noqa: E402
 from services.router.schema import agents, tickets  # noqa: E402

@@ -22,7 +22,7 @@ import pytest
 import requests
 from conftest import ROOT, Rabbit, ServiceProcess, free_port, wait_for
 
-from services.common.reference import tracking_token
+from services.common.contract.reference import tracking_token
 
 AXE_JS = ROOT / "var" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -89,7 +89,7 @@ class System:
                       timeout=30).raise_for_status()
 
     def add_console_users(self, names=AGENTS, role="agent"):
-        from services.common.db import make_engine
+        from services.common.storage.db import make_engine
         from services.console.store import ConsoleStore
 
         store = ConsoleStore(make_engine(f"sqlite:///{self.tmp / 'console.db'}"))

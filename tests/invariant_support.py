@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from loadtest.system import service_process
-from services.common import topology
-from services.common.storable_text import storable
+from services.common.contract.storable_text import storable
+from services.common.messaging import topology
 
 SECRET = "invariant-tracking-secret"
 AUTH_TOKEN = "invariant-twilio-auth-token"
@@ -191,8 +191,8 @@ class System:
         return self
 
     def _start_intakes(self) -> None:
-        from services.common.db import make_engine
-        from services.common.publisher import ComplaintPublisher
+        from services.common.messaging.publisher import ComplaintPublisher
+        from services.common.storage.db import make_engine
         from services.intake_chat.app import create_app as chat_app
         from services.intake_chat.tickets_client import TicketsClient
         from services.intake_voice import migrate as voice_migrate

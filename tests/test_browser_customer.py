@@ -35,7 +35,7 @@ ARTICLE = {"title": "Where is my parcel?", "category": "delivery", "language": "
 def seeded(system):  # noqa: F811
     system.load_roster()
     system.add_console_users()
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
     from services.console.store import ConsoleStore
 
     store = ConsoleStore(make_engine(f"sqlite:///{system.tmp / 'console.db'}"))
@@ -46,7 +46,7 @@ def seeded(system):  # noqa: F811
 
 
 def _article(system, article_id) -> dict:  # noqa: F811
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
     from services.console.store import ConsoleStore
 
     store = ConsoleStore(make_engine(f"sqlite:///{system.tmp / 'console.db'}"))

@@ -13,7 +13,7 @@ import requests
 from browser_support import SECRET, system  # noqa: F401  (module-scoped system)
 from conftest import free_port
 
-from services.common.reference import tracking_token
+from services.common.contract.reference import tracking_token
 
 
 def start(system, **fields):  # noqa: F811
@@ -137,7 +137,7 @@ def test_the_tracking_page_form_adds_a_message_to_the_ticket(system):  # noqa: F
 
 
 def test_suggestions_come_from_the_console_and_never_block_the_customer(system):  # noqa: F811
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
     from services.console.store import ConsoleStore
 
     store = ConsoleStore(make_engine(f"sqlite:///{system.tmp / 'console.db'}"))

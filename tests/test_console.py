@@ -18,7 +18,7 @@ from browser_support import AGENT_PASSWORD, SUPERVISOR, system  # noqa: F401  (m
 from conftest import ROOT
 from sqlalchemy import update
 
-from services.common.db import make_engine
+from services.common.storage.db import make_engine
 from services.console import kb_search, work_queue
 from services.console.migrate import upgrade
 from services.console.schema import metadata, sessions

@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-from services.common.contract import ComplaintReceived, ContractError
-from services.common.reference import (
+from services.common.contract.complaint import ComplaintReceived, ContractError
+from services.common.contract.reference import (
     find_references,
     normalize_reference,
     reference_for,

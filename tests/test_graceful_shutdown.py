@@ -20,8 +20,8 @@ import requests
 from conftest import wait_for
 from test_tickets_service import complaint
 
-from services.common import topology
-from services.common.publisher import ComplaintPublisher
+from services.common.messaging import topology
+from services.common.messaging.publisher import ComplaintPublisher
 
 # Both services must be gone well within the 45 s Kubernetes/compose grace period.
 EXIT_WITHIN = 40

@@ -34,8 +34,9 @@ from sqlalchemy import create_engine
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from services.common import config, json_input
-from services.common.reference import tracking_token
+from services.common import config
+from services.common.contract.reference import tracking_token
+from services.common.web import json_input
 
 AUTH_TOKEN = "hostile-test-twilio-token-0123456789"
 PUBLIC = {"intake_whatsapp": "https://example.com/whatsapp", "intake_voice": "https://example.com/voice"}

@@ -19,10 +19,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common import topology
-from services.common.contract import CATEGORIES, ComplaintReceived
-from services.common.publisher import ComplaintPublisher
-from services.common.reference import tracking_token
+from services.common.contract.complaint import CATEGORIES, ComplaintReceived
+from services.common.contract.reference import tracking_token
+from services.common.messaging import topology
+from services.common.messaging.publisher import ComplaintPublisher
 from services.intake_chat.app import create_app
 
 SECRET = "intake-chat-test-secret"

@@ -16,8 +16,8 @@ from conftest import wait_for
 from imap_support import Dovecot, dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common.publisher import ComplaintPublisher
-from services.common.reference import reference_for
+from services.common.contract.reference import reference_for
+from services.common.messaging.publisher import ComplaintPublisher
 from services.intake_email.complaint import build_complaint, external_id, intake_id_for
 from services.intake_email.parsing import message_id_of, parse_email
 

@@ -11,7 +11,7 @@ import json
 import pytest
 from imap_support import message, sample
 
-from services.common.storable_text import is_storable
+from services.common.contract.storable_text import is_storable
 from services.intake_email import settings
 from services.intake_email.complaint import build_complaint, content_digest, external_id, intake_id_for
 from services.intake_email.htmltext import html_to_text

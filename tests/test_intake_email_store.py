@@ -76,7 +76,7 @@ def test_a_message_that_breaks_the_reader_is_quarantined_and_the_next_one_goes_t
         tmp_path, rabbit, monkeypatch):
     from imap_support import message
 
-    from services.common.publisher import ComplaintPublisher
+    from services.common.messaging.publisher import ComplaintPublisher
     from services.intake_email import ingest
     from services.intake_email.ingest import Fetched, Ingestor
 

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from twilio_support import metric, queued, sid, start_intake, ticket, twiml
 
 from loadtest.fake_twilio import FakeTwilio
-from services.common import topology
-from services.common.contract import ComplaintReceived, ContractError
+from services.common.contract.complaint import ComplaintReceived, ContractError
+from services.common.messaging import topology
 from services.intake_voice import callbacks, complaints, ivr
 from services.intake_voice.outcomes import Outcomes, Refused
 
@@ -432,7 +432,7 @@ def test_recording_fields_twilio_could_never_send_are_left_out_and_named():
 
 
 def _voice_store(tmp_path):
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
     from services.intake_voice import migrate
     from services.intake_voice.store import VoiceStore
 

@@ -17,8 +17,8 @@ from conftest import free_port, wait_for
 from twilio_support import metric, queued, sid, start_intake, ticket, twiml, whatsapp_message
 
 from loadtest.fake_twilio import FakeTwilio
-from services.common import topology
-from services.common.reference import tracking_token
+from services.common.contract.reference import tracking_token
+from services.common.messaging import topology
 from services.intake_whatsapp import messages
 
 # Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
@@ -340,7 +340,7 @@ def test_inbound_fields_are_checked_and_every_problem_named():
 
 
 def test_a_conversation_whose_first_message_was_given_up_is_joined_by_nobody(tmp_path):
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
     from services.intake_whatsapp import migrate
     from services.intake_whatsapp.store import WhatsAppStore
 

@@ -51,9 +51,9 @@ from invariant_support import (
     texts,
 )
 
-from services.common.contract import CATEGORIES
-from services.common.reference import reference_for, tracking_token
-from services.common.twilio_ids import is_sid
+from services.common.channels.twilio_ids import is_sid
+from services.common.contract.complaint import CATEGORIES
+from services.common.contract.reference import reference_for, tracking_token
 from services.intake_chat import form
 from services.intake_voice import ivr
 from services.intake_voice.texts import spelled

@@ -14,9 +14,9 @@ from conftest import free_port, wait_for
 from smtp_support import smtp_env, start_smtp
 
 from loadtest.fake_twilio import FakeTwilio
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.publisher import ComplaintPublisher
-from services.common.reference import tracking_token
+from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.contract.reference import tracking_token
+from services.common.messaging.publisher import ComplaintPublisher
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

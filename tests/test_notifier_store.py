@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect
 
-from services.common.db import make_engine
+from services.common.storage.db import make_engine
 from services.notifier.migrate import upgrade
 from services.notifier.plan import Draft
 from services.notifier.schema import metadata

@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 from conftest import free_port, wait_for
 
-from services.common import topology
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.publisher import BrokerUnavailable, ComplaintPublisher
+from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.messaging import topology
+from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
 
 
 def complaint() -> ComplaintReceived:

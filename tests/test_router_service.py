@@ -11,8 +11,8 @@ from pathlib import Path
 import requests
 from conftest import ROOT, wait_for
 
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.publisher import ComplaintPublisher
+from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.messaging.publisher import ComplaintPublisher
 
 SAMPLE_ROSTER = ROOT / "samples" / "roster.json"
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.db import make_engine
+from services.common.storage.db import make_engine
 from services.router import policy, roster
 from services.router.migrate import upgrade
 from services.router.store import NotFound, RouterStore

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from test_tickets_store import complaint as web_complaint
 from test_tickets_store import store  # noqa: F401  (the migrated store, per database)
 
-from services.common.contract import ComplaintReceived, new_intake_id
+from services.common.contract.complaint import ComplaintReceived, new_intake_id
 from services.tickets import domain
 from services.tickets.schema import outbox
 from services.tickets.store import NotFound
@@ -206,7 +206,7 @@ def test_replies_and_survey_over_http_and_rpc(tmp_path, rabbit, services):
     from conftest import wait_for
     from nameko.standalone.rpc import ServiceRpcProxy
 
-    from services.common.publisher import ComplaintPublisher
+    from services.common.messaging.publisher import ComplaintPublisher
 
     tickets = services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'replies.db'}")
     c = complaint()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from services.common.contract import ComplaintReceived
-from services.common.reference import reference_for
+from services.common.contract.complaint import ComplaintReceived
+from services.common.contract.reference import reference_for
 from services.tickets import dead_letters, salvage
 
 

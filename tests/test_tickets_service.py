@@ -14,10 +14,10 @@ import pytest
 import requests
 from conftest import ROOT, wait_for
 
-from services.common import topology
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.publisher import ComplaintPublisher
-from services.common.reference import reference_for
+from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.contract.reference import reference_for
+from services.common.messaging import topology
+from services.common.messaging.publisher import ComplaintPublisher
 
 
 def complaint(**overrides) -> ComplaintReceived:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, select
 
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.db import make_engine
+from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.storage.db import make_engine
 from services.tickets import domain
 from services.tickets.migrate import upgrade
 from services.tickets.schema import metadata, outbox

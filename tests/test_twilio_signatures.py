@@ -15,7 +15,7 @@ from conftest import wait_for
 from twilio_support import AUTH_TOKEN, Twilio, metric, queued, sid, start_intake, whatsapp_message
 from werkzeug.datastructures import MultiDict
 
-from services.common.twilio_webhooks import TwilioSignatureCheck, public_url
+from services.common.channels.twilio_webhooks import TwilioSignatureCheck, public_url
 
 VECTOR_TOKEN = "12345"
 VECTOR_PARAMS = {"CallSid": "CA1234567890ABCDE", "Digits": "1234", "From": "+14158675309",

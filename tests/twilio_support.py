@@ -17,8 +17,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from twilio.request_validator import RequestValidator
 
-from services.common import topology
-from services.common.contract import ComplaintReceived
+from services.common.contract.complaint import ComplaintReceived
+from services.common.messaging import topology
 
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "0" * 32

@@ -15,13 +15,14 @@ import getpass
 import os
 import sys
 
-from services.common import config, gunicorn_main, logs
+from services.common import config, logs
+from services.common.web import gunicorn_main
 
 from . import settings
 
 
 def _store():
-    from services.common.db import make_engine
+    from services.common.storage.db import make_engine
 
     from .store import ConsoleStore
 

@@ -12,8 +12,9 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.common import config, page_filters
-from services.common.db import make_engine
+from services.common import config
+from services.common.storage.db import make_engine
+from services.common.web import page_filters
 
 from . import auth, auth_views, kb_views, metrics, ops_views, settings, supervisor_views, work_views
 from .clients import RouterClient, ServiceUnavailable, TicketsClient

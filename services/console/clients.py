@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import requests
 
-from services.common.rpc_client import RemoteCallError, RpcClient, ServiceUnavailable
+from services.common.messaging.rpc_client import RemoteCallError, RpcClient, ServiceUnavailable
 
 from . import settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from services.common import web
-from services.common.contract import CATEGORIES
+from services.common.contract.complaint import CATEGORIES
 
 from . import auth, metrics
 from .store import ConsoleError, article_errors

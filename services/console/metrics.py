@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter
 
-from services.common.gunicorn_main import metrics_response
+from services.common.web.gunicorn_main import metrics_response
 
 ACTIONS = ("reply", "change", "assign", "note", "kb_article")
 SIGNINS = Counter("complaints_console_signins_total", "Sign-in attempts, by outcome", ["outcome"])

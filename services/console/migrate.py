@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.common import migrations
+from services.common.storage import migrations
 
 FOLDER = Path(__file__).resolve().parent / "migrations"
 

@@ -7,7 +7,7 @@ Alembic migrations in services/console/migrations/ create these; keep both in st
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text
 
-from services.common.db import new_metadata
+from services.common.storage.db import new_metadata
 
 metadata = new_metadata()
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.common.contract import CATEGORIES, LANGUAGE_RE
+from services.common.contract.complaint import CATEGORIES, LANGUAGE_RE
 
 from . import kb_search
 from .schema import ROLES, articles, feedback, sessions, users

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.tickets.domain import OPEN_STATUSES, PRIORITIES
+from services.common.contract.vocabulary import OPEN_STATUS_VALUES, PRIORITIES
 
 # Urgent first: the higher a priority's index, the earlier it comes.
 _RANK = {p: i for i, p in enumerate(PRIORITIES)}
@@ -17,7 +17,7 @@ def most_urgent_then_oldest(tickets: list[dict]) -> list[dict]:
 
 
 def open_statuses() -> list[str]:
-    return list(OPEN_STATUSES)
+    return list(OPEN_STATUS_VALUES)
 
 
 def allowed(role: str, action: str) -> bool:

@@ -7,9 +7,9 @@ import logging
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import Forbidden, NotFound
 
-from services.common import reference
-from services.common.contract import CATEGORIES, CHANNELS
-from services.tickets.domain import PRIORITIES, STATUSES
+from services.common.contract import reference
+from services.common.contract.complaint import CATEGORIES, CHANNELS
+from services.common.contract.vocabulary import PRIORITIES, STATUSES
 
 from . import auth, metrics, settings, work_queue
 from .clients import RemoteCallError, ServiceUnavailable

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from services.common import config, gunicorn_main, logs
+from services.common import config, logs
+from services.common.web import gunicorn_main
 
 ENV_SHOWN = ("AMQP_URI", "PUBLIC_BASE_URL", "MAX_BODY_BYTES", "RPC_TIMEOUT_SECONDS", "TRACKING_SECRET",
              "INTAKE_CHAT_WORKERS", "INTAKE_CHAT_THREADS", "PROMETHEUS_MULTIPROC_DIR", "CONSOLE_URL",

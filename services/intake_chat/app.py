@@ -12,8 +12,9 @@ import threading
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from services.common import config, page_filters
-from services.common.publisher import ComplaintPublisher
+from services.common import config
+from services.common.messaging.publisher import ComplaintPublisher
+from services.common.web import page_filters
 
 from . import chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 from flask import Blueprint, jsonify, render_template, request
 
-from services.common import reference
-from services.common.contract import CATEGORIES
-from services.common.publisher import BrokerUnavailable
+from services.common.contract import reference
+from services.common.contract.complaint import CATEGORIES
+from services.common.messaging.publisher import BrokerUnavailable
 
 from . import form, metrics, payload, replies
 from .kb_client import KnowledgeBaseUnavailable

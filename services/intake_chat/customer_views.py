@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from services.common.contract import EMAIL_RE, PHONE_RE
-from services.common.publisher import BrokerUnavailable
+from services.common.contract.complaint import EMAIL_RE, PHONE_RE
+from services.common.messaging.publisher import BrokerUnavailable
 
 from . import form, metrics, payload, replies
 from .tickets_client import RemoteCallError

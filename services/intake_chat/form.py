@@ -12,7 +12,7 @@ import hmac
 import re
 import uuid
 
-from services.common.contract import ComplaintReceived, ContractError, new_intake_id, utc_now_iso
+from services.common.contract.complaint import ComplaintReceived, ContractError, new_intake_id, utc_now_iso
 
 CHANNEL = "web"
 TEXT_FIELDS = ("name", "email", "phone", "subject", "body", "category", "language", "submission_id")

@@ -9,8 +9,8 @@ PROMETHEUS_MULTIPROC_DIR so /metrics adds up all workers, whichever answers.
 
 from prometheus_client import Counter
 
-from services.common.gunicorn_main import metrics_response
 from services.common.intake_metrics import PUBLISH_SECONDS, IntakeMetrics
+from services.common.web.gunicorn_main import metrics_response
 
 __all__ = ["PUBLISH_SECONDS", "received", "rejected", "render", "suggestions"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
-from services.common import json_input
+from services.common.web import json_input
 
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

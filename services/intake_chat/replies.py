@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from werkzeug.wrappers import Response
 
-from services.common.contract import CATEGORIES
+from services.common.contract.complaint import CATEGORIES
 
 from . import form, payload
 

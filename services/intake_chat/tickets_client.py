@@ -5,7 +5,7 @@ services/common/rpc_client.py."""
 
 from __future__ import annotations
 
-from services.common.rpc_client import RemoteCallError, RpcClient, ServiceUnavailable
+from services.common.messaging.rpc_client import RemoteCallError, RpcClient, ServiceUnavailable
 
 __all__ = ["RemoteCallError", "TicketsClient", "TicketsUnavailable"]
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from services.common import reference
-from services.common.publisher import BrokerUnavailable
+from services.common.contract import reference
+from services.common.messaging.publisher import BrokerUnavailable
 
 from . import form, metrics, payload, replies
 from .tickets_client import TicketsUnavailable

@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.common.contract import MAX_BODY, MAX_EXTERNAL_ID, MAX_SUBJECT, ComplaintReceived
-from services.common.storable_text import is_storable
+from services.common.contract.complaint import MAX_BODY, MAX_EXTERNAL_ID, MAX_SUBJECT, ComplaintReceived
+from services.common.contract.storable_text import is_storable
 
 from .parsing import EmailFacts, UnusableEmail
 

@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
 
-from services.common.contract import ContractError
-from services.common.publisher import BrokerUnavailable, ComplaintPublisher
-from services.common.storable_text import escaped
+from services.common.contract.complaint import ContractError
+from services.common.contract.storable_text import escaped
+from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
 
 from . import metrics
 from .complaint import FollowUp, build_complaint, content_digest, external_id, reused_id_external_id

@@ -26,8 +26,8 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 
-from services.common.contract import LANGUAGE_RE
-from services.common.storable_text import is_storable, storable
+from services.common.contract.complaint import LANGUAGE_RE
+from services.common.contract.storable_text import is_storable, storable
 
 from .charsets import decode_text
 from .htmltext import html_to_text

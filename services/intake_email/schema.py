@@ -3,7 +3,7 @@ database may hold every service's tables; no other service reads these)."""
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
-from services.common.db import new_metadata
+from services.common.storage.db import new_metadata
 
 metadata = new_metadata()
 

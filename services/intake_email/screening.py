@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.common import mail_identity
+from services.common.channels import mail_identity
 
 from .parsing import EmailFacts
 

@@ -9,7 +9,7 @@ import threading
 from werkzeug.serving import make_server
 
 from services.common import config
-from services.common.publisher import ComplaintPublisher
+from services.common.messaging.publisher import ComplaintPublisher
 
 from . import settings
 from .app import create_app

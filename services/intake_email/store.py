@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db import make_engine
-from services.common.storable_text import storable
+from services.common.contract.storable_text import storable
+from services.common.storage.db import make_engine
 
 from .schema import checkpoints, quarantine, seen, skipped
 

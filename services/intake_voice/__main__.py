@@ -7,7 +7,7 @@ migrate: apply migrations and exit.
 
 import sys
 
-from services.common import webhook_main
+from services.common.web import webhook_main
 
 from . import settings
 from .migrate import upgrade

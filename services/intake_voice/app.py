@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.common import webhook_intake
+from services.common.web import webhook_intake
 
 from . import settings, views
 from .complaints import CHANNEL

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.common.contract import MAX_BODY
-from services.common.storable_text import escaped, is_storable
-from services.common.twilio_ids import is_sid
+from services.common.channels.twilio_ids import is_sid
+from services.common.contract.complaint import MAX_BODY
+from services.common.contract.storable_text import escaped, is_storable
 
 MAX_URL = 2000  # the contract's limit for an attachment's url
 # No call lasts longer than Twilio's 24-hour limit, so no recording either; the

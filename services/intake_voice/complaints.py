@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.contract import ComplaintReceived
+from services.common.contract.complaint import ComplaintReceived
 
 CHANNEL = "voice"
 VOICEMAIL, CALLBACK, MISSED = "voicemail", "callback", "missed"

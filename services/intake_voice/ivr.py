@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from services.common.contract import PHONE_RE
+from services.common.contract.complaint import PHONE_RE
 
 LANGUAGES = ("en", "pt")
 

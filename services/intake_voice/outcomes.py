@@ -10,9 +10,9 @@ import logging
 
 from prometheus_client import Counter
 
-from services.common.contract import ContractError
-from services.common.reference import reference_for
-from services.common.webhook_intake import WebhookIntake
+from services.common.contract.complaint import ContractError
+from services.common.contract.reference import reference_for
+from services.common.web.webhook_intake import WebhookIntake
 
 from . import complaints
 from .complaints import CALLBACK, MISSED, VOICEMAIL

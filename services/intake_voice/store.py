@@ -12,8 +12,8 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from services.common.storable_text import escaped, is_storable, storable
-from services.common.webhook_intake import iso_utc
+from services.common.contract.storable_text import escaped, is_storable, storable
+from services.common.web.webhook_intake import iso_utc
 
 from . import ivr
 from .complaints import Call

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 
-from services.common.twilio_ids import is_sid
-from services.common.webhook_intake import current, unavailable
+from services.common.channels.twilio_ids import is_sid
+from services.common.web.webhook_intake import current, unavailable
 
 from . import callbacks, complaints, ivr, settings, texts
 from .outcomes import Outcomes, Refused, ended_kind

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from services.common.contract import PHONE_RE, ComplaintReceived, ContractError
-from services.common.reference import find_references
-from services.common.twilio_ids import is_sid
+from services.common.channels.twilio_ids import is_sid
+from services.common.contract.complaint import PHONE_RE, ComplaintReceived, ContractError
+from services.common.contract.reference import find_references
 
 CHANNEL = "whatsapp"
 PREFIX = "whatsapp:"

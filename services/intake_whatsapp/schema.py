@@ -2,7 +2,7 @@
 
 from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Table, Text
 
-from services.common.db import new_metadata
+from services.common.storage.db import new_metadata
 
 metadata = new_metadata()
 

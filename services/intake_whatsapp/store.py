@@ -24,9 +24,9 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from services.common.storable_text import storable
-from services.common.twilio_ids import is_sid
-from services.common.webhook_intake import iso_utc
+from services.common.channels.twilio_ids import is_sid
+from services.common.contract.storable_text import storable
+from services.common.web.webhook_intake import iso_utc
 
 from . import messages as domain
 from .schema import conversations, messages, quarantine, statuses

@@ -8,10 +8,10 @@ import logging
 from flask import Blueprint, Response, request
 from prometheus_client import Counter
 
-from services.common.contract import utc_now_iso
-from services.common.reference import reference_for
-from services.common.twilio_ids import is_sid
-from services.common.webhook_intake import current, unavailable
+from services.common.channels.twilio_ids import is_sid
+from services.common.contract.complaint import utc_now_iso
+from services.common.contract.reference import reference_for
+from services.common.web.webhook_intake import current, unavailable
 
 from . import messages, replies, settings
 

@@ -6,7 +6,7 @@ migrate: apply migrations and exit.
 
 import sys
 
-from services.common.nameko_cli import main
+from services.common.messaging.nameko_cli import main
 
 
 def _service():

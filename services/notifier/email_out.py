@@ -12,7 +12,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from services.common import mail_identity
+from services.common.channels import mail_identity
 
 from .settings import Smtp
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from services.common.time.clock import iso, utc
+
 from . import metrics, reminders
 from .channels import IN_PAGE
 from .plan import Planner
 from .settings import Settings
-from .store import NotifierStore, iso, utc
+from .store import NotifierStore
 
 log = logging.getLogger("notifier")
 

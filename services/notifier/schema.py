@@ -3,7 +3,7 @@ services/notifier/migrations/ create them. No other service reads them."""
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text
 
-from services.common.db import new_metadata
+from services.common.storage.db import new_metadata
 
 metadata = new_metadata()
 

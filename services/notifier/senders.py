@@ -7,7 +7,7 @@ from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from services.common import twilio_rest
+from services.common.channels import twilio_rest
 
 from . import email_out
 from .channels import CALL, EMAIL, NOTE, SMS, WHATSAPP

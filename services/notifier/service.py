@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import eventlet
 from kombu import Connection
@@ -17,9 +17,11 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 
-from services.common import config, mail_identity, web
-from services.common.db import make_engine
-from services.common.reference import tracking_url
+from services.common import config, web
+from services.common.channels import mail_identity
+from services.common.contract.reference import tracking_url
+from services.common.storage.db import make_engine
+from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
 
 from . import backoff, metrics, settings
@@ -34,10 +36,6 @@ SEND_BATCH = 50  # rows per timer tick, so other timers get their turn
 log = logging.getLogger("notifier")
 
 ERRORS = ((NotFound, 404, "not_found"), (BadRequest, 400, "bad_request"))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def links() -> Links:

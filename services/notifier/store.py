@@ -5,11 +5,13 @@ event still write one row."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from services.common.time.clock import iso, parse
 
 from .plan import Draft
 from .schema import notifications, ticket_state
@@ -21,17 +23,6 @@ OPEN_TICKET = ("new", "in_progress", "pending_customer")
 
 class NotFound(LookupError):
     pass
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; we only ever store UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat(timespec="milliseconds") if value else None
 
 
 def _insert(conn, table):
@@ -167,7 +158,7 @@ class NotifierStore:
             conn.execute(_insert(conn, ticket_state).values(
                 reference=reference, ticket=ticket, version=version, status=ticket.get("status") or "new",
                 assignee=ticket.get("assignee"), acknowledged=False, reminders_sent=0, waiting_alerted=False,
-                created_at=_parse(ticket.get("created_at")) or now, updated_at=now)
+                created_at=parse(ticket.get("created_at")) or now, updated_at=now)
                 .on_conflict_do_nothing(index_elements=["reference"]))
             before_for_update = self.state(conn, reference)
         else:
@@ -211,10 +202,3 @@ def _public(row) -> dict:
     return out
 
 
-def _parse(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return utc(datetime.fromisoformat(str(value)))
-    except ValueError:
-        return None

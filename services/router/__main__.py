@@ -11,7 +11,7 @@ import sys
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "run"
     if command == "run":
-        from services.common import nameko_main
+        from services.common.messaging import nameko_main
 
         nameko_main.green()
         from .migrate import upgrade

@@ -12,8 +12,8 @@ import io
 import re
 from datetime import UTC, datetime
 
-from services.common.contract import EMAIL_RE, PHONE_RE
-from services.common.storable_text import is_storable
+from services.common.contract.complaint import EMAIL_RE, PHONE_RE
+from services.common.contract.storable_text import is_storable
 
 from .policy import STATUSES
 

@@ -14,8 +14,8 @@ from sqlalchemy import (
     Text,
 )
 
-from services.common.db import new_metadata
-from services.common.outbox import outbox_table
+from services.common.messaging.outbox import outbox_table
+from services.common.storage.db import new_metadata
 
 metadata = new_metadata()
 

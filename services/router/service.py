@@ -17,13 +17,14 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import web
-from services.common.db import make_engine
-from services.common.event_relay import EventRelay
+from services.common.messaging.event_relay import EventRelay
+from services.common.storage.db import make_engine
+from services.common.time.clock import utc
 from services.common.web import BadRequest, json_body, json_response, path_text, text_body
 
 from . import metrics, roster, settings
 from .schema import outbox
-from .store import Lost, NotFound, RouterStore, utc
+from .store import Lost, NotFound, RouterStore
 
 log = logging.getLogger("router")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -38,10 +38,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from services.common.outbox import emit
-from services.common.outbox import pending as outbox_pending
-from services.common.outbox import relay as outbox_relay
-from services.common.outbox_rows import event_row
+from services.common.messaging.outbox import emit
+from services.common.messaging.outbox import pending as outbox_pending
+from services.common.messaging.outbox import relay as outbox_relay
+from services.common.messaging.outbox_rows import event_row
+from services.common.time.clock import iso, now, parse, utc
 
 from . import policy, settings
 from .schema import agents, decisions, outbox, processed_events, tickets, vacations
@@ -55,21 +56,6 @@ class NotFound(LookupError):
 
 class Lost(RuntimeError):
     """Another replica or a person changed the ticket or the agent first."""
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def iso(value: datetime | None) -> str | None:
-    value = utc(value)
-    return value.isoformat(timespec="milliseconds") if value else None
 
 
 # How long a router process decides from its in-memory roster before refreshing it.
@@ -406,7 +392,7 @@ class RouterStore:
             waiting = t["status"] in OPEN_STATUSES and not t.get("assignee")
             conn.execute(insert(tickets).values(
                 reference=ref, **fields, version=version, assignee=t.get("assignee"), weight=0,
-                created_at=_parse(t.get("created_at")) or at, waiting_since=at if waiting else None,
+                created_at=parse(t.get("created_at")) or at, waiting_since=at if waiting else None,
                 step=policy.STRICT if waiting else None, pushed_assignee=t.get("assignee"), push_pending=0,
                 updated_at=at))
             if t.get("assignee"):  # assigned elsewhere before we heard of it
@@ -890,11 +876,4 @@ def _deltas(old_agent, old_weight, new_agent, new_weight) -> dict[str, float]:
     return {k: v for k, v in out.items() if v}
 
 
-def _parse(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
 

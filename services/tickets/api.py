@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.common import web
-from services.common.contract import CATEGORIES, CHANNELS
+from services.common.contract.complaint import CATEGORIES, CHANNELS
 from services.common.web import BadRequest
 
 from . import domain

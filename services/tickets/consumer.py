@@ -11,7 +11,7 @@ import logging
 from kombu import Connection
 from nameko.messaging import Consumer, QueueConsumer
 
-from services.common import topology
+from services.common.messaging import topology
 
 from . import metrics
 

@@ -16,8 +16,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from services.common import topology
-from services.common.reference import reference_for
+from services.common.contract.reference import reference_for
+from services.common.messaging import topology
 
 REPLAY, PARK = "replay", "park"
 

@@ -143,7 +143,7 @@ MAX_SURVEY_COMMENT_CHARS = 2000
 
 def check_follow_up(channel: str, address: str) -> tuple[str, str]:
     """The customer's chosen channel and address, validated like the contract's fields."""
-    from services.common.contract import EMAIL_RE, PHONE_RE
+    from services.common.contract.complaint import EMAIL_RE, PHONE_RE
 
     if channel not in FOLLOW_UP_CHANNELS:
         raise TicketError(f"unknown follow-up channel {channel!r}; expected one of {', '.join(FOLLOW_UP_CHANNELS)}")

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import pika
 
-from services.common import config, logs, topology
+from services.common import config, logs
+from services.common.messaging import topology
 
 from .dead_letters import PARK, REPLAY
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from services.common.contract import ComplaintReceived, Customer, Threading
+from services.common.contract.complaint import ComplaintReceived, Customer, Threading
 
 NOTE_AUTHOR = "system"
 # Column widths of the tickets tables; the ASCII copy never exceeds them.

@@ -18,11 +18,12 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.common import config, topology, web
-from services.common.contract import ComplaintReceived, ContractError
-from services.common.db import make_engine
-from services.common.event_relay import EventRelay
-from services.common.reference import normalize_reference
+from services.common import config, web
+from services.common.contract.complaint import ComplaintReceived, ContractError
+from services.common.contract.reference import normalize_reference
+from services.common.messaging import topology
+from services.common.messaging.event_relay import EventRelay
+from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response
 
 from . import api, dead_letters, domain, metrics, replay, salvage

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from services.common.contract import ComplaintReceived
-from services.common.mail_identity import message_id_domain
-from services.common.outbox import emit
-from services.common.outbox import pending as outbox_pending
-from services.common.outbox import relay as outbox_relay
-from services.common.reference import find_references, normalize_reference
+from services.common.channels.mail_identity import message_id_domain
+from services.common.contract.complaint import ComplaintReceived
+from services.common.contract.reference import find_references, normalize_reference
+from services.common.messaging.outbox import emit
+from services.common.messaging.outbox import pending as outbox_pending
+from services.common.messaging.outbox import relay as outbox_relay
+from services.common.time.clock import iso, now, utc
 
 from . import domain, salvage
 from .dead_letters import DeadLetter
@@ -51,23 +52,6 @@ class IngestResult:
     outcome: str          # created | appended | duplicate
     reference: str        # the ticket's reference (may differ from the intake's)
     threaded_via: str | None = None
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="milliseconds")
 
 
 class TicketStore:
@@ -227,7 +211,7 @@ class TicketStore:
                     tickets.c.first_response_at.is_(None), tickets.c.sla_breached_at.is_(None),
                     tickets.c.created_at < at - timedelta(minutes=minutes)).limit(limit)).all()
                 for row in rows:
-                    if not domain.first_response_breached(row.status, row.priority, _aware(row.created_at), None,
+                    if not domain.first_response_breached(row.status, row.priority, utc(row.created_at), None,
                                                           at, targets):
                         continue
                     if conn.execute(update(tickets).where(tickets.c.id == row.id, tickets.c.sla_breached_at.is_(None))
@@ -583,7 +567,7 @@ class TicketStore:
 
 
 def _validated_changes(row, fields: dict) -> dict:
-    from services.common.contract import CATEGORIES
+    from services.common.contract.complaint import CATEGORIES
 
     values = {}
     if "status" in fields:

@@ -16,11 +16,12 @@ from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import config, gunicorn_main, intake_metrics
-from .contract import ComplaintReceived
-from .db import make_engine
-from .publisher import BrokerUnavailable, ComplaintPublisher
-from .reference import tracking_url
+from services.common import config, intake_metrics
+from services.common.contract.complaint import ComplaintReceived
+from services.common.contract.reference import tracking_url
+from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
+from services.common.storage.db import make_engine
+from services.common.web import gunicorn_main
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def create_app(import_name: str, name: str, channel: str, reasons: tuple[str, ..
                auth_token: str | None, publisher=None, engine=None) -> tuple[Flask, WebhookIntake]:
     """A Flask app whose every route but the probes requires Twilio's signature;
     the service adds its own blueprint and state to what is returned."""
-    from .twilio_webhooks import TwilioSignatureCheck
+    from services.common.channels.twilio_webhooks import TwilioSignatureCheck
 
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes()

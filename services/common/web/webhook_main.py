@@ -16,7 +16,8 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from . import config, gunicorn_main, logs
+from services.common import config, logs
+from services.common.web import gunicorn_main
 
 
 def main(settings: ModuleType, argv: list[str], upgrade: Callable[[str], None], webhooks: str) -> int:

@@ -12,7 +12,8 @@ import json
 from werkzeug.exceptions import HTTPException, LengthRequired
 from werkzeug.wrappers import Response
 
-from . import config, json_input
+from services.common import config
+from services.common.web import json_input
 
 
 class BadRequest(ValueError):

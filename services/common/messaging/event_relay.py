@@ -10,7 +10,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from prometheus_client import Counter
 
-from . import outbox
+from services.common.messaging import outbox
 
 EVENTS = Counter("complaints_events_total",
                  "Events relayed from a service's outbox, by source, type and outcome "

@@ -19,7 +19,7 @@ import tempfile
 
 from gunicorn.app.base import BaseApplication
 
-from . import config
+from services.common import config
 
 
 class FlaskServer(BaseApplication):

@@ -16,8 +16,8 @@ import threading
 import pika
 import pika.exceptions
 
-from . import topology
-from .contract import ComplaintReceived
+from services.common.contract.complaint import ComplaintReceived
+from services.common.messaging import topology
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from .reference import reference_for
-from .storable_text import repair_tree
+from services.common.contract.reference import reference_for
+from services.common.contract.storable_text import repair_tree
 
 SCHEMA_VERSION = 1
 

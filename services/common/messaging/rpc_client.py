@@ -15,7 +15,7 @@ import logging
 import threading
 import warnings
 
-from . import config
+from services.common import config
 
 with warnings.catch_warnings():
     # nameko imports eventlet, which warns about its own deprecation; these

@@ -12,12 +12,12 @@ def main(name: str, argv: list[str], load_service, load_upgrade, usage: str) -> 
     Both are loaded lazily: eventlet must be patched before the service is imported."""
     command = argv[0] if argv else "run"
     if command == "run":
-        from . import nameko_main
+        from services.common.messaging import nameko_main
 
         nameko_main.green()
         return nameko_main.serve(name, load_service, migrate=load_upgrade())
     if command == "migrate":
-        from . import config, logs
+        from services.common import config, logs
 
         logs.setup(name)
         load_upgrade()(config.database_url(name))

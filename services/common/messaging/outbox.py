@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, func, insert, select, update
 
-from .outbox_rows import event_row
+from services.common.messaging.outbox_rows import event_row
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def serve(name: str, load_service, migrate=None) -> int:
     in-flight workers finish, unacked messages go back to the queue)."""
     from nameko.cli.run import run
 
-    from . import config, logs
+    from services.common import config, logs
 
     log = logs.setup(name)
     url = config.database_url(name)

@@ -1,0 +1,31 @@
+"""The errors a remote call answers with, typed on both ends.
+
+Registered with nameko (deserialize_to_instance), so a caller catches
+`NotFound` or `Conflict` instead of comparing RemoteError.exc_type strings. A
+service raises these classes themselves (not subclasses: nameko finds the class
+by its module path) from its RPC methods; everything else still arrives as
+nameko's RemoteError, meaning "that service failed", worth a retry.
+"""
+
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class NotFound(LookupError):
+    """No such ticket, agent, …: asking again will not help."""
+
+
+@deserialize_to_instance
+class Conflict(Exception):
+    """The thing changed since the caller looked (a version or expected value did not match)."""
+
+
+@deserialize_to_instance
+class Invalid(ValueError):
+    """The request breaks a rule (a status change not allowed, an unknown priority); the message says which."""
+
+
+# What a caller should treat as "the other side said no", as opposed to "the other side failed".
+CALLER_ERRORS = (NotFound, Conflict, Invalid)

@@ -1,0 +1,2 @@
+"""Storage: engines for SQLite and PostgreSQL (db), and each service's
+Alembic migrations (migrations, alembic_env)."""

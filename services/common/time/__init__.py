@@ -1,0 +1,1 @@
+"""Time: one way to read the clock and to write and parse instants (clock)."""
