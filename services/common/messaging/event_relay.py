@@ -18,15 +18,19 @@ EVENTS = Counter("complaints_events_total",
 
 
 class EventRelay(DependencyProvider):
-    def __init__(self, source: str):
+    def __init__(self, source: str, declare=lambda: []):
+        """declare: a function returning kombu entities (queues with their bindings) that must
+        exist before the first publish, e.g. a subscriber's queue that has to keep events
+        published while that subscriber is down (topology.kombu_assignments_queues)."""
         self.source = source
+        self.declare = declare
 
     def setup(self):
         config = self.container.config
         self.amqp_uri = config["AMQP_URI"]
         self.exchange = get_event_exchange(self.source, config)
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, mandatory=True,
-                                   declare=[self.exchange], retry=False)
+                                   declare=[self.exchange, *self.declare()], retry=False)
         self.lock = Semaphore()
 
     def publish(self, event_type: str, payload: dict) -> None:

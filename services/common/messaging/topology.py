@@ -62,3 +62,39 @@ def kombu_dead_letter_queue():
     dead = Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True)
     return Queue(DEAD_LETTER_QUEUE, dead, routing_key="#", durable=True,
                  queue_arguments=dead_letter_queue_arguments())
+
+
+# --- the router's decisions, on their way to the tickets service ---------------------------
+# The router publishes TicketAssigned / TicketUnassigned on its `router.events` exchange
+# (nameko's event exchange: topic, durable). The tickets service applies them from this
+# queue, which both sides declare (the router before it publishes with mandatory), so a
+# decision made while tickets is down waits here instead of reaching no queue. A decision
+# whose handling keeps failing is parked in ASSIGNMENTS_PARKING_QUEUE after DELIVERY_LIMIT
+# attempts; the router's reconcile announces again what tickets does not show.
+
+ROUTER_EVENTS_EXCHANGE = "router.events"
+ASSIGNMENT_EVENTS = ("ticket_assigned", "ticket_unassigned")
+ASSIGNMENTS_QUEUE = "tickets.assignments"
+ASSIGNMENTS_PARKING_EXCHANGE = "tickets.assignments.dead"
+ASSIGNMENTS_PARKING_QUEUE = "tickets.assignments.dead"
+
+
+def assignments_queue_arguments() -> dict:
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": ASSIGNMENTS_PARKING_EXCHANGE,
+    }
+
+
+def kombu_assignments_queues() -> list:
+    """The assignments queue (bound for every assignment event) and its parking queue,
+    as kombu Queues: declare both, consume the first."""
+    from kombu import Exchange, Queue, binding
+
+    router = Exchange(ROUTER_EVENTS_EXCHANGE, type="topic", durable=True)
+    parking = Exchange(ASSIGNMENTS_PARKING_EXCHANGE, type="fanout", durable=True)
+    work = Queue(ASSIGNMENTS_QUEUE, bindings=[binding(router, routing_key=key) for key in ASSIGNMENT_EVENTS],
+                 durable=True, queue_arguments=assignments_queue_arguments())
+    parked = Queue(ASSIGNMENTS_PARKING_QUEUE, parking, durable=True, queue_arguments=dead_letter_queue_arguments())
+    return [work, parked]
