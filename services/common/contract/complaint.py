@@ -18,7 +18,7 @@ from services.common.contract.storable_text import repair_tree
 
 SCHEMA_VERSION = 1
 
-CHANNELS = ("email", "web", "chat", "whatsapp", "voice")
+CHANNELS = ("email", "web", "chat", "whatsapp", "voice", "sms")
 CATEGORIES = ("billing", "technical", "delivery", "product", "service", "other")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # No whitespace, control characters or U+FFFD (what a repaired byte became) in an address.
@@ -91,6 +91,9 @@ class ComplaintReceived:
     category: str | None = None
     language: str | None = None
     region: str | None = None
+    # Where the region came from, for explain and the console: "phone +351 (PT)",
+    # "form country PT", "email domain example.pt", "mailbox support-pt", …
+    region_source: str | None = None
     attachments: tuple[Attachment, ...] = ()
     threading: Threading = field(default_factory=Threading)
     extras: dict = field(default_factory=dict)
@@ -136,6 +139,7 @@ class ComplaintReceived:
             language=_pattern(data, "language", LANGUAGE_RE, "not a language tag like 'en' or 'pt-BR'", errors,
                               limit=MAX_LANGUAGE),
             region=_text(data, "region", 64, errors),
+            region_source=_text(data, "region_source", 200, errors),
         )
         extras = data.get("extras") or {}
         if not isinstance(extras, dict):
