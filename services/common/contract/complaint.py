@@ -111,8 +111,9 @@ class ComplaintReceived:
         data = asdict(self)
         data["attachments"] = [dict(a) for a in data["attachments"]]
         data["threading"]["references"] = list(data["threading"]["references"])
-        if not data["repairs"]:
-            del data["repairs"]  # the usual case: the wire format stays as it always was
+        for optional in ("repairs", "region_source"):
+            if not data[optional]:
+                del data[optional]  # the usual case: the wire format stays as it always was
         return data
 
     @classmethod
