@@ -5,7 +5,8 @@ Everything that needs to know which services exist reads it here: the ports in
 Makefile's `migrate` target, the load-test cluster and `deploy/validate.py`
 (which checks that compose and Kubernetes run exactly these, on these ports,
 probed on these paths). Adding a service is one entry below, plus its package
-and its deploy manifests, which the validator then insists on.
+and its deploy manifests, which the validator then insists on. A new channel is
+an intake's entry with its Channel (README, "Adding a channel").
 
 Plain data, no I/O: where a service is reached (ports, `<NAME>_URL`) is read
 from the environment in `config`.
@@ -24,8 +25,24 @@ GUNICORN = "gunicorn"    # a Flask app under gunicorn, with workers
 POLLER = "poller"        # its own long-running loop (IMAP pollers), with a small HTTP side of its own
 KINDS = (NAMEKO, GUNICORN, POLLER)
 
+# Identity kinds the tickets service stores for a customer (a row each: kind, value).
+IDENTITY_KINDS = ("email", "phone", "whatsapp", "messenger")
+
 HEALTH_LIVE = "/health/live"
 HEALTH_READY = "/health/ready"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel complaints arrive on. The contract accepts exactly the registered names;
+    the tickets service stores the customer's address on it as an identity of kind
+    `identity`; the notifier answers the customer with the sender named `answer_by`
+    (services/notifier/senders.py). A channel whose customers leave no address of its
+    own (web form, chat) has identity None and is answered by email, else SMS."""
+    name: str
+    identity: str | None = None   # the identity kind of the address the customer wrote from
+    answer_by: str | None = None  # the notifier sender that answers on this channel
+    follow_up: bool = False       # a customer may choose it to hear back on (tracking page, API)
 
 
 @dataclass(frozen=True)
@@ -33,7 +50,7 @@ class Service:
     name: str
     port: int                          # the default; <NAME>_PORT overrides it (config.port)
     kind: str
-    channels: tuple[str, ...] = ()     # the contract's channels it takes complaints from; empty: not an intake
+    channels: tuple[Channel, ...] = ()  # the channels it takes complaints from; empty: not an intake
     migrations: bool = False           # has `python -m services.<name> migrate`
     calls: tuple[str, ...] = ()        # services whose HTTP API it calls (at config.service_url(peer))
     autoscaled: bool = False           # scales with traffic: Kubernetes gives it an HPA
@@ -57,10 +74,10 @@ SERVICES: tuple[Service, ...] = (
     Service("router", 8005, NAMEKO, migrations=True, autoscaled=True),
     Service("notifier", 8006, NAMEKO, migrations=True),
     Service("console", 8008, GUNICORN, migrations=True, calls=("router",), load_cluster=False),
-    Service("intake_chat", 8001, GUNICORN, channels=("web", "chat"), calls=("console",), autoscaled=True),
-    Service("intake_whatsapp", 8002, GUNICORN, channels=("whatsapp",), migrations=True, autoscaled=True),
-    Service("intake_voice", 8003, GUNICORN, channels=("voice",), migrations=True, autoscaled=True),
-    Service("intake_email", 8007, POLLER, channels=("email",), migrations=True, load_cluster=False),
+    Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), calls=("console",), autoscaled=True),
+    Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", follow_up=True),), migrations=True, autoscaled=True),
+    Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True, autoscaled=True),
+    Service("intake_email", 8007, POLLER, channels=(Channel("email", "email", "email", follow_up=True),), migrations=True, load_cluster=False),
 )
 
 BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}

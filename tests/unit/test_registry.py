@@ -55,7 +55,8 @@ def test_each_service_is_the_kind_its_main_starts():
 
 def test_intakes_take_channels_of_the_contract_and_services_call_only_registered_ones():
     for s in registry.SERVICES:
-        assert set(s.channels) <= set(CHANNELS), s.name
+        assert {c.name for c in s.channels} <= set(CHANNELS), s.name
+        assert all(c.identity in (None, *registry.IDENTITY_KINDS) for c in s.channels), s.name
         assert s.intake == s.name.startswith("intake_"), s.name
         assert set(s.calls) <= set(registry.names()) - {s.name}, s.name
         assert s.health_live.startswith("/") and s.health_ready.startswith("/")
@@ -111,3 +112,8 @@ def test_an_explicit_service_url_wins_over_the_port(monkeypatch):
     assert kb_client.console_url() == "http://console:8008"
     monkeypatch.setenv("ROUTER_URL", "http://router:8005")
     assert config.service_url("router") == "http://router:8005"
+
+
+def test_each_channel_is_taken_by_one_intake():
+    names = [c.name for s in registry.SERVICES for c in s.channels]
+    assert len(names) == len(set(names)) and set(names) == set(CHANNELS)
