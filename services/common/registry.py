@@ -74,10 +74,14 @@ SERVICES: tuple[Service, ...] = (
     Service("router", 8005, NAMEKO, migrations=True, autoscaled=True),
     Service("notifier", 8006, NAMEKO, migrations=True),
     Service("console", 8008, GUNICORN, migrations=True, calls=("router",), load_cluster=False),
-    Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), calls=("console",), autoscaled=True),
-    Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", follow_up=True),), migrations=True, autoscaled=True),
-    Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True, autoscaled=True),
-    Service("intake_email", 8007, POLLER, channels=(Channel("email", "email", "email", follow_up=True),), migrations=True, load_cluster=False),
+    Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), calls=("console",),
+            autoscaled=True),
+    Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", True),),
+            migrations=True, autoscaled=True),
+    Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True,
+            autoscaled=True),
+    Service("intake_email", 8007, POLLER, channels=(Channel("email", "email", "email", True),), migrations=True,
+            load_cluster=False),
 )
 
 BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}
