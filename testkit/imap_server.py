@@ -9,7 +9,9 @@ dedicated system user; it lives in a temporary folder that user can reach
 and the server's log stay under tmp_path.
 
 Messages are delivered with IMAP APPEND, as the test user, exactly as any mail
-client would put them there. bench/email_bench.py uses the same server.
+client would put them there (testkit/sample_mail.py has the messages).
+bench/email_bench.py uses the same server; the tests' `dovecot` fixture is in
+tests/integration/intake_email/conftest.py.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
 from imapclient import IMAPClient
+
+from .ports import free_port
 
 MAIL_USER = "complaints-imap"
 IMAP_USER = "support"
@@ -73,12 +76,6 @@ service anvil {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Dovecot:
     """One Dovecot instance: start(), stop(), restart(), and a client for the test user."""
 
@@ -90,7 +87,7 @@ class Dovecot:
             account = pwd.getpwnam(MAIL_USER)
         except KeyError:
             raise RuntimeError(f"system user {MAIL_USER} is missing: run `bash scripts/setup.sh peers`") from None
-        self.port = _free_port()
+        self.port = free_port()
         self.host = "127.0.0.1"
         self.user, self.password = IMAP_USER, IMAP_PASSWORD
         self.runtime = Path(tempfile.mkdtemp(prefix="complaints-imap-"))
@@ -102,7 +99,7 @@ class Dovecot:
         self.log_path = tmp_path / "dovecot.log"
         # With tls: STARTTLS on `port`, implicit TLS on `tls_port`, a certificate
         # for 127.0.0.1 signed by nobody (the client trusts `ca_file`).
-        self.tls_port = _free_port() if tls else 0
+        self.tls_port = free_port() if tls else 0
         self.ca_file = None
         ssl_setting = "ssl = no"
         if tls:
@@ -197,33 +194,3 @@ class Dovecot:
             client.select_folder(folder, readonly=True)
             uids = client.search()
             return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
-
-
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def sample(name: str) -> bytes:
-    """A test message from tests/data/email/, each written for the case it covers
-    (every encoding, and the input whose text used to be lost or refused by a
-    database: raw 8-bit headers, NUL, odd MIME structure)."""
-    return (DATA / "email" / f"{name}.eml").read_bytes()
-
-
-def message(*, sender="Ana Lima <ana@example.org>", subject="Charged twice", body="I was charged twice.",
-            message_id: str | None = None, headers: dict | None = None) -> bytes:
-    """A small plain-text message built for one case (threading, load, ...)."""
-    lines = [f"From: {sender}", "To: support@complaints.localhost", f"Subject: {subject}"]
-    if message_id:
-        lines.append(f"Message-ID: {message_id}")
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
-              "", body, ""]
-    return "\r\n".join(lines).encode("utf-8")
-
-
-# Imported by the test modules as `dovecot_fixture`; tests ask for `dovecot`.
-@pytest.fixture(name="dovecot")
-def dovecot_fixture(tmp_path):
-    server = Dovecot(tmp_path).start()
-    yield server
-    server.remove()

@@ -1,4 +1,4 @@
-"""Support for the intake invariant (tests/test_invariant.py): one running
+"""Support for the intake invariant (tests/e2e/test_invariant.py): one running
 system per database, the intakes in process, the strategies that generate
 what customers (and Twilio) could send, and the ledger that checks every
 accepted complaint became exactly one ticket message with the text sent.
@@ -23,15 +23,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import requests
-from conftest import Rabbit, _postgres_database, wait_for
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from loadtest.system import service_process
 from services.common import topology
 from services.common.storable_text import storable
+
+from .postgres import postgres_database
+from .processes import service_process
+from .rabbit import Rabbit
+from .waiting import wait_for
 
 SECRET = "invariant-tracking-secret"
 AUTH_TOKEN = "invariant-twilio-auth-token"
@@ -179,7 +181,7 @@ class System:
         if self.database == "sqlite":
             self.url = f"sqlite:///{self.tmp / 'complaints.db'}"
         else:
-            self.url, self.drop = _postgres_database()
+            self.url, self.drop = postgres_database()
         env = {"DATABASE_URL": self.url, "AMQP_URI": self.rabbit.amqp_uri, "TRACKING_SECRET": SECRET,
                "VAR_DIR": str(self.tmp / "var")}
         self.tickets = service_process("tickets", env, self.tmp / "tickets.log").start(timeout=90)
@@ -353,20 +355,3 @@ def readable_error(response) -> bool:
         data = json.loads(text)
         return isinstance(data, dict) and bool(data.get("error") or data.get("detail"))
     return bool(text.strip())
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def system(request, tmp_path_factory):
-    """The system on one database, for every test of the module (the last one settles it)."""
-    monkeypatch = pytest.MonkeyPatch()
-    running = System(request.param, tmp_path_factory.mktemp(f"invariant-{request.param}"))
-    try:
-        yield running.start(monkeypatch)
-    except BaseException:
-        print(running.tickets_log()[-8000:] if hasattr(running, "tickets") else "tickets did not start")
-        raise
-    finally:
-        if hasattr(running, "tickets"):
-            running.stop()
-        monkeypatch.undo()
-        print(f"invariant on {request.param}: {running.counts}\nrefused: {running.reasons.most_common()}")

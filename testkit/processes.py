@@ -1,7 +1,7 @@
 """The services as separate processes, started the way `make run` starts them.
 
-Used by the fault-injection suite and the end-to-end benchmark (and by the
-test fixtures): start a service, wait for /health/live, kill -9 it, start it
+Used by the test fixtures, the fault-injection suite and the end-to-end
+benchmark: start a service, wait for /health/live, kill -9 it, start it
 again on the same port, and read its log when something goes wrong.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,8 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .paths import ROOT
+from .ports import free_port
 
 
 def service_exists(name: str) -> bool:

@@ -3,22 +3,17 @@ the account's auth token over the public URL Twilio was configured with.
 
 The signature is computed by the twilio package itself
 (RequestValidator.compute_signature), so the services are checked against
-Twilio's algorithm, not against a copy of it.
+Twilio's algorithm, not against a copy of it. Plain requests and parsing:
+the intakes as processes are in testkit/twilio_intakes.py.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 import xml.etree.ElementTree as ET
 
-import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from twilio.request_validator import RequestValidator
-
-from services.common import topology
-from services.common.contract import ComplaintReceived
 
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -79,46 +74,10 @@ def whatsapp_message(number: str, body: str, **extra) -> dict:
     return fields
 
 
-# --- the services and what they hold -----------------------------------------------------
+RECORDING_URL = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/"
 
 
-def start_intake(services, name: str, tmp_path, public_url: str, **env):
-    """intake_whatsapp or intake_voice as its own process, on its own SQLite file
-    (tmp_path/<name>.db), behind the given public URL -> (process, Twilio calling it)."""
-    env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite:///{tmp_path / (name + '.db')}")
-    variable = {"intake_whatsapp": "PUBLIC_WHATSAPP_URL", "intake_voice": "PUBLIC_VOICE_URL"}[name]
-    env.setdefault(f"{name.upper()}_WORKERS", 2)
-    proc = services.start(name, TWILIO_AUTH_TOKEN=AUTH_TOKEN, **{variable: public_url}, **env)
-    return proc, Twilio(proc.url, public_url)
-
-
-@pytest.fixture
-def tickets(database_url, services, rabbit):
-    """The tickets service on SQLite and on PostgreSQL (one run of the test each)."""
-    return services.start("tickets", DATABASE_URL=database_url)
-
-
-@pytest.fixture
-def tickets_sqlite(tmp_path, services, rabbit):
-    return services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'tickets.db'}")
-
-
-def ticket(tickets, reference: str) -> dict | None:
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
-    return resp.json() if resp.status_code == 200 else None
-
-
-def queued(rabbit) -> list[ComplaintReceived]:
-    """The complaints waiting for the tickets service, read and put back."""
-    if rabbit.queue(topology.COMPLAINTS_QUEUE) is None:
-        return []
-    return [ComplaintReceived.from_dict(json.loads(m["payload"]))
-            for m in rabbit.get_messages(topology.COMPLAINTS_QUEUE, count=50)]
-
-
-def metric(url: str, name: str, **labels) -> float:
-    for family in text_string_to_metric_families(requests.get(f"{url}/metrics", timeout=5).text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    raise AssertionError(f"{name}{labels} not in /metrics")
+def recording_params(call_sid, recording_sid, duration="42") -> dict:
+    """The recording fields Twilio posts about a voicemail."""
+    return {"RecordingSid": recording_sid, "RecordingUrl": RECORDING_URL + recording_sid,
+            "RecordingDuration": duration}

@@ -12,27 +12,19 @@ import re
 
 import pytest
 import requests
-from browser_support import (
-    AGENT_PASSWORD,
-    SUPERVISOR,
-    assert_accessible,
-    browser,  # noqa: F401  (fixtures)
-    shots,  # noqa: F401
-    sign_in,
-    system,  # noqa: F401
-    text_of,
-    wait_until,
-)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from testkit.browser import assert_accessible, sign_in, text_of, wait_until
+from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
+
 XSS = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
 
 
 @pytest.fixture(scope="module")
-def seeded(system):  # noqa: F811
+def seeded(system):
     system.load_roster()
     system.add_console_users()
     billing = system.complain(subject="Charged twice", body="I was charged twice for order 1234.",
@@ -44,7 +36,7 @@ def seeded(system):  # noqa: F811
     return {"billing": billing["reference"], "delivery": delivery["reference"]}
 
 
-def test_unauthorised_requests_are_refused(system, seeded, browser, shots):  # noqa: F811
+def test_unauthorised_requests_are_refused(system, seeded, browser, shots):
     console = system.url("console")
     ref = seeded["billing"]
     # No session: pages redirect to sign-in, JSON answers 401, forms without a CSRF token 400.
@@ -84,7 +76,7 @@ def test_unauthorised_requests_are_refused(system, seeded, browser, shots):  # n
     assert_accessible(browser, "sign-in")
 
 
-def test_agent_signs_in_with_the_keyboard_filters_reassigns_and_replies(system, seeded, browser, shots):  # noqa: F811
+def test_agent_signs_in_with_the_keyboard_filters_reassigns_and_replies(system, seeded, browser, shots):
     console = system.url("console")
     browser.get(f"{console}/signin")
     browser.delete_all_cookies()
@@ -174,7 +166,7 @@ def _tab_to(driver, element_id, most=8):
     raise AssertionError(f"#{element_id} not reached with {most} presses of Tab")
 
 
-def test_supervisor_pages_show_roster_waiting_queue_and_live_chats(system, seeded, browser, shots):  # noqa: F811
+def test_supervisor_pages_show_roster_waiting_queue_and_live_chats(system, seeded, browser, shots):
     sign_in(browser, system, *SUPERVISOR)
     browser.get(f"{system.url('console')}/roster")
     roster = text_of(browser)
@@ -188,7 +180,7 @@ def test_supervisor_pages_show_roster_waiting_queue_and_live_chats(system, seede
     shots.take("live-chats")
 
 
-def test_an_agent_writes_a_knowledge_base_article(system, seeded, browser, shots):  # noqa: F811
+def test_an_agent_writes_a_knowledge_base_article(system, seeded, browser, shots):
     sign_in(browser, system, "ana", AGENT_PASSWORD)
     browser.get(f"{system.url('console')}/kb/new")
     browser.find_element(By.ID, "kb-title").send_keys("Charged twice? Check for a pending authorisation")

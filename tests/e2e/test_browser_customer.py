@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from browser_support import (
-    AGENT_PASSWORD,
-    SUPERVISOR,
-    assert_accessible,
-    browser,  # noqa: F401  (fixtures)
-    shots,  # noqa: F401
-    sign_in,
-    system,  # noqa: F401
-    text_of,
-    wait_until,
-)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
+
+from testkit.browser import assert_accessible, sign_in, text_of, wait_until
+from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
 
 # Short enough for a test to see the "no agent answered" offer, long enough that
 # an agent who answers at once never triggers it.
@@ -32,7 +24,7 @@ ARTICLE = {"title": "Where is my parcel?", "category": "delivery", "language": "
 
 
 @pytest.fixture(scope="module")
-def seeded(system):  # noqa: F811
+def seeded(system):
     system.load_roster()
     system.add_console_users()
     from services.common.db import make_engine
@@ -45,7 +37,7 @@ def seeded(system):  # noqa: F811
         store.engine.dispose()
 
 
-def _article(system, article_id) -> dict:  # noqa: F811
+def _article(system, article_id) -> dict:
     from services.common.db import make_engine
     from services.console.store import ConsoleStore
 
@@ -60,7 +52,7 @@ def _chat_messages(driver) -> list[str]:
     return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#chat-messages li")]
 
 
-def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, browser, shots):  # noqa: F811
+def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, browser, shots):
     chat = f"{system.url('intake_chat')}/chat"
     browser.get(chat)
     browser.execute_script("window.sessionStorage.clear()")
@@ -135,7 +127,7 @@ def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, br
 
 
 def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_follow_up(
-        system, seeded, browser, shots):  # noqa: F811
+        system, seeded, browser, shots):
     chat = f"{system.url('intake_chat')}/chat"
     browser.get(chat)
     browser.execute_script("window.sessionStorage.clear()")
@@ -168,7 +160,7 @@ def test_no_agent_answers_so_the_customer_leaves_it_as_a_ticket_with_whatsapp_fo
 
 
 def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolution(
-        system, seeded, browser, shots):  # noqa: F811
+        system, seeded, browser, shots):
     browser.get(system.url("intake_chat") + "/")
     assert_accessible(browser, "complaint form")
     browser.find_element(By.ID, "name").send_keys("Marta")

@@ -10,26 +10,26 @@ import uuid
 
 import pytest
 import requests
-from browser_support import SECRET, system  # noqa: F401  (module-scoped system)
-from conftest import free_port
 
 from services.common.reference import tracking_token
+from testkit.ports import free_port
+from testkit.whole_system import SECRET
 
 
-def start(system, **fields):  # noqa: F811
+def start(system, **fields):
     body = {"chat_id": uuid.uuid4().hex, "name": "Rui", "body": "Hello, my order is missing.", **fields}
     resp = requests.post(f"{system.url('intake_chat')}/chat", json=body, timeout=30)
     return resp, body
 
 
-def post_message(system, ref, message_id, body="Are you there?", token=None):  # noqa: F811
+def post_message(system, ref, message_id, body="Are you there?", token=None):
     return requests.post(f"{system.url('intake_chat')}/complaints/{ref}/messages",
                          params={"token": token or tracking_token(ref, SECRET)},
                          json={"body": body, "message_id": message_id, "channel": "chat"}, timeout=30)
 
 
 @pytest.fixture(scope="module")
-def chat(system):  # noqa: F811
+def chat(system):
     resp, body = start(system, email="rui@example.org")
     assert resp.status_code == 202, resp.text
     ref = resp.json()["reference"]
@@ -37,7 +37,7 @@ def chat(system):  # noqa: F811
     return {"reference": ref, "chat_id": body["chat_id"]}
 
 
-def test_starting_a_chat_is_a_chat_ticket_and_a_retry_is_the_same_chat(system, chat):  # noqa: F811
+def test_starting_a_chat_is_a_chat_ticket_and_a_retry_is_the_same_chat(system, chat):
     ref = chat["reference"]
     ticket = system.ticket(ref)
     assert ticket["channel"] == "chat" and ticket["customer"]["email"] == "rui@example.org"
@@ -51,7 +51,7 @@ def test_starting_a_chat_is_a_chat_ticket_and_a_retry_is_the_same_chat(system, c
     assert set(bad.json()["fields"]) == {"body", "email", "chat_id"}
 
 
-def test_a_chat_message_is_kept_once_however_often_the_browser_sends_it(system, chat):  # noqa: F811
+def test_a_chat_message_is_kept_once_however_often_the_browser_sends_it(system, chat):
     ref = chat["reference"]
     message_id = str(uuid.uuid4())
     for _ in range(3):  # the browser retried twice after losing the answers
@@ -72,7 +72,7 @@ def test_a_chat_message_is_kept_once_however_often_the_browser_sends_it(system, 
     assert trivial.status_code == 422 and list(trivial.json()["fields"]) == ["message_id"]
 
 
-def test_a_message_before_the_ticket_exists_is_refused_until_it_does(system):  # noqa: F811
+def test_a_message_before_the_ticket_exists_is_refused_until_it_does(system):
     # A reference with a valid token but no ticket (yet): the message would race the
     # opening one and make a ticket of its own, so the browser is told to retry.
     ref = "C-0000000000"
@@ -81,7 +81,7 @@ def test_a_message_before_the_ticket_exists_is_refused_until_it_does(system):  #
     assert resp.json()["error"] == "not_ready"
 
 
-def test_the_customer_chooses_email_or_whatsapp_follow_up(system, chat):  # noqa: F811
+def test_the_customer_chooses_email_or_whatsapp_follow_up(system, chat):
     ref = chat["reference"]
     url = f"{system.url('intake_chat')}/complaints/{ref}/follow-up"
     token = tracking_token(ref, SECRET)
@@ -97,7 +97,7 @@ def test_the_customer_chooses_email_or_whatsapp_follow_up(system, chat):  # noqa
                          timeout=10).status_code == 404
 
 
-def test_the_survey_opens_once_resolved_and_a_second_answer_replaces_the_first(system):  # noqa: F811
+def test_the_survey_opens_once_resolved_and_a_second_answer_replaces_the_first(system):
     ref = system.complain(subject="Broken kettle", category="product")["reference"]
     system.wait_ticket(ref)
     token = tracking_token(ref, SECRET)
@@ -118,7 +118,7 @@ def test_the_survey_opens_once_resolved_and_a_second_answer_replaces_the_first(s
     assert [a["action"] for a in system.ticket(ref)["audit"]].count("survey_answered") == 2
 
 
-def test_the_tracking_page_form_adds_a_message_to_the_ticket(system):  # noqa: F811
+def test_the_tracking_page_form_adds_a_message_to_the_ticket(system):
     ref = system.complain(subject="Wrong size", category="product")["reference"]
     system.wait_ticket(ref)
     url = f"{system.url('intake_chat')}/complaints/{ref}/messages"
@@ -136,7 +136,7 @@ def test_the_tracking_page_form_adds_a_message_to_the_ticket(system):  # noqa: F
     assert empty.status_code == 422 and "write your message first" in empty.text
 
 
-def test_suggestions_come_from_the_console_and_never_block_the_customer(system):  # noqa: F811
+def test_suggestions_come_from_the_console_and_never_block_the_customer(system):
     from services.common.db import make_engine
     from services.console.store import ConsoleStore
 

@@ -11,9 +11,11 @@ import sys
 import threading
 
 import requests
-from conftest import ROOT, free_port, wait_for
 
 from services.common import config
+from testkit.paths import ROOT
+from testkit.ports import free_port
+from testkit.waiting import wait_for
 
 COMPLAINT = {"name": "Ana", "email": "ana@example.org", "subject": "Charged twice",
              "body": "I was charged twice for order 1234.", "category": "billing"}

@@ -17,11 +17,11 @@ import time
 import psutil
 import pytest
 import requests
-from conftest import wait_for
-from test_tickets_service import complaint
 
 from services.common import topology
 from services.common.publisher import ComplaintPublisher
+from testkit.complaints import web_complaint as complaint
+from testkit.waiting import wait_for
 
 # Both services must be gone well within the 45 s Kubernetes/compose grace period.
 EXIT_WITHIN = 40

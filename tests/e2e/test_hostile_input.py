@@ -26,16 +26,19 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
-from browser_support import SUPERVISOR, System
-from conftest import Rabbit, ServiceProcess, _postgres_database, free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from services.common import config, json_input
+from services.common import config
 from services.common.reference import tracking_token
+from testkit.ports import free_port
+from testkit.postgres import postgres_database
+from testkit.processes import ServiceProcess
+from testkit.rabbit import Rabbit
+from testkit.whole_system import SUPERVISOR, System
 
 AUTH_TOKEN = "hostile-test-twilio-token-0123456789"
 PUBLIC = {"intake_whatsapp": "https://example.com/whatsapp", "intake_voice": "https://example.com/voice"}
@@ -58,14 +61,14 @@ class Endpoint:
 
 
 class Hostile(System):
-    """browser_support's system (tickets, router, console, intake_chat) plus every other HTTP service."""
+    """testkit/whole_system.py's system (tickets, router, console, intake_chat) plus every other HTTP service."""
 
     def __init__(self, tmp, rabbit):
         super().__init__(tmp, rabbit, TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_WHATSAPP_URL=PUBLIC["intake_whatsapp"],
                          PUBLIC_VOICE_URL=PUBLIC["intake_voice"], INTAKE_WHATSAPP_WORKERS=1,
                          INTAKE_VOICE_WORKERS=1, INTAKE_CHAT_WORKERS=1, RPC_TIMEOUT_SECONDS=10)
         self.ports.update({name: free_port() for name in EXTRA})
-        self.databases = {name: _postgres_database() for name in self.ports}
+        self.databases = {name: postgres_database() for name in self.ports}
 
     def env(self, name) -> dict:
         return {**super().env(name), "DATABASE_URL": self.databases[name][0]}
@@ -385,23 +388,6 @@ def test_json_nested_100000_deep_is_refused_with_a_400_that_says_so_on_the_web_i
                              headers={"Content-Type": JSON})
         assert resp.status_code == 400, (path, resp.status_code, resp.text[:300])
         assert "more than 32 levels deep" in resp.json()["detail"]
-
-
-def test_the_json_reader_refuses_what_would_hurt_and_keeps_what_is_only_unusual():
-    assert json_input.parse(b'{"a": "' + b"[" * 100 + b'"}') == {"a": "[" * 100}
-    assert json_input.parse(b'{"a": "\\ud800"}') == {"a": "\ud800"}  # the contract repairs it, not the transport
-    assert json_input.parse('{"a": "é"}'.encode("latin-1"), "ISO-8859-1") == {"a": "é"}
-    assert json_input.parse(b"\xef\xbb\xbf[1]") == [1]  # a UTF-8 byte order mark is no reason to refuse
-    for raw, charset, says in ((b"[" * 33 + b"]" * 33, None, "more than 32 levels deep"),
-                               (b'{"a": 1, "a": 2}', None, "key 'a' twice"),
-                               (b"[NaN]", None, "NaN is not a JSON value"),
-                               (b"[1e400]", None, "too large"),
-                               (b"[" + b"9" * 5000 + b"]", None, "too large"),
-                               (b"{}", "foo", "charset 'foo' is not one we know"),
-                               (b'"\xff"', None, "not valid utf-8 (byte 0xff at position 1)"),
-                               (b'"' + b'\\"' * 50_000, None, "Unterminated string")):
-        with pytest.raises(json_input.JsonRefused, match=re.escape(says)):
-            json_input.parse(raw, charset)
 
 
 @pytest.mark.parametrize("service", SERVICES)

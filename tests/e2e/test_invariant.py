@@ -11,7 +11,7 @@ arbitrary JSON types through every field of the web form, the web chat and its
 messages, WhatsApp and the voice callbacks that publish a complaint. The
 intakes run in process (their app factories, a real publisher, Flask's test
 client); the tickets service is a real process on a real vhost
-(tests/invariant_support.py).
+(testkit/invariant.py).
 
 Examples are derandomized: CI runs the same examples every time, so a red run
 reproduces locally and is never a matter of luck; INVARIANT_EXAMPLES raises
@@ -19,7 +19,7 @@ the count, and INVARIANT_RANDOM=1 explores new examples, when hunting.
 
 Email (IMAP) is not here yet: its intake is being reworked. It joins as one
 more test: deliver a generated message to the test IMAP server
-(tests/imap_support.py), run the intake's poll once, and record each message
+(testkit/imap_server.py), run the intake's poll once, and record each message
 it acknowledged with `system.accepted` (the reference from its auto-reply or
 from reference_for(intake id)) like the others.
 """
@@ -35,10 +35,18 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from invariant_support import (
+
+from services.common.contract import CATEGORIES
+from services.common.reference import reference_for, tracking_token
+from services.common.twilio_ids import is_sid
+from services.intake_chat import form
+from services.intake_voice import ivr
+from services.intake_voice.texts import spelled
+from testkit.invariant import (
     ABSENT,
     SECRET,
     Expected,
+    System,
     free_texts,
     fresh_or,
     needs_repair,
@@ -47,16 +55,8 @@ from invariant_support import (
     repaired,
     spoiled,
     stripped,
-    system,  # noqa: F401  (module-scoped, one per database)
     texts,
 )
-
-from services.common.contract import CATEGORIES
-from services.common.reference import reference_for, tracking_token
-from services.common.twilio_ids import is_sid
-from services.intake_chat import form
-from services.intake_voice import ivr
-from services.intake_voice.texts import spelled
 
 EXAMPLES = int(os.environ.get("INVARIANT_EXAMPLES", 150))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("INVARIANT_RANDOM"),
@@ -84,6 +84,25 @@ COMPLAINT_FIELDS = {
 # cannot be encoded and is sent as its broken bytes), or a urlencoded form.
 TRANSPORTS = st.sampled_from(["json", "json-utf8", "form"])
 FOLLOW_UPS = st.lists(spoiled({"body": nonblank_texts(), "message_id": fresh_or(IDS)}), max_size=2)
+
+
+# Here, not in a conftest.py: its name is the one the whole-system fixture of
+# tests/conftest.py has, and this module needs its own system instead.
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def system(request, tmp_path_factory):
+    """The system on one database, for every test of the module (the last one settles it)."""
+    monkeypatch = pytest.MonkeyPatch()
+    running = System(request.param, tmp_path_factory.mktemp(f"invariant-{request.param}"))
+    try:
+        yield running.start(monkeypatch)
+    except BaseException:
+        print(running.tickets_log()[-8000:] if hasattr(running, "tickets") else "tickets did not start")
+        raise
+    finally:
+        if hasattr(running, "tickets"):
+            running.stop()
+        monkeypatch.undo()
+        print(f"invariant on {request.param}: {running.counts}\nrefused: {running.reasons.most_common()}")
 
 
 def encode(fields: dict, transport: str) -> tuple[bytes | dict, str]:

@@ -17,8 +17,10 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio_support import queued, sid, start_intake, whatsapp_message
 from werkzeug.datastructures import MultiDict
+
+from testkit.twilio_intakes import queued, start_intake
+from testkit.twilio_requests import sid, whatsapp_message
 
 WHATSAPP = ("intake_whatsapp", "https://example.com/whatsapp", ("/messages", "/status"))
 VOICE = ("intake_voice", "https://example.com/voice",

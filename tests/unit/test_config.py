@@ -3,9 +3,8 @@
 import subprocess
 import sys
 
-from conftest import ROOT
-
 from services.common import config
+from testkit.paths import ROOT
 
 
 def test_processes_starting_together_share_one_generated_tracking_secret(tmp_path):

@@ -9,7 +9,6 @@ import hashlib
 import json
 
 import pytest
-from imap_support import message, sample
 
 from services.common.storable_text import is_storable
 from services.intake_email import settings
@@ -17,6 +16,7 @@ from services.intake_email.complaint import build_complaint, content_digest, ext
 from services.intake_email.htmltext import html_to_text
 from services.intake_email.parsing import UnusableEmail, decode_text, message_id_of, parse_email
 from services.intake_email.screening import skip_reason
+from testkit.sample_mail import message, sample
 
 LIMIT = 10 * 1024 * 1024
 

@@ -8,11 +8,12 @@ import time
 from urllib.parse import quote
 
 import pytest
-from conftest import free_port, wait_for
 
 from services.common import topology
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import BrokerUnavailable, ComplaintPublisher
+from testkit.ports import free_port
+from testkit.waiting import wait_for
 
 
 def complaint() -> ComplaintReceived:

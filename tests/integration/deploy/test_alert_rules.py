@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from conftest import ROOT
+from testkit.paths import ROOT
 
 RULES = ROOT / "deploy" / "prometheus"
 

@@ -15,7 +15,8 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+
+from testkit.paths import ROOT
 
 spec = importlib.util.spec_from_file_location("deploy_validate", ROOT / "deploy" / "validate.py")
 validate = importlib.util.module_from_spec(spec)

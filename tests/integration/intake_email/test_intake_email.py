@@ -1,5 +1,5 @@
 """The email intake as it runs: its own process reading a real Dovecot
-(tests/imap_support.py), publishing to a real RabbitMQ vhost, with the real
+(testkit/imap_server.py), publishing to a real RabbitMQ vhost, with the real
 tickets service turning complaints into tickets on SQLite or PostgreSQL.
 What the tests look at is what a user sees: tickets through the tickets API,
 the intake's /mailboxes, /quarantine, /skipped, /metrics and health."""
@@ -7,82 +7,33 @@ the intake's /mailboxes, /quarantine, /skipped, /metrics and health."""
 from __future__ import annotations
 
 import base64
-import json
 import signal
 
 import pytest
 import requests
-from conftest import wait_for
-from imap_support import Dovecot, dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.publisher import ComplaintPublisher
-from services.common.reference import reference_for
-from services.intake_email.complaint import build_complaint, external_id, intake_id_for
-from services.intake_email.parsing import message_id_of, parse_email
+from services.intake_email.complaint import build_complaint, external_id
+from services.intake_email.parsing import parse_email
+from testkit.email_intake import (
+    SLOW,
+    count_tickets,
+    email_tickets,
+    last_uid,
+    mailbox_status,
+    metric,
+    reference_of,
+    start_intake,
+    start_tickets,
+    ticket,
+)
+from testkit.imap_server import Dovecot
+from testkit.sample_mail import message, sample
+from testkit.waiting import wait_for
 
 COMPLAINTS = ["plain", "multipart_alternative", "html_only", "base64", "quoted_printable", "latin1", "koi8r",
               "iso2022jp", "unknown_charset", "encoded_headers", "no_subject", "no_message_id", "attachments"]
 NOT_COMPLAINTS = {"auto_reply": "auto_reply", "bounce": "bounce", "own_mail": "own_mail"}
-SLOW = 60  # seconds: the machine is shared; tests poll, they never sleep
-
-
-def start_intake(services, database_url, dovecot, mailboxes=None, **env):
-    boxes = [dovecot.mailbox()] if mailboxes is None else mailboxes
-    return services.start("intake_email", DATABASE_URL=database_url, EMAIL_MAILBOXES=json.dumps(boxes),
-                          EMAIL_POLL_SECONDS="0.5", EMAIL_RECONNECT_MAX_SECONDS="1", **env)
-
-
-def start_tickets(services, postgres_url):
-    # The tickets service runs on PostgreSQL here: on SQLite it stalls for its
-    # 30 s busy timeout under a burst of complaints (its outbox relay holds
-    # SQLite's write lock while publishing; see the report of issue 4).
-    return services.start("tickets", DATABASE_URL=postgres_url)
-
-
-def reference_of(raw: bytes, mailbox="support-inbox") -> str:
-    return reference_for(intake_id_for(external_id(mailbox, message_id_of(raw), raw)))
-
-
-def ticket(tickets, reference):
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
-    return resp.json() if resp.status_code == 200 else None
-
-
-def email_tickets(tickets) -> list[dict]:
-    items, page = [], 1
-    while True:
-        got = requests.get(f"{tickets.url}/tickets", params={"channel": "email", "per_page": 100, "page": page},
-                           timeout=10).json()
-        items += got["items"]
-        if len(items) >= got["total"] or not got["items"]:
-            return items
-        page += 1
-
-
-def count_tickets(tickets) -> int:
-    params = {"channel": "email", "per_page": 1}
-    return requests.get(f"{tickets.url}/tickets", params=params, timeout=10).json()["total"]
-
-
-def metric(service, name, **labels) -> float:
-    text = requests.get(f"{service.url}/metrics", timeout=5).text
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return s.value
-    return 0.0
-
-
-def mailbox_status(intake, index=0) -> dict:
-    return requests.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][index]
-
-
-def last_uid(intake, index=0) -> int:
-    checkpoint = mailbox_status(intake, index)["checkpoint"]
-    return checkpoint["last_uid"] if checkpoint else 0
-
-
 # --- every kind of message, on SQLite and PostgreSQL ----------------------------------
 
 

@@ -10,10 +10,10 @@ intake decodes and repairs the text before it publishes it."""
 from __future__ import annotations
 
 import requests
-from conftest import wait_for
-from imap_support import dovecot_fixture, message, sample  # noqa: F401  (the `dovecot` fixture)
 from sqlalchemy import create_engine, text
-from test_intake_email import (
+
+from services.intake_email import migrate
+from testkit.email_intake import (
     SLOW,
     count_tickets,
     last_uid,
@@ -24,8 +24,8 @@ from test_intake_email import (
     start_tickets,
     ticket,
 )
-
-from services.intake_email import migrate
+from testkit.sample_mail import message, sample
+from testkit.waiting import wait_for
 
 REPLACED = "\ufffd"
 

@@ -74,11 +74,10 @@ def test_migrations_apply_twice_without_harm(database_url):
 
 def test_a_message_that_breaks_the_reader_is_quarantined_and_the_next_one_goes_through(
         tmp_path, rabbit, monkeypatch):
-    from imap_support import message
-
     from services.common.publisher import ComplaintPublisher
     from services.intake_email import ingest
     from services.intake_email.ingest import Fetched, Ingestor
+    from testkit.sample_mail import message
 
     url = f"sqlite:///{tmp_path / 'email.db'}"
     store = store_for(url)

@@ -10,19 +10,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
-import twilio_support
-from conftest import free_port, wait_for
-from twilio_support import metric, queued, sid, start_intake, ticket, twiml, whatsapp_message
 
-from loadtest.fake_twilio import FakeTwilio
 from services.common import topology
 from services.common.reference import tracking_token
 from services.intake_whatsapp import messages
-
-# Fixtures: the tickets service on SQLite and PostgreSQL, or on SQLite only.
-tickets, tickets_sqlite = twilio_support.tickets, twilio_support.tickets_sqlite
+from testkit.fake_twilio import FakeTwilio
+from testkit.ports import free_port
+from testkit.twilio_intakes import metric, queued, start_intake, ticket
+from testkit.twilio_requests import sid, twiml, whatsapp_message
+from testkit.waiting import wait_for
 
 PUBLIC = "https://example.com/whatsapp"
 ANA = "+351912345678"
@@ -310,35 +307,6 @@ def test_status_callbacks_are_kept_and_counted(tmp_path, services):
 # --- the rules, without the service --------------------------------------------------
 
 
-def test_the_window_decides_where_a_message_goes():
-    open_ = messages.Conversation("C-AAAAAAAAAA", last_message_at=1000.0)
-    joined = messages.decide(open_, 1000.0 + 600, 3600, "C-BBBBBBBBBB", names_reference=False)
-    assert (joined.thread_reference, joined.ack_reference, joined.follow_up) == ("C-AAAAAAAAAA", "C-AAAAAAAAAA", True)
-
-    expired = messages.decide(open_, 1000.0 + 3601, 3600, "C-BBBBBBBBBB", names_reference=False)
-    assert (expired.thread_reference, expired.conversation_reference, expired.follow_up) == \
-        (None, "C-BBBBBBBBBB", False)
-
-    # A typed reference is for the tickets service to check against the sender, not trusted here.
-    named = messages.decide(open_, 1000.0 + 5, 3600, "C-BBBBBBBBBB", names_reference=True)
-    assert (named.thread_reference, named.conversation_reference, named.ack_reference) == \
-        (None, "C-BBBBBBBBBB", "C-BBBBBBBBBB")
-
-    first = messages.decide(None, 1000.0, 3600, "C-BBBBBBBBBB", names_reference=False)
-    assert (first.thread_reference, first.follow_up) == (None, False)
-
-
-def test_inbound_fields_are_checked_and_every_problem_named():
-    with pytest.raises(messages.InvalidMessage) as caught:
-        messages.parse_inbound({"From": "+351912345678", "NumMedia": "1"})
-    assert set(caught.value.errors) == {"MessageSid", "From", "MediaUrl0"}
-    parsed = messages.parse_inbound(whatsapp_message(ANA, "  hi  ", Latitude="38.7", Longitude="-9.1"))
-    assert (parsed.number, parsed.body, parsed.location["latitude"]) == (ANA, "hi", "38.7")
-    assert messages.language_for("+351912345678", "en") == "pt"
-    assert messages.language_for("+5511987654321", "en") == "pt"
-    assert messages.language_for("+447700900123", "en") == "en"
-
-
 def test_a_conversation_whose_first_message_was_given_up_is_joined_by_nobody(tmp_path):
     from services.common.db import make_engine
     from services.intake_whatsapp import migrate
@@ -360,10 +328,3 @@ def test_a_conversation_whose_first_message_was_given_up_is_joined_by_nobody(tmp
     # ... but once it was given up (publish failed, claim released), nobody is told its reference.
     store.release(first.message_sid, started.claim)
     assert store.record(third, "id-3", "C-CCCCCCCCCC", 3600).ack_reference == "C-CCCCCCCCCC"
-
-
-def test_a_message_the_contract_refuses_is_refused_before_its_conversation_is_touched():
-    refused = messages.parse_inbound(whatsapp_message(ANA, "x" * 100_001, MessageSid="SM" + "1" * 32))
-    with pytest.raises(messages.InvalidMessage) as caught:
-        messages.check(refused, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60", "2026-07-01T10:00:00+00:00")
-    assert set(caught.value.errors) == {"body"}

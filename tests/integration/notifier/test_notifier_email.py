@@ -8,11 +8,11 @@ import smtplib
 import ssl
 
 import pytest
-from conftest import free_port
-from smtp_support import PASSWORD, USER, self_signed, start_smtp
 
 from services.notifier import email_out
 from services.notifier.settings import Smtp
+from testkit.ports import free_port
+from testkit.smtp_server import PASSWORD, USER, self_signed, start_smtp
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

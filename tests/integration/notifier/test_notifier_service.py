@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import free_port, wait_for
-from smtp_support import smtp_env, start_smtp
 
-from loadtest.fake_twilio import FakeTwilio
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import ComplaintPublisher
 from services.common.reference import tracking_token
+from testkit.fake_twilio import FakeTwilio
+from testkit.ports import free_port
+from testkit.smtp_server import smtp_env, start_smtp
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
-from conftest import ROOT, wait_for
 
 from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import ComplaintPublisher
+from testkit.paths import ROOT
+from testkit.waiting import wait_for
 
 SAMPLE_ROSTER = ROOT / "samples" / "roster.json"
 
@@ -120,10 +120,3 @@ def test_tickets_created_before_the_router_started_are_adopted(tmp_path, rabbit,
     router = services.start("router", DATABASE_URL=db, ROUTER_SWEEP_SECONDS="0.5", ROUTER_RECONCILE_SECONDS="1")
     requests.put(f"{router.url}/agents/alice", json={"skills": ["billing"], "capacity": 3}).raise_for_status()
     assert wait_for(lambda: assignee(tickets, early.reference), timeout=30, message="adoption") == "alice"
-
-
-def test_sample_roster_parses():
-    from services.router import roster
-
-    agents = roster.parse_json(json.loads(Path(SAMPLE_ROSTER).read_text()))
-    assert len(agents) >= 5 and roster.parse_csv((ROOT / "samples" / "roster.csv").read_text())

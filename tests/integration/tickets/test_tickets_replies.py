@@ -1,18 +1,17 @@
-# ruff: noqa: F811  (pytest injects the imported `store` fixture by argument name)
 """Agent replies, the satisfaction survey and the customer's follow-up channel in
-the tickets service: rules (plain Python) and the store on SQLite and PostgreSQL."""
+the tickets service: the store on SQLite and PostgreSQL, and the running
+service. The rules in plain Python are tests/unit/test_tickets_reply_rules.py."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from test_tickets_store import complaint as web_complaint
-from test_tickets_store import store  # noqa: F401  (the migrated store, per database)
 
 from services.common.contract import ComplaintReceived, new_intake_id
 from services.tickets import domain
 from services.tickets.schema import outbox
 from services.tickets.store import NotFound
+from testkit.complaints import web_complaint
 
 
 def complaint(**overrides) -> ComplaintReceived:
@@ -33,53 +32,6 @@ def resolved_ticket(store) -> ComplaintReceived:
     store.ingest(c)
     store.change(c.reference, {"status": "resolved"}, "agent", "bob")
     return c
-
-
-# --- rules --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("4", (4, None)), ("4 - quick and kind", (4, "quick and kind")), ("5 stars", (5, None)),
-    ("3: slow but fine", (3, "slow but fine")), ("4/5 great", (4, "great")), ("4\nquick", (4, "quick")),
-    ("5 estrelas, muito bom", (5, "muito bom")), ("★★★ ok", (3, "ok")),
-    ("2\n\nOn Mon, 23 Nov 2026, Support wrote:\n> How did we do? Reply 1-5", (2, None)),
-])
-def test_a_reply_that_is_just_a_rating_is_a_survey_answer(text, expected):
-    assert domain.parse_survey_reply(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "I have 2 more questions", "12", "0", "6", "2.5",
-                                  "4 days later still nothing", "Still broken, see order 4"])
-def test_other_replies_are_not_ratings(text):
-    assert domain.parse_survey_reply(text) is None
-
-
-def test_survey_rules():
-    assert domain.check_survey("resolved", 5, "  great ") == (5, "great")
-    assert domain.check_survey("closed", "3", None) == (3, None)
-    for status in ("new", "in_progress", "pending_customer"):
-        with pytest.raises(domain.TicketError, match="resolved or closed"):
-            domain.check_survey(status, 4, None)
-    for bad in (0, 6, True, "x", 4.5, None):
-        with pytest.raises(domain.TicketError, match="1 to 5"):
-            domain.check_survey("resolved", bad, None)
-
-
-def test_follow_up_rules():
-    assert domain.check_follow_up("email", " Ana@Example.org ") == ("email", "ana@example.org")
-    assert domain.check_follow_up("sms", "+351 912-345-678") == ("sms", "+351912345678")
-    with pytest.raises(domain.TicketError, match="unknown follow-up channel"):
-        domain.check_follow_up("fax", "+351912345678")
-    with pytest.raises(domain.TicketError, match="E.164"):
-        domain.check_follow_up("whatsapp", "912345678")
-    with pytest.raises(domain.TicketError, match="not an email"):
-        domain.check_follow_up("email", "ana")
-
-
-def test_reply_subject_carries_the_reference_once():
-    assert domain.reply_subject("C-2VVFXBBXSS", "Re: [C-2VVFXBBXSS] Charged twice") == \
-        "[C-2VVFXBBXSS] Re: Charged twice"
-    assert domain.reply_subject("C-2VVFXBBXSS", "") == "[C-2VVFXBBXSS] Your complaint"
 
 
 # --- store --------------------------------------------------------------------
@@ -203,10 +155,10 @@ def test_the_public_view_shows_replies_survey_and_follow_up_but_no_internal_ids(
 
 def test_replies_and_survey_over_http_and_rpc(tmp_path, rabbit, services):
     import requests
-    from conftest import wait_for
     from nameko.standalone.rpc import ServiceRpcProxy
 
     from services.common.publisher import ComplaintPublisher
+    from testkit.waiting import wait_for
 
     tickets = services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'replies.db'}")
     c = complaint()

@@ -12,23 +12,13 @@ import sys
 import pika
 import pytest
 import requests
-from conftest import ROOT, wait_for
 
 from services.common import topology
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.publisher import ComplaintPublisher
 from services.common.reference import reference_for
-
-
-def complaint(**overrides) -> ComplaintReceived:
-    data = {
-        "schema_version": 1, "intake_id": new_intake_id(), "channel": "web", "received_at": utc_now_iso(),
-        "customer": {"name": "Ana", "email": "ana@example.org"}, "subject": "Charged twice",
-        "body": "I was charged twice for order 1234.", "category": "billing",
-    }
-    data["external_id"] = overrides.pop("external_id", data["intake_id"])
-    data.update(overrides)
-    return ComplaintReceived.from_dict(data)
+from testkit.complaints import web_complaint as complaint
+from testkit.paths import ROOT
+from testkit.waiting import wait_for
 
 
 def ticket(service, reference):

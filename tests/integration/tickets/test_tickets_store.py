@@ -9,32 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, select
 
-from services.common.contract import ComplaintReceived, new_intake_id, utc_now_iso
-from services.common.db import make_engine
 from services.tickets import domain
-from services.tickets.migrate import upgrade
 from services.tickets.schema import metadata, outbox
-from services.tickets.store import Conflict, NotFound, TicketStore
-
-
-@pytest.fixture
-def store(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield TicketStore(engine)
-    engine.dispose()
-
-
-def complaint(**overrides) -> ComplaintReceived:
-    data = {
-        "schema_version": 1, "intake_id": new_intake_id(), "channel": "web",
-        "received_at": utc_now_iso(), "customer": {"name": "Ana", "email": "ana@example.org"},
-        "subject": "Charged twice", "body": "I was charged twice for order 1234.", "category": "billing",
-    }
-    data["external_id"] = overrides.pop("external_id", data["intake_id"])
-    for key, value in overrides.items():
-        data[key] = value
-    return ComplaintReceived.from_dict(data)
+from services.tickets.store import Conflict, NotFound
+from testkit.complaints import web_complaint as complaint
 
 
 def events(store, event_type=None):
@@ -292,11 +270,3 @@ def test_an_unanswered_ticket_past_its_first_response_target_is_flagged_once(sto
     assert store.flag_sla_breaches(created + timedelta(hours=5), targets) == []
     assert len(events(store, "ticket_sla_breached")) == 2
     assert [a["action"] for a in store.get(late.reference)["audit"]][-1] == "sla_breached"
-
-
-def test_sla_targets_are_read_with_clear_errors():
-    assert domain.parse_first_response_minutes("urgent=30, low=2880") == {
-        **domain.DEFAULT_FIRST_RESPONSE_MINUTES, "urgent": 30.0, "low": 2880.0}
-    for bad, said in (("vip=5", "unknown priority"), ("high=soon", "must be a number"), ("low=0", "above zero")):
-        with pytest.raises(ValueError, match=said):
-            domain.parse_first_response_minutes(bad)
