@@ -3,25 +3,24 @@ cluster: the compose file as Docker renders it, the Kubernetes manifests as
 kustomize renders them against the Kubernetes schemas, the image's entrypoints
 and migrations, and the Grafana dashboard's metrics. The checks live in
 deploy/validate.py (also `make deploy-check`); each one is also shown failing
-on a broken input, so a green run means something."""
+on a broken input, so a green run means something. The checks that read files
+only (shared configuration, the Dockerfile, the dashboard's metrics) are
+tests/unit/test_deploy_files.py."""
 
 from __future__ import annotations
 
 import copy
 import importlib.util
-import json
 import subprocess
 import sys
 
 import pytest
 import yaml
 
+from testkit.deploy_checks import load_validate
 from testkit.paths import ROOT
 
-spec = importlib.util.spec_from_file_location("deploy_validate", ROOT / "deploy" / "validate.py")
-validate = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = validate  # its dataclasses look their module up there
-spec.loader.exec_module(validate)
+validate = load_validate()
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +90,6 @@ def test_compose_check_finds_broken_references(compose):
     for expected in ("'rabbit', which is not a service", "network 'frontend'", "services.ruoter is not a service",
                      "volume 'rabbit-logs'", "env_file 'missing.env'"):
         assert expected in problems
-
-
-def test_compose_and_kubernetes_share_one_configuration():
-    def read(path):
-        return dict(line.split("=", 1) for line in path.read_text().splitlines()
-                    if line.strip() and not line.startswith("#"))
-
-    assert read(ROOT / "deploy" / "config.env") == read(ROOT / "deploy" / "k8s" / "base" / "config.env")
 
 
 # --- Kubernetes -----------------------------------------------------------------------
@@ -177,15 +168,6 @@ def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
 # --- the image ------------------------------------------------------------------------
 
 
-def test_the_image_runs_as_a_non_root_user():
-    assert validate.dockerfile_problems(validate.DOCKERFILE.read_text()) == []
-    tini = 'ENTRYPOINT ["tini", "--"]\n'
-    assert validate.dockerfile_problems(f"FROM python:3.11-slim\nUSER app\nUSER root\n{tini}") == [
-        "Dockerfile: the final USER is root (root)"]
-    assert "no USER" in validate.dockerfile_problems(f"FROM python:3.11-slim\n{tini}CMD [\"python\"]\n")[0]
-    assert "tini" in validate.dockerfile_problems("FROM python:3.11-slim\nUSER 10001\n")[0]
-
-
 @pytest.mark.parametrize("name", _referenced_modules())
 def test_every_entrypoint_the_manifests_run_exists(name):
     status = validate.module_status(name)
@@ -249,38 +231,7 @@ def test_the_image_healthcheck_asks_the_containers_own_service(tmp_path, rabbit,
     assert done.returncode == 1 and "127.0.0.1:9/health/ready" in done.stderr
 
 
-# --- Grafana ----------------------------------------------------------------------------
-
-
-def test_every_dashboard_metric_is_defined_by_a_service_or_pending():
-    dashboard = json.loads(validate.DASHBOARD.read_text())
-    used, problems, notes = validate.dashboard_report(dashboard, validate.defined_metrics())
-    print("\ndashboard metrics:")
-    for name, where in sorted(used.items()):
-        print(f"  {name}: {where}")
-    for note in notes:
-        print(f"  note: {note}")
-    assert problems == []
-    # The issue's headline metrics are on it.
-    for name in ("complaints_intake_received_total", "complaints_tickets_open", "complaints_routing_waiting",
-                 "complaints_routing_decision_seconds_bucket", "complaints_agent_load",
-                 "complaints_intake_to_assignment_seconds_bucket"):
-        assert name in used
-
-
-def test_the_dashboard_check_catches_an_unknown_metric():
-    dashboard = {"panels": [{"targets": [{"expr": "sum(rate(complaints_intake_recieved_total[5m]))"}]}]}
-    _, problems, _ = validate.dashboard_report(dashboard, validate.defined_metrics())
-    assert problems and "complaints_intake_recieved_total" in problems[0]
-
-
-def test_metrics_are_read_from_the_services_source():
-    metrics = {m.exposed: m for m in validate.defined_metrics()}
-    load = metrics["complaints_agent_load"]
-    assert (load.type, load.labels, load.file) == ("gauge", ("agent",), "services/router/metrics.py")
-    assert metrics["complaints_routing_decision_seconds"].type == "histogram"
-    table = validate.metrics_table(list(metrics.values()))
-    assert "| `complaints_tickets_open` | gauge | `status`, `priority` |" in table
+# --- the whole check, as `make deploy-check` runs it ------------------------------------
 
 
 def test_validate_script_runs_clean():
