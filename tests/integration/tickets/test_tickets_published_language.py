@@ -78,9 +78,9 @@ def test_the_agents_view_keeps_its_customer_shape_and_lists_every_identity(store
 def test_a_typed_reference_threads_by_identity_rows_whatever_the_channel(store):
     first = complaint(customer={"whatsapp": "+351912345678"}, channel="whatsapp")
     store.ingest(first)
-    by_sms = complaint(customer={"phone": "+351912345678"}, channel="sms", body=f"About {first.reference}")
-    assert store.ingest(by_sms).outcome == "appended"
-    stranger = complaint(customer={"phone": "+351999999999"}, channel="sms", body=f"About {first.reference}")
+    by_phone = complaint(customer={"phone": "+351912345678"}, channel="voice", body=f"About {first.reference}")
+    assert store.ingest(by_phone).outcome == "appended"
+    stranger = complaint(customer={"phone": "+351999999999"}, channel="voice", body=f"About {first.reference}")
     assert store.ingest(stranger).outcome == "created"
 
 
