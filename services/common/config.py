@@ -23,6 +23,7 @@ DEFAULT_PORTS = {
     "notifier": 8006,
     "intake_email": 8007,
     "console": 8008,
+    "intake_sms": 8009,
 }
 
 SECRET_NAMES = ("TRACKING_SECRET",)
