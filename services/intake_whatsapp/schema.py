@@ -1,9 +1,9 @@
 """The WhatsApp intake's own tables, prefixed `whatsapp_`. No other service reads them.
 
-Their shape is every Twilio messaging intake's (services/common/channels/twilio_message_store.py).
+Their shape is every Twilio messaging intake's (services/common/channels/twilio_message_tables.py).
 """
 
-from services.common.channels.twilio_message_store import message_tables
+from services.common.channels.twilio_message_tables import message_tables
 from services.common.storage.db import new_metadata
 
 metadata = new_metadata()

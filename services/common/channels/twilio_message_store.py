@@ -18,95 +18,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.common.channels import twilio_messaging as domain
 from services.common.channels.twilio_ids import is_sid
+from services.common.channels.twilio_message_tables import MessageTables
 from services.common.channels.twilio_messaging import Recorded
 from services.common.contract.storable_text import storable
 from services.common.web.webhook_intake import iso_utc
 
 ATTEMPTS = 10
 POLL_SECONDS = 0.05    # how often a waiting delivery looks at the claim's outcome
-
-
-@dataclass(frozen=True)
-class MessageTables:
-    messages: Table
-    conversations: Table
-    quarantine: Table
-    statuses: Table
-
-
-def message_tables(metadata: MetaData, prefix: str) -> MessageTables:
-    """The intake's own tables, named `<prefix>_messages`, ...: no other service reads them."""
-    return MessageTables(
-        # One row per MessageSid (the primary key is the idempotency key): the decision
-        # taken for it, so a retried webhook is threaded and acknowledged the same way.
-        Table(
-            f"{prefix}_messages", metadata,
-            Column("message_sid", String(64), primary_key=True),
-            Column("intake_id", String(36), nullable=False),
-            Column("number", String(20), nullable=False, index=True),
-            Column("ack_reference", String(16), nullable=False),
-            Column("thread_reference", String(16)),
-            Column("follow_up", Integer, nullable=False, default=0),
-            Column("received_at", DateTime(timezone=True), nullable=False),
-            # Set once the broker confirmed.
-            Column("published_at", DateTime(timezone=True)),
-            # Which request is publishing it (and will acknowledge it), since when.
-            # Cleared when its publish failed; a claim older than the lease
-            # (<PREFIX>_CLAIM_SECONDS) was abandoned (a crash) and may be taken over.
-            Column("claim_token", String(32)),
-            Column("claimed_at", DateTime(timezone=True)),
-        ),
-        # The conversation window of each number: where its next messages thread to.
-        Table(
-            f"{prefix}_conversations", metadata,
-            Column("number", String(20), primary_key=True),
-            Column("reference", String(16), nullable=False),
-            Column("last_message_at", Float, nullable=False),   # unix time
-            # Bumped by every change: updates are conditional on it, so two workers
-            # taking messages from one number at once never both start a conversation.
-            Column("version", Integer, nullable=False, default=1),
-        ),
-        # Messages Twilio sent that could not be taken, kept whole with the reason.
-        Table(
-            f"{prefix}_quarantine", metadata,
-            Column("id", Integer, primary_key=True),
-            Column("message_sid", String(64), index=True),
-            Column("reason", Text, nullable=False),
-            Column("raw", JSON, nullable=False),
-            Column("received_at", DateTime(timezone=True), nullable=False),
-        ),
-        # Delivery status of outbound messages (the status callback), latest per MessageSid.
-        Table(
-            f"{prefix}_statuses", metadata,
-            Column("message_sid", String(64), primary_key=True),
-            Column("status", String(20), nullable=False),
-            Column("error_code", String(10)),
-            Column("updated_at", DateTime(timezone=True), nullable=False),
-        ),
-    )
 
 
 class _Raced(Exception):

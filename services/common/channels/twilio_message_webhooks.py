@@ -22,7 +22,8 @@ from prometheus_client import Counter
 
 from services.common.channels import twilio_messaging
 from services.common.channels.twilio_ids import is_sid
-from services.common.channels.twilio_message_store import MessageStore, MessageTables
+from services.common.channels.twilio_message_store import MessageStore
+from services.common.channels.twilio_message_tables import MessageTables
 from services.common.channels.twilio_messaging import Recorded, nothing
 from services.common.channels.twilio_messaging_settings import MessagingSettings
 from services.common.contract.complaint import ComplaintReceived, utc_now_iso
