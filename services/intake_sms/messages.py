@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from services.common.channels import twilio_messaging
 from services.common.channels.regions import RegionGuess, RegionMap
-from services.common.channels.twilio_messaging import InvalidMessage, Media, Recorded, nothing
+from services.common.channels.twilio_messaging import InvalidMessage, MessagingChannel, Recorded, nothing
 from services.common.contract.complaint import PHONE_RE, ComplaintReceived
-from services.common.contract.reference import find_references
 
 CHANNEL = "sms"
 SHORT_CODE_RE = re.compile(r"[0-9]{3,8}")   # our number may be a short code
@@ -29,18 +28,8 @@ SENDER_DETAILS = {"FromCity": "from_city", "FromState": "from_state", "FromCount
 
 
 @dataclass(frozen=True)
-class Inbound:
-    message_sid: str
-    number: str                  # the sender, E.164
-    to: str                      # our number (E.164 or a short code)
-    body: str
-    media: tuple[Media, ...]
+class Inbound(twilio_messaging.Inbound):
     details: tuple[tuple[str, str], ...] = ()   # (our name, value) of SENDER_DETAILS that were sent
-
-    @property
-    def names_reference(self) -> bool:
-        """The customer typed a ticket reference: the tickets service decides where it goes."""
-        return bool(find_references(self.body))
 
 
 def parse_inbound(fields: Mapping[str, str]) -> Inbound:
@@ -62,45 +51,19 @@ def parse_inbound(fields: Mapping[str, str]) -> Inbound:
                    details=details)
 
 
-def region_for(inbound: Inbound, regions: RegionMap, number_region: str | None) -> RegionGuess | None:
-    """The sender's number's country, else our Twilio number's region (SMS_NUMBER_REGION)."""
-    return twilio_messaging.region(regions, inbound.number, "SMS number", number_region,
-                                   f"Twilio number {inbound.to}")
-
-
 def to_complaint(inbound: Inbound, intake_id: str, received_at: str, thread_reference: str | None,
                  region: RegionGuess | None = None) -> ComplaintReceived:
-    return twilio_messaging.complaint({
-        "schema_version": 1,
-        "intake_id": intake_id,
-        "channel": CHANNEL,
-        "external_id": inbound.message_sid,
-        "received_at": received_at,
-        "customer": {"phone": inbound.number},
-        "body": inbound.body,
-        "attachments": twilio_messaging.attachments(inbound.media),
-        "threading": {"ticket_reference": thread_reference},
-        "extras": {"message_sid": inbound.message_sid, "to": inbound.to, **dict(inbound.details)},
-        **twilio_messaging.region_fields(region),
-    })
+    extras = {"message_sid": inbound.message_sid, "to": inbound.to, **dict(inbound.details)}
+    return twilio_messaging.complaint(inbound, CHANNEL, intake_id, received_at, thread_reference, region,
+                                      customer={"phone": inbound.number}, extras=extras)
 
 
-@dataclass(frozen=True)
-class Sms:
-    """The channel as the messaging webhooks use it (twilio_message_webhooks.MessagingChannel)."""
+def answer(inbound: Inbound, recorded: Recorded, tracking_url: str) -> str:
+    """Nothing: the notifier acknowledges by SMS once the ticket exists (or joins it)."""
+    return nothing()
 
-    regions: RegionMap
-    number_region: str | None
-    name: str = CHANNEL
 
-    def parse(self, fields: Mapping[str, str]) -> Inbound:
-        return parse_inbound(fields)
-
-    def to_complaint(self, inbound: Inbound, intake_id: str, received_at: str,
-                     thread_reference: str | None) -> ComplaintReceived:
-        return to_complaint(inbound, intake_id, received_at, thread_reference,
-                            region_for(inbound, self.regions, self.number_region))
-
-    def answer(self, inbound: Inbound, recorded: Recorded, tracking_url: str) -> str:
-        """Nothing: the notifier acknowledges by SMS once the ticket exists (or joins it)."""
-        return nothing()
+def channel(regions: RegionMap, number_region: str | None) -> MessagingChannel:
+    """The channel as the messaging webhooks use it; a region from the sender's number,
+    else our number's (SMS_NUMBER_REGION)."""
+    return MessagingChannel(CHANNEL, parse_inbound, to_complaint, answer, "SMS number", regions, number_region)

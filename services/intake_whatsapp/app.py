@@ -7,11 +7,11 @@ from flask import Flask
 
 from services.common.channels import twilio_message_webhooks
 
-from .messages import WhatsApp
+from . import messages
 from .schema import TABLES
 from .settings import SETTINGS, default_language
 
 
 def create_app(publisher=None, engine=None) -> Flask:
-    channel = WhatsApp(SETTINGS.region_map(), SETTINGS.number_region(), default_language())
+    channel = messages.channel(SETTINGS.region_map(), SETTINGS.number_region(), default_language())
     return twilio_message_webhooks.create_app(__name__, SETTINGS, channel, TABLES, publisher, engine)

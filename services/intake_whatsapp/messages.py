@@ -18,11 +18,11 @@ from services.common.channels.twilio_messaging import (  # noqa: F401  (the wind
     Decision,
     InvalidMessage,
     Media,
+    MessagingChannel,
     Recorded,
     decide,
 )
 from services.common.contract.complaint import PHONE_RE, ComplaintReceived
-from services.common.contract.reference import find_references
 
 from . import replies
 
@@ -37,20 +37,10 @@ LANGUAGE_BY_CALLING_CODE = {
 
 
 @dataclass(frozen=True)
-class Inbound:
-    message_sid: str
-    number: str                  # E.164, without the whatsapp: prefix
-    body: str
-    profile_name: str | None
-    wa_id: str | None
-    media: tuple[Media, ...]
-    location: dict | None
-    to: str = ""                 # our WhatsApp sender, without the prefix
-
-    @property
-    def names_reference(self) -> bool:
-        """The customer typed a ticket reference: the tickets service decides where it goes."""
-        return bool(find_references(self.body))
+class Inbound(twilio_messaging.Inbound):
+    profile_name: str | None = None
+    wa_id: str | None = None
+    location: dict | None = None
 
 
 def parse_inbound(fields: Mapping[str, str]) -> Inbound:
@@ -68,10 +58,10 @@ def parse_inbound(fields: Mapping[str, str]) -> Inbound:
                     "address": fields.get("Address"), "label": fields.get("Label")}
     if errors:
         raise InvalidMessage(errors)
-    return Inbound(message_sid=sid, number=number, body=(fields.get("Body") or "").strip(),
+    return Inbound(message_sid=sid, number=number, to=(fields.get("To") or "").strip().removeprefix(PREFIX)[:40],
+                   body=(fields.get("Body") or "").strip(), media=media,
                    profile_name=(fields.get("ProfileName") or "").strip() or None,
-                   wa_id=(fields.get("WaId") or "").strip() or None, media=media, location=location,
-                   to=(fields.get("To") or "").strip().removeprefix(PREFIX)[:40])
+                   wa_id=(fields.get("WaId") or "").strip() or None, location=location)
 
 
 def language_for(number: str, default: str) -> str:
@@ -81,12 +71,6 @@ def language_for(number: str, default: str) -> str:
         if language:
             return language
     return default
-
-
-def region_for(inbound: Inbound, regions: RegionMap, number_region: str | None) -> RegionGuess | None:
-    """The sender's number's country, else our WhatsApp number's region (WHATSAPP_NUMBER_REGION)."""
-    return twilio_messaging.region(regions, inbound.number, "WhatsApp number", number_region,
-                                   f"Twilio number {inbound.to or 'unknown'}")
 
 
 def check(inbound: Inbound, intake_id: str, received_at: str) -> None:
@@ -100,39 +84,18 @@ def to_complaint(inbound: Inbound, intake_id: str, received_at: str, thread_refe
     extras = {"profile_name": inbound.profile_name, "wa_id": inbound.wa_id, "message_sid": inbound.message_sid}
     if inbound.location:
         extras["location"] = inbound.location
-    return twilio_messaging.complaint({
-        "schema_version": 1,
-        "intake_id": intake_id,
-        "channel": CHANNEL,
-        "external_id": inbound.message_sid,
-        "received_at": received_at,
-        "customer": {"name": inbound.profile_name, "whatsapp": inbound.number},
-        "body": inbound.body,
-        "attachments": twilio_messaging.attachments(inbound.media),
-        "threading": {"ticket_reference": thread_reference},
-        "extras": extras,
-        **twilio_messaging.region_fields(region),
-    })
+    return twilio_messaging.complaint(inbound, CHANNEL, intake_id, received_at, thread_reference, region,
+                                      customer={"name": inbound.profile_name, "whatsapp": inbound.number},
+                                      extras=extras)
 
 
-@dataclass(frozen=True)
-class WhatsApp:
-    """The channel as the messaging webhooks use it (twilio_message_webhooks.MessagingChannel)."""
+def channel(regions: RegionMap, number_region: str | None, default_language: str) -> MessagingChannel:
+    """The channel as the messaging webhooks use it; a region from the sender's number,
+    else our WhatsApp number's (WHATSAPP_NUMBER_REGION)."""
 
-    regions: RegionMap
-    number_region: str | None
-    default_language: str
-    name: str = CHANNEL
-
-    def parse(self, fields: Mapping[str, str]) -> Inbound:
-        return parse_inbound(fields)
-
-    def to_complaint(self, inbound: Inbound, intake_id: str, received_at: str,
-                     thread_reference: str | None) -> ComplaintReceived:
-        return to_complaint(inbound, intake_id, received_at, thread_reference,
-                            region_for(inbound, self.regions, self.number_region))
-
-    def answer(self, inbound: Inbound, recorded: Recorded, tracking_url: str) -> str:
-        """This answer is the customer's one acknowledgement (the notifier sends none for WhatsApp)."""
+    def answer(inbound: Inbound, recorded: Recorded, tracking_url: str) -> str:
+        """The customer's one acknowledgement (the notifier sends none for WhatsApp)."""
         return replies.acknowledgement(recorded.ack_reference, recorded.follow_up,
-                                       language_for(inbound.number, self.default_language), tracking_url)
+                                       language_for(inbound.number, default_language), tracking_url)
+
+    return MessagingChannel(CHANNEL, parse_inbound, to_complaint, answer, "WhatsApp number", regions, number_region)

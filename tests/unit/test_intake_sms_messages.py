@@ -45,7 +45,7 @@ def test_a_short_code_is_accepted_as_our_number():
 
 def test_the_complaint_names_the_sender_by_phone_and_the_region_by_the_number():
     inbound = messages.parse_inbound(fields())
-    sms = messages.Sms(RegionMap(by_country={"PT": "iberia"}), number_region="us")
+    sms = messages.channel(RegionMap(by_country={"PT": "iberia"}), number_region="us")
     complaint = sms.to_complaint(inbound, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60", "2026-07-01T10:00:00+00:00",
                                  "C-AAAAAAAAAA")
     assert complaint.channel == "sms" and complaint.customer.phone == ANA
@@ -56,10 +56,10 @@ def test_the_complaint_names_the_sender_by_phone_and_the_region_by_the_number():
 
 def test_a_number_of_no_country_takes_our_numbers_region_or_none():
     inbound = messages.parse_inbound(fields(From="+80012345678"))
-    guess = messages.region_for(inbound, RegionMap(), "Iberia")
+    guess = messages.channel(RegionMap(), "Iberia").region(inbound)
     assert (guess.region, guess.source) == ("iberia", "Twilio number +15005550006")
-    assert messages.region_for(inbound, RegionMap(), None) is None
-    complaint = messages.Sms(RegionMap(), None).to_complaint(inbound, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60",
+    assert messages.channel(RegionMap(), None).region(inbound) is None
+    complaint = messages.channel(RegionMap(), None).to_complaint(inbound, "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60",
                                                               "2026-07-01T10:00:00+00:00", None)
     assert (complaint.region, complaint.region_source) == (None, None)
 
@@ -72,7 +72,7 @@ def test_a_body_the_contract_refuses_is_refused_with_its_field():
 
 
 def test_the_answer_to_twilio_is_empty_twiml():
-    answer = messages.Sms(RegionMap(), None).answer(None, None, "https://example.com/t")
+    answer = messages.channel(RegionMap(), None).answer(None, None, "https://example.com/t")
     root = ElementTree.fromstring(answer)
     assert (root.tag, list(root), (root.text or "").strip()) == ("Response", [], "")
 

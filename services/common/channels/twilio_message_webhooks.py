@@ -7,15 +7,14 @@ redelivery answers empty TwiML and publishes nothing. POST /status keeps the
 delivery status of the messages we sent. The signature was checked before any
 route runs (services/common/channels/twilio_webhooks.py).
 
-A channel brings a `MessagingChannel` (its fields, its complaint, its answer)
-and its tables; services/intake_whatsapp and services/intake_sms are the examples.
+A channel brings a `MessagingChannel` (services/common/channels/twilio_messaging.py:
+its fields, its complaint, its answer) and its tables; services/intake_whatsapp
+and services/intake_sms are the examples.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Protocol
 
 from flask import Blueprint, Flask, Response, request
 from prometheus_client import Counter
@@ -24,9 +23,9 @@ from services.common.channels import twilio_messaging
 from services.common.channels.twilio_ids import is_sid
 from services.common.channels.twilio_message_store import MessageStore
 from services.common.channels.twilio_message_tables import MessageTables
-from services.common.channels.twilio_messaging import Recorded, nothing
+from services.common.channels.twilio_messaging import MessagingChannel, Recorded, nothing
 from services.common.channels.twilio_messaging_settings import MessagingSettings
-from services.common.contract.complaint import ComplaintReceived, utc_now_iso
+from services.common.contract.complaint import utc_now_iso
 from services.common.contract.reference import reference_for
 from services.common.web import webhook_intake
 from services.common.web.webhook_intake import current, unavailable
@@ -36,22 +35,6 @@ REASONS = ("bad_signature", "invalid", "broker_unavailable", "in_progress")
 KNOWN_STATUSES = ("accepted", "queued", "sending", "sent", "delivered", "read", "undelivered", "failed",
                   "receiving", "received", "scheduled", "canceled")
 _STATUS_CALLBACKS: dict[str, Counter] = {}
-
-
-class MessagingChannel(Protocol):
-    """One Twilio messaging channel's own rules; plain Python (its intake's messages.py)."""
-
-    name: str    # the contract's channel, e.g. "sms"
-
-    def parse(self, fields: Mapping[str, str]) -> twilio_messaging.Inbound:
-        """Twilio's form fields -> the channel's message; raises InvalidMessage naming each bad field."""
-
-    def to_complaint(self, inbound, intake_id: str, received_at: str,
-                     thread_reference: str | None) -> ComplaintReceived:
-        """Raises InvalidMessage when the contract refuses it."""
-
-    def answer(self, inbound, recorded: Recorded, tracking_url: str) -> str:
-        """The TwiML answering a message just published (its acknowledgement, or nothing)."""
 
 
 def create_app(import_name: str, settings: MessagingSettings, channel: MessagingChannel, tables: MessageTables,

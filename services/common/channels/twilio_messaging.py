@@ -12,9 +12,8 @@ intake (services/intake_whatsapp/messages.py, services/intake_sms/messages.py).
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from twilio.twiml.messaging_response import MessagingResponse
@@ -22,6 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from services.common.channels.regions import RegionGuess, RegionMap, first
 from services.common.channels.twilio_ids import is_sid
 from services.common.contract.complaint import ComplaintReceived, ContractError
+from services.common.contract.reference import find_references
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 
@@ -40,14 +40,21 @@ class Media:
     content_type: str
 
 
-class Inbound(Protocol):
-    """What the window and the store need of a channel's parsed message."""
+@dataclass(frozen=True)
+class Inbound:
+    """A message as every Twilio messaging channel posts it; a channel's own
+    fields are added by its subclass (services/intake_<channel>/messages.py)."""
 
     message_sid: str
-    number: str            # the sender, E.164: whose conversation it is
+    number: str                  # the sender, E.164 (without a channel prefix): whose conversation it is
+    to: str                      # our number (or sender) it was sent to
+    body: str
+    media: tuple[Media, ...]
 
     @property
-    def names_reference(self) -> bool: ...
+    def names_reference(self) -> bool:
+        """The customer typed a ticket reference: the tickets service decides where it goes."""
+        return bool(find_references(self.body))
 
 
 @dataclass(frozen=True)
@@ -106,25 +113,60 @@ def _attachment(item: Media, index: int) -> dict:
     return {"filename": name + extension, "content_type": item.content_type, "size": 0, "url": item.url}
 
 
-# --- where it comes from -----------------------------------------------------------------
+# --- the complaint ---------------------------------------------------------------------------
 
 
-def region(regions: RegionMap, sender: str, sender_said_by: str, own_region: str | None,
-           own_said_by: str) -> RegionGuess | None:
-    """The sender's number's country, else the Twilio number's own configured region."""
-    return first(regions.for_phone(sender, sender_said_by), RegionMap.configured(own_region, own_said_by))
-
-
-def region_fields(guess: RegionGuess | None) -> dict:
-    return {"region": guess.region, "region_source": guess.source} if guess else {}
-
-
-def complaint(data: dict) -> ComplaintReceived:
+def complaint(inbound: Inbound, channel: str, intake_id: str, received_at: str, thread_reference: str | None,
+              region: RegionGuess | None, customer: dict, extras: dict) -> ComplaintReceived:
     """The contract's complaint, or InvalidMessage naming what it refused."""
+    data = {
+        "schema_version": 1,
+        "intake_id": intake_id,
+        "channel": channel,
+        "external_id": inbound.message_sid,
+        "received_at": received_at,
+        "customer": customer,
+        "body": inbound.body,
+        "attachments": attachments(inbound.media),
+        "threading": {"ticket_reference": thread_reference},
+        "extras": extras,
+    }
+    if region is not None:
+        data.update(region=region.region, region_source=region.source)
     try:
         return ComplaintReceived.from_dict(data)
     except ContractError as exc:
         raise InvalidMessage(exc.errors) from None
+
+
+# Translates Twilio's fields (an intake's parse), builds its complaint (the intake's
+# to_complaint(inbound, intake_id, received_at, thread_reference, region)), answers Twilio.
+Parse = Callable[[Mapping[str, str]], Inbound]
+ToComplaint = Callable[[Inbound, str, str, "str | None", "RegionGuess | None"], ComplaintReceived]
+Answer = Callable[[Inbound, Recorded, str], str]
+
+
+@dataclass(frozen=True)
+class MessagingChannel:
+    """One Twilio messaging channel as the webhooks use it (twilio_message_webhooks.py):
+    its rules, and where its messages come from."""
+
+    name: str                    # the contract's channel, e.g. "sms"
+    parse: Parse                 # raises InvalidMessage naming each bad field
+    build: ToComplaint           # raises InvalidMessage when the contract refuses it
+    answer: Answer               # TwiML for a message just published: its acknowledgement, or nothing()
+    number_said_by: str          # how a region's source names the sender's number, e.g. "SMS number"
+    regions: RegionMap
+    number_region: str | None    # the region of our number, for senders whose number names no country
+
+    def to_complaint(self, inbound: Inbound, intake_id: str, received_at: str,
+                     thread_reference: str | None) -> ComplaintReceived:
+        return self.build(inbound, intake_id, received_at, thread_reference, self.region(inbound))
+
+    def region(self, inbound: Inbound) -> RegionGuess | None:
+        """The sender's number's country, else our Twilio number's configured region."""
+        return first(self.regions.for_phone(inbound.number, self.number_said_by),
+                     RegionMap.configured(self.number_region, f"Twilio number {inbound.to or 'unknown'}"))
 
 
 # --- the conversation window -----------------------------------------------------------
