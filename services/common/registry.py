@@ -80,6 +80,8 @@ SERVICES: tuple[Service, ...] = (
             migrations=True, autoscaled=True),
     Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True,
             autoscaled=True),
+    Service("intake_sms", 8009, GUNICORN, channels=(Channel("sms", "phone", "sms", True),), migrations=True,
+            autoscaled=True),
     Service("intake_email", 8007, POLLER, channels=(Channel("email", "email", "email", True),), migrations=True,
             load_cluster=False),
 )

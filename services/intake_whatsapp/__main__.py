@@ -9,11 +9,11 @@ import sys
 
 from services.common.web import webhook_main
 
-from . import settings
 from .migrate import upgrade
+from .settings import SETTINGS
 
 if __name__ == "__main__":
-    base = settings.public_url()
-    sys.exit(webhook_main.main(settings, sys.argv[1:], upgrade,
+    base = SETTINGS.public_url()
+    sys.exit(webhook_main.main(SETTINGS, sys.argv[1:], upgrade,
                                f"Twilio WhatsApp sender: incoming messages -> POST {base}/messages, "
                                f"status callback -> POST {base}/status"))

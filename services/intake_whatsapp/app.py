@@ -1,21 +1,17 @@
-"""The Flask application of the WhatsApp intake: wiring only (routes in views.py)."""
+"""The Flask application of the WhatsApp intake: wiring only (the webhooks are every
+messaging intake's, services/common/channels/twilio_message_webhooks.py; the rules are in messages.py)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from services.common.web import webhook_intake
+from services.common.channels import twilio_message_webhooks
 
-from . import settings, views
-from .messages import CHANNEL
-from .store import WhatsAppStore
-
-REASONS = ("bad_signature", "invalid", "broker_unavailable", "in_progress")
+from . import messages
+from .schema import TABLES
+from .settings import SETTINGS, default_language
 
 
 def create_app(publisher=None, engine=None) -> Flask:
-    app, intake = webhook_intake.create_app(__name__, settings.NAME, CHANNEL, REASONS, settings.public_url(),
-                                            settings.auth_token(), publisher, engine)
-    intake.store = WhatsAppStore(intake.engine)
-    app.register_blueprint(views.bp)
-    return app
+    channel = messages.channel(SETTINGS.region_map(), SETTINGS.number_region(), default_language())
+    return twilio_message_webhooks.create_app(__name__, SETTINGS, channel, TABLES, publisher, engine)

@@ -32,7 +32,3 @@ def acknowledgement(reference: str, follow_up: bool, language: str, tracking_url
                                                                         tracking_url=tracking_url))
     return str(response)
 
-
-def nothing() -> str:
-    """An empty answer: Twilio sends no message."""
-    return str(MessagingResponse())
