@@ -114,7 +114,9 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
         "category": text["category"],
         "language": text["language"],
     }
-    guess = region_of(text["country"], text["phone"], text["email"], regions or RegionMap())
+    suggested = fields.get("country_suggested")
+    guess = region_of(text["country"], text["phone"], text["email"], regions or RegionMap(),
+                      suggested if isinstance(suggested, str) else None)
     if guess:
         data.update(region=guess.region, region_source=guess.source)
     try:
@@ -127,11 +129,19 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
     return complaint
 
 
-def region_of(country: str | None, phone: str | None, email: str | None, regions: RegionMap) -> RegionGuess | None:
+def region_of(country: str | None, phone: str | None, email: str | None, regions: RegionMap,
+              suggested: str | None = None) -> RegionGuess | None:
     """The country the customer chose beats the phone number's, which beats the
-    email domain's: a choice is what they said, a number or domain a clue."""
-    return first(regions.for_country(countries.known(country), "form country"),
-                 regions.for_phone(phone), regions.for_email(email))
+    email domain's: a choice is what they said, a number or domain a clue.
+
+    `suggested`: the country the page preselected from the browser's language.
+    Left as it was, it is the weakest clue (an en-US browser is no proof of
+    living in the US), counted after the phone and the email."""
+    country = countries.known(country)
+    if country and country == countries.known(suggested):
+        return first(regions.for_phone(phone), regions.for_email(email),
+                     regions.for_country(country, "browser's country"))
+    return first(regions.for_country(country, "form country"), regions.for_phone(phone), regions.for_email(email))
 
 
 def follow_up(reference: str, fields: dict, secret: str, channel: str) -> ComplaintReceived:

@@ -82,7 +82,7 @@ def form_page(values=None, errors=None, notice=None, status=200) -> Response:
     values = dict(values or {})
     errors = errors or {}
     if "country" not in values:  # a fresh form: the browser's country, if its languages name one
-        values["country"] = browser_country()
+        values["country"] = values["country_suggested"] = browser_country()
     if not values.get("submission_id") or "submission_id" in errors:
         # A hidden field the customer cannot fix: give the next attempt a good one.
         values["submission_id"] = form.new_submission_id()

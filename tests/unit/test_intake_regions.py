@@ -128,3 +128,11 @@ def test_a_calls_complaint_carries_its_region():
     complaint = complaints.primary(call, complaints.MISSED, "6f1c2b1e-2d54-4c8e-9a61-7b0e51c2d9a4",
                                    "2026-01-01T10:00:00+00:00", guess)
     assert (complaint.region, complaint.region_source) == ("pt", "caller +351 (PT)")
+
+
+def test_a_country_preselected_from_the_browser_and_left_alone_counts_after_the_phone_and_email():
+    phone = {"email": "ana@example.de", "phone": "+351912345678"}
+    assert web(**phone, country="US", country_suggested="US") == ("pt", "phone +351 (PT)")
+    assert web(email="ana@example.com", country="US", country_suggested="US") == ("us", "browser's country US")
+    # Changed by the customer: their choice.
+    assert web(**phone, country="ES", country_suggested="US") == ("es", "form country ES")
