@@ -167,10 +167,8 @@ def test_the_ticket_page_shows_the_region_and_where_it_came_from(people):
     ana = signed_in(people, "ana", AGENT_PASSWORD)
     page = ana.get(f"{people.url('console')}/tickets/{ref}", timeout=10).text
     shown = re.search(r'<dd id="ticket-region">(.*?)</dd>', page, re.S).group(1)
-    assert found["region"] == "pt" and shown.startswith("pt")
-    # The tickets service carries region_source once it stores it (issue 13); then the page shows it.
-    if found.get("region_source"):
-        assert "(from form country PT)" in " ".join(shown.split())
+    assert (found["region"], found["region_source"]) == ("pt", "form country PT")
+    assert shown.startswith("pt") and "(from form country PT)" in " ".join(shown.split())
 
 
 def test_sign_in_never_redirects_to_another_site(people):
