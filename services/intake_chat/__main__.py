@@ -11,11 +11,12 @@ from __future__ import annotations
 import sys
 
 from services.common import config, logs
+from services.common.channels.regions import RegionMap, RegionMapError
 from services.common.web import gunicorn_main
 
 ENV_SHOWN = ("AMQP_URI", "PUBLIC_BASE_URL", "MAX_BODY_BYTES", "RPC_TIMEOUT_SECONDS", "TRACKING_SECRET",
              "INTAKE_CHAT_WORKERS", "INTAKE_CHAT_THREADS", "PROMETHEUS_MULTIPROC_DIR", "CONSOLE_URL",
-             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS")
+             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN")
 SAMPLE = ('{"name":"Ana","email":"ana@example.org","subject":"Charged twice",'
           '"body":"I was charged twice for order 1234.","category":"billing"}')
 
@@ -29,6 +30,11 @@ def _load_app():
 
 def main() -> int:
     log = logs.setup("intake_chat")
+    try:  # before the fork: one clear line instead of every worker failing to boot
+        RegionMap.from_env()
+    except RegionMapError as exc:
+        log.error("bad region map: %s", exc)
+        return 2
     owned_dir = gunicorn_main.prepare_metrics("intake_chat")
     # Read (and, locally, create) the tracking secret once, before the workers
     # fork, so they never race to create different ones.

@@ -13,6 +13,7 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from services.common import config
+from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
 from services.common.web import page_filters
 
@@ -28,8 +29,10 @@ class Intake:
     opened on first use, so it is made in the gunicorn worker, never inherited
     across a fork."""
 
-    def __init__(self, publisher, tickets, secret: str, base_url: str, knowledge_base=None):
+    def __init__(self, publisher, tickets, secret: str, base_url: str, knowledge_base=None,
+                 regions: RegionMap | None = None):
         self._publisher = publisher
+        self.regions = regions or RegionMap()
         self.knowledge_base = knowledge_base or KnowledgeBaseClient()
         self._lock = threading.Lock()
         self.tickets = tickets
@@ -58,8 +61,11 @@ def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes()
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body_bytes()
     app.json.sort_keys = False
+    # A wrong REGION_BY_COUNTRY or REGION_BY_EMAIL_DOMAIN stops the start (RegionMapError), not a complaint.
+    regions = RegionMap.from_env()
     app.extensions["intake_chat"] = Intake(publisher, tickets if tickets is not None else TicketsClient(),
-                                           config.tracking_secret(), config.public_base_url(), knowledge_base)
+                                           config.tracking_secret(), config.public_base_url(), knowledge_base,
+                                           regions)
     for blueprint in (views.bp, customer_views.bp, chat_views.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(TicketsUnavailable, views.tickets_unavailable)

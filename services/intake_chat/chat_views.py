@@ -18,7 +18,7 @@ from services.common.contract import reference
 from services.common.contract.complaint import CATEGORIES
 from services.common.messaging.publisher import BrokerUnavailable
 
-from . import form, metrics, payload, replies
+from . import countries, form, metrics, payload, replies
 from .kb_client import KnowledgeBaseUnavailable
 from .views import intake, publish
 
@@ -36,13 +36,14 @@ def poll_seconds() -> float:
 @bp.get("/chat")
 def chat_page():
     return render_template("chat.html", categories=CATEGORIES, languages=replies.LANGUAGES,
+                           countries=countries.COUNTRIES, country=replies.browser_country(),
                            wait_seconds=agent_wait_seconds(), poll_seconds=poll_seconds(),
                            chat_id=form.new_submission_id())
 
 
 @bp.post("/chat")
 def start_chat():
-    """JSON {chat_id, body, name?, email?, phone?, category?, language?} -> 202
+    """JSON {chat_id, body, name?, email?, phone?, category?, language?, country?} -> 202
     {reference, tracking_token, tracking_url}. chat_id is the idempotency key."""
     try:
         fields = payload.read_fields(request)
@@ -52,7 +53,8 @@ def start_chat():
     fields = dict(fields)
     fields["submission_id"] = fields.pop("chat_id", None) or fields.get("submission_id")
     try:
-        complaint = form.parse(fields, intake().secret, channel="chat", require_contact=False)
+        complaint = form.parse(fields, intake().secret, channel="chat", require_contact=False,
+                               regions=intake().regions)
     except form.FormInvalid as exc:
         metrics.rejected("invalid", "chat")
         errors = {("chat_id" if k == "submission_id" else k): v for k, v in exc.errors.items()}

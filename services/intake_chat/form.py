@@ -12,10 +12,13 @@ import hmac
 import re
 import uuid
 
+from services.common.channels.regions import RegionGuess, RegionMap, first
 from services.common.contract.complaint import ComplaintReceived, ContractError, new_intake_id, utc_now_iso
 
+from . import countries
+
 CHANNEL = "web"
-TEXT_FIELDS = ("name", "email", "phone", "subject", "body", "category", "language", "submission_id")
+TEXT_FIELDS = ("name", "email", "phone", "subject", "body", "category", "language", "country", "submission_id")
 
 # The contract's dotted names -> the names of the form's inputs.
 INPUT_NAMES = {
@@ -61,13 +64,17 @@ def new_submission_id() -> str:
     return uuid.uuid4().hex
 
 
-def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bool = True) -> ComplaintReceived:
+def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bool = True,
+          regions: RegionMap | None = None) -> ComplaintReceived:
     """Build the complaint the customer sent; raises FormInvalid naming every bad field.
 
     The web chat (channel "chat") starts with the same fields, but a contact is
-    optional there: the customer is answered on the chat page itself."""
+    optional there: the customer is answered on the chat page itself.
+    `regions` turns the country, phone or email into the complaint's region."""
     errors: dict[str, str] = {}
     text = {name: _text(fields.get(name), name, errors) for name in TEXT_FIELDS}
+    if text["country"] and not countries.known(text["country"]):
+        errors["country"] = "choose a country from the list (an ISO code such as PT), or leave it empty"
     anonymous = _flag(fields.get("anonymous"), errors)
     if anonymous:
         # Whatever was typed into the contact fields is dropped, not stored.
@@ -107,6 +114,11 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
         "category": text["category"],
         "language": text["language"],
     }
+    suggested = fields.get("country_suggested")
+    guess = region_of(text["country"], text["phone"], text["email"], regions or RegionMap(),
+                      suggested if isinstance(suggested, str) else None)
+    if guess:
+        data.update(region=guess.region, region_source=guess.source)
     try:
         complaint = ComplaintReceived.from_dict(data)
     except ContractError as exc:
@@ -115,6 +127,21 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
     if errors:
         raise FormInvalid(errors)
     return complaint
+
+
+def region_of(country: str | None, phone: str | None, email: str | None, regions: RegionMap,
+              suggested: str | None = None) -> RegionGuess | None:
+    """The country the customer chose beats the phone number's, which beats the
+    email domain's: a choice is what they said, a number or domain a clue.
+
+    `suggested`: the country the page preselected from the browser's language.
+    Left as it was, it is the weakest clue (an en-US browser is no proof of
+    living in the US), counted after the phone and the email."""
+    country = countries.known(country)
+    if country and country == countries.known(suggested):
+        return first(regions.for_phone(phone), regions.for_email(email),
+                     regions.for_country(country, "browser's country"))
+    return first(regions.for_country(country, "form country"), regions.for_phone(phone), regions.for_email(email))
 
 
 def follow_up(reference: str, fields: dict, secret: str, channel: str) -> ComplaintReceived:

@@ -11,18 +11,19 @@ from werkzeug.wrappers import Response
 
 from services.common.contract.complaint import CATEGORIES
 
-from . import form, payload
+from . import countries, form, payload
 
 LANGUAGES = (("en", "English"), ("pt", "Português"), ("es", "Español"), ("fr", "Français"),
              ("de", "Deutsch"), ("it", "Italiano"), ("nl", "Nederlands"))
 LABELS = {
     "name": "Your name", "email": "Email address", "phone": "Phone number", "subject": "Subject",
-    "body": "Your complaint", "category": "Topic", "language": "Language for our replies",
+    "body": "Your complaint", "category": "Topic", "language": "Language for our replies", "country": "Country",
     "anonymous": "Contact", "submission_id": "Form", "attachments": "Attachments",
 }
 # Where an error in the summary takes the keyboard: the input itself, or the
 # first radio of the anonymous choice. Errors with no input are shown unlinked.
-FIELD_IDS = {name: name for name in ("name", "email", "phone", "subject", "body", "category", "language")}
+FIELD_IDS = {name: name for name in ("name", "email", "phone", "country", "subject", "body", "category",
+                                     "language")}
 FIELD_IDS["anonymous"] = "anonymous-no"
 RETRY_AFTER_SECONDS = 10
 # The satisfaction survey's answers, best first (as read out by a screen reader).
@@ -67,6 +68,11 @@ def unavailable_headers() -> dict:
     return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
+def browser_country() -> str | None:
+    """The country to preselect: Accept-Language's first region subtag ("pt-PT" -> PT)."""
+    return countries.from_languages(request.accept_languages.values())
+
+
 def form_page(values=None, errors=None, notice=None, status=200) -> Response:
     """The complaint form, with what the customer typed and what is wrong with it.
 
@@ -75,12 +81,15 @@ def form_page(values=None, errors=None, notice=None, status=200) -> Response:
     """
     values = dict(values or {})
     errors = errors or {}
+    if "country" not in values:  # a fresh form: the browser's country, if its languages name one
+        values["country"] = values["country_suggested"] = browser_country()
     if not values.get("submission_id") or "submission_id" in errors:
         # A hidden field the customer cannot fix: give the next attempt a good one.
         values["submission_id"] = form.new_submission_id()
     ordered = {name: errors[name] for name in (*LABELS, *errors) if name in errors}
     html = render_template("form.html", values=values, errors=ordered, notice=notice,
-                           categories=CATEGORIES, languages=LANGUAGES, labels=LABELS, field_ids=FIELD_IDS)
+                           categories=CATEGORIES, languages=LANGUAGES, countries=countries.COUNTRIES, labels=LABELS,
+                           field_ids=FIELD_IDS)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -39,7 +39,7 @@ def submit():
         kind = "bad_request" if exc.status == 400 else exc.reason
         return replies.error(exc.status, kind, "We could not read your complaint", exc.detail)
     try:
-        complaint = form.parse(fields, intake().secret)
+        complaint = form.parse(fields, intake().secret, regions=intake().regions)
     except form.FormInvalid as exc:
         metrics.rejected("invalid")
         if html:

@@ -13,6 +13,7 @@ import signal
 import sys
 
 from services.common import config, logs
+from services.common.channels.regions import RegionMapError
 
 from . import migrate, settings
 from .service import IntakeEmailService
@@ -20,7 +21,8 @@ from .service import IntakeEmailService
 ENV_SHOWN = ("AMQP_URI", "DATABASE_URL", "INTAKE_EMAIL_DATABASE_URL", "INTAKE_EMAIL_PORT", "EMAIL_MAILBOXES_FILE",
              "EMAIL_POLL_SECONDS", "EMAIL_IDLE_SECONDS", "EMAIL_RECONNECT_MAX_SECONDS", "EMAIL_BATCH_SIZE",
              "EMAIL_MAX_ATTACHMENT_BYTES", "EMAIL_MAX_MESSAGE_BYTES", "EMAIL_IMAP_TIMEOUT_SECONDS",
-             "COMPLAINTS_SYSTEM_ID", "MAIL_FROM", "SYSTEM_ADDRESSES", "AUTO_MIGRATE")
+             "COMPLAINTS_SYSTEM_ID", "MAIL_FROM", "SYSTEM_ADDRESSES", "AUTO_MIGRATE", "REGION_BY_COUNTRY",
+             "REGION_BY_EMAIL_DOMAIN")
 
 
 def main(argv: list[str]) -> int:
@@ -36,8 +38,12 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         mailboxes = settings.mailboxes()
+        regions = settings.regions()
     except settings.SettingsError as exc:
         log.error("bad mailbox configuration: %s", exc)
+        return 2
+    except RegionMapError as exc:
+        log.error("bad region map: %s", exc)
         return 2
     if os.environ.get("AUTO_MIGRATE", "1") != "0":   # as the other services
         migrate.upgrade(url)
@@ -49,7 +55,7 @@ def main(argv: list[str]) -> int:
                     "serving health and metrics only, reading no mail")
     for mailbox in mailboxes:
         log.info("mailbox %s", mailbox.name, extra={k: v for k, v in mailbox.describe().items() if k != "name"})
-    service = IntakeEmailService(mailboxes, url, config.amqp_uri())
+    service = IntakeEmailService(mailboxes, url, config.amqp_uri(), regions)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     service.start()

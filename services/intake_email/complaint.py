@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.common.channels.regions import RegionGuess, RegionMap, first
 from services.common.contract.complaint import MAX_BODY, MAX_EXTERNAL_ID, MAX_SUBJECT, ComplaintReceived
 from services.common.contract.storable_text import is_storable
 
@@ -61,11 +62,18 @@ def intake_id_for(external: str) -> str:
     return str(uuid.uuid5(INTAKE_NAMESPACE, external))
 
 
+def region_of(mailbox: str, mailbox_region: str | None, sender: str | None,
+              regions: RegionMap) -> RegionGuess | None:
+    """A mailbox set up for one region says more than the sender's domain."""
+    return first(RegionMap.configured(mailbox_region, f"mailbox {mailbox}"), regions.for_email(sender))
+
+
 def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, external: str,
                     received_at: datetime | None, follows: FollowUp | None = None,
-                    notes: tuple[str, ...] = ()) -> ComplaintReceived:
+                    notes: tuple[str, ...] = (), region: RegionGuess | None = None) -> ComplaintReceived:
     """Raises UnusableEmail when there is nothing to file, ContractError when a field is invalid.
-    `notes`: what the caller worked around, shown with the message's own notes."""
+    `notes`: what the caller worked around, shown with the message's own notes.
+    `region`: see region_of; it changes no id."""
     if not facts.sender_email:
         raise UnusableEmail("no sender address (From, Sender, Reply-To are missing or unreadable)")
     if not is_storable(facts.sender_email):
@@ -102,6 +110,7 @@ def build_complaint(facts: EmailFacts, *, mailbox: str, folder: str, uid: int, e
                       # with this Message-ID became: a reference it verified itself.
                       "ticket_reference": follows.reference if follows else None},
         "extras": extras,
+        **({"region": region.region, "region_source": region.source} if region else {}),
     })
 
 

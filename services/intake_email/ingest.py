@@ -16,12 +16,13 @@ from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
 
+from services.common.channels.regions import RegionMap
 from services.common.contract.complaint import ContractError
 from services.common.contract.storable_text import escaped
 from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
 
 from . import metrics
-from .complaint import FollowUp, build_complaint, content_digest, external_id, reused_id_external_id
+from .complaint import FollowUp, build_complaint, content_digest, external_id, region_of, reused_id_external_id
 from .parsing import UnusableEmail, message_id_of, parse_email
 from .screening import skip_reason
 from .store import INGESTED, QUARANTINED, SKIPPED, EmailStore, Prior
@@ -45,9 +46,13 @@ class Fetched:
 
 class Ingestor:
     def __init__(self, store: EmailStore, publisher: ComplaintPublisher, max_attachment_bytes: int,
-                 max_message_bytes: int):
+                 max_message_bytes: int, regions: RegionMap | None = None,
+                 mailbox_regions: dict[str, str | None] | None = None):
+        """`mailbox_regions`: each mailbox's own region setting, by mailbox name."""
         self.store = store
         self.publisher = publisher
+        self.regions = regions or RegionMap()
+        self.mailbox_regions = dict(mailbox_regions or {})
         self.max_attachment_bytes = max_attachment_bytes
         self.max_message_bytes = max_message_bytes
 
@@ -98,7 +103,8 @@ class Ingestor:
             follows, notes = self._follow_up(mailbox, msg.uid, message_id, reused, facts)
             complaint = None if skip else build_complaint(
                 facts, mailbox=mailbox, folder=folder, uid=msg.uid, external=external, received_at=msg.arrived,
-                follows=follows, notes=notes)
+                follows=follows, notes=notes,
+                region=region_of(mailbox, self.mailbox_regions.get(mailbox), facts.sender_email, self.regions))
         except UnusableEmail as exc:
             return self._quarantine(mailbox, uidvalidity, msg, external, str(exc), digest)
         except ContractError as exc:

@@ -9,6 +9,7 @@ import threading
 from werkzeug.serving import make_server
 
 from services.common import config
+from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
 
 from . import settings
@@ -22,7 +23,8 @@ STOP_TIMEOUT = 30.0
 
 
 class IntakeEmailService:
-    def __init__(self, mailboxes: list[settings.Mailbox], database_url: str, amqp_uri: str):
+    def __init__(self, mailboxes: list[settings.Mailbox], database_url: str, amqp_uri: str,
+                 regions: RegionMap | None = None):
         self.stop_event = threading.Event()
         self.store = EmailStore(database_url)
         self.publisher = ComplaintPublisher(amqp_uri)
@@ -30,7 +32,7 @@ class IntakeEmailService:
         # publisher's lock for as long as a confirm takes.
         self._probe = ComplaintPublisher(amqp_uri)
         ingestor = Ingestor(self.store, self.publisher, settings.max_attachment_bytes(),
-                            settings.max_message_bytes())
+                            settings.max_message_bytes(), regions, {m.name: m.region for m in mailboxes})
         self.pollers = [MailboxPoller(m, ingestor, self.store, self.stop_event) for m in mailboxes]
         self.http = make_server(config.http_host(), config.port("intake_email"), create_app(self), threaded=True)
         self._http_thread = threading.Thread(target=self.http.serve_forever, name="http", daemon=True)

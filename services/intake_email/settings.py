@@ -3,7 +3,10 @@
 Mailboxes come from EMAIL_MAILBOXES (a JSON list) or EMAIL_MAILBOXES_FILE (a
 JSON file holding the same list, or {"mailboxes": [...]}); a password may be
 given by reference (`password_env`) so the file itself holds no secret.
-Passwords are kept out of repr() and never logged.
+Passwords are kept out of repr() and never logged. A mailbox's optional
+`region` (e.g. a mailbox for Portuguese customers: "pt") is the region of
+every complaint it receives; without one, the sender's email domain decides
+(REGION_BY_EMAIL_DOMAIN, read by regions()).
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from services.common.channels.regions import RegionMap
+
 SECURITIES = ("tls", "starttls", "none")
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
+MAX_REGION = 64   # as the contract's region
 
 
 class SettingsError(ValueError):
@@ -33,12 +39,13 @@ class Mailbox:
     move_to: str | None = None          # a folder handled messages are moved to
     ca_file: str | None = None          # trust this CA (self-signed servers) instead of the system's
     idle: bool = True                   # use IMAP IDLE when the server offers it
+    region: str | None = None           # the region of everything this mailbox receives
 
     def describe(self) -> dict:
         """What may be logged or shown: everything but the password."""
         return {"name": self.name, "host": self.host, "port": self.port, "security": self.security,
                 "user": self.user, "folder": self.folder, "processed_flag": self.processed_flag,
-                "move_to": self.move_to, "idle": self.idle}
+                "move_to": self.move_to, "idle": self.idle, "region": self.region}
 
 
 def poll_seconds() -> float:
@@ -75,6 +82,11 @@ def batch_size() -> int:
 
 def imap_timeout() -> float:
     return float(os.environ.get("EMAIL_IMAP_TIMEOUT_SECONDS", 30))
+
+
+def regions() -> RegionMap:
+    """REGION_BY_COUNTRY and REGION_BY_EMAIL_DOMAIN; raises RegionMapError naming a bad entry."""
+    return RegionMap.from_env()
 
 
 def mailboxes() -> list[Mailbox]:
@@ -119,7 +131,7 @@ def _mailbox(entry, where: str) -> Mailbox:
     if not isinstance(entry, dict):
         raise SettingsError(f"{where}: expected an object")
     unknown = set(entry) - {"name", "host", "port", "security", "user", "password", "password_env", "folder",
-                            "processed_flag", "move_to", "ca_file", "idle"}
+                            "processed_flag", "move_to", "ca_file", "idle", "region"}
     if unknown:
         raise SettingsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     for key in ("host", "user"):
@@ -145,7 +157,10 @@ def _mailbox(entry, where: str) -> Mailbox:
         raise SettingsError(f"{where}.name: expected a string of at most 200 characters")
     if not isinstance(entry.get("idle", True), bool):
         raise SettingsError(f"{where}.idle: expected true or false")
+    region = entry.get("region")
+    if region is not None and (not isinstance(region, str) or not region.strip() or len(region) > MAX_REGION):
+        raise SettingsError(f"{where}.region: expected a region name of at most {MAX_REGION} characters, like \"pt\"")
     return Mailbox(name=name, host=entry["host"].strip(), port=port, security=security, user=entry["user"],
                    password=password, folder=folder, processed_flag=entry.get("processed_flag") or None,
                    move_to=entry.get("move_to") or None, ca_file=entry.get("ca_file") or None,
-                   idle=entry.get("idle", True))
+                   idle=entry.get("idle", True), region=region.strip().lower() if region else None)

@@ -16,13 +16,15 @@ REASONS = ("bad_signature", "broker_unavailable")
 
 
 def create_app(publisher=None, engine=None) -> Flask:
-    # A wrong VOICE_CALLBACK_SLOTS or VOICE_CALLBACK_TIMEZONE stops the start, not a caller's call.
+    # A wrong VOICE_CALLBACK_SLOTS, VOICE_CALLBACK_TIMEZONE, VOICE_NUMBER_REGION or
+    # REGION_BY_COUNTRY stops the start, not a caller's call.
     settings.callback_slots()
     settings.callback_zone()
+    regions, number_region = settings.regions(), settings.number_region()
     app, intake = webhook_intake.create_app(__name__, settings.NAME, CHANNEL, REASONS, settings.public_url(),
                                             settings.auth_token(), publisher, engine)
     intake.store = VoiceStore(intake.engine)
-    app.extensions["intake_voice.outcomes"] = Outcomes(intake, intake.store)
+    app.extensions["intake_voice.outcomes"] = Outcomes(intake, intake.store, regions, number_region)
     app.extensions["intake_voice.prompts"] = Prompts(settings.public_url(), settings.gather_timeout(),
                                                      settings.max_recording_seconds(), settings.transcribe())
     app.register_blueprint(views.bp)

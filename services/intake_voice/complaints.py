@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.channels.regions import RegionGuess, RegionMap, first
 from services.common.contract.complaint import ComplaintReceived
 
 CHANNEL = "voice"
@@ -47,12 +48,18 @@ class Call:
         return bool(self.recording_url)
 
 
+def region_of(caller: str | None, regions: RegionMap, number_region: str | None) -> RegionGuess | None:
+    """The caller's number says where they are; else the Twilio number they called (VOICE_NUMBER_REGION)."""
+    return first(regions.for_phone(caller, "caller"), RegionMap.configured(number_region, "VOICE_NUMBER_REGION"))
+
+
 def external_id(call_sid: str, kind: str | None = None) -> str:
     """The call's own complaint is keyed by the CallSid; a follow-up by CallSid:kind."""
     return call_sid if kind is None else f"{call_sid}:{kind}"
 
 
-def primary(call: Call, kind: str, intake_id: str, received_at: str) -> ComplaintReceived:
+def primary(call: Call, kind: str, intake_id: str, received_at: str,
+            region: RegionGuess | None = None) -> ComplaintReceived:
     """The call's one complaint: a voicemail, a callback request or a missed call."""
     extras = _voice_extras(call, missed=kind == MISSED)
     body = ""
@@ -64,17 +71,19 @@ def primary(call: Call, kind: str, intake_id: str, received_at: str) -> Complain
         extras["callback"] = {"number": call.callback_number, "window_start": call.window_start,
                               "window_end": call.window_end}
     return _complaint(call, external_id(call.call_sid), intake_id, received_at, SUBJECTS[kind], body,
-                      attachments, extras, thread_reference=None)
+                      attachments, extras, thread_reference=None, region=region)
 
 
-def follow_up(call: Call, kind: str, intake_id: str, received_at: str, thread_reference: str) -> ComplaintReceived:
+def follow_up(call: Call, kind: str, intake_id: str, received_at: str, thread_reference: str,
+              region: RegionGuess | None = None) -> ComplaintReceived:
     """What came after the call's complaint was published, for the same ticket."""
     if kind not in FOLLOW_UPS:
         raise ValueError(f"unknown follow-up {kind!r}")
     body = call.transcription or ""
     attachments = _recording(call) if kind == VOICEMAIL else []
     return _complaint(call, external_id(call.call_sid, kind), intake_id, received_at, SUBJECTS[kind], body,
-                      attachments, _voice_extras(call, missed=False), thread_reference=thread_reference)
+                      attachments, _voice_extras(call, missed=False), thread_reference=thread_reference,
+                      region=region)
 
 
 def _voice_extras(call: Call, missed: bool) -> dict:
@@ -95,7 +104,7 @@ def _recording(call: Call) -> list[dict]:
 
 
 def _complaint(call, ext_id, intake_id, received_at, subject, body, attachments, extras,
-               thread_reference) -> ComplaintReceived:
+               thread_reference, region: RegionGuess | None) -> ComplaintReceived:
     return ComplaintReceived.from_dict({
         "schema_version": 1,
         "intake_id": intake_id,
@@ -110,4 +119,5 @@ def _complaint(call, ext_id, intake_id, received_at, subject, body, attachments,
         "attachments": attachments,
         "threading": {"ticket_reference": thread_reference},
         "extras": extras,
+        **({"region": region.region, "region_source": region.source} if region else {}),
     })

@@ -10,6 +10,7 @@ import logging
 
 from prometheus_client import Counter
 
+from services.common.channels.regions import RegionMap
 from services.common.contract.complaint import ContractError
 from services.common.contract.reference import reference_for
 from services.common.web.webhook_intake import WebhookIntake
@@ -40,8 +41,13 @@ class Refused(ValueError):
 
 
 class Outcomes:
-    def __init__(self, intake: WebhookIntake, store: VoiceStore):
+    def __init__(self, intake: WebhookIntake, store: VoiceStore, regions: RegionMap | None = None,
+                 number_region: str | None = None):
         self.intake, self.store = intake, store
+        self.regions, self.number_region = regions or RegionMap(), number_region
+
+    def region(self, call: complaints.Call):
+        return complaints.region_of(call.caller, self.regions, self.number_region)
 
     def reference(self, call_sid: str) -> str:
         """The call's reference, told to the caller before anything is published."""
@@ -72,7 +78,7 @@ class Outcomes:
         intake_id = self.intake.intake_id(complaints.external_id(call_sid, kind))
         try:
             complaint = complaints.follow_up(state.call, kind, intake_id, state.received_at,
-                                             thread_reference=self.reference(call_sid))
+                                             thread_reference=self.reference(call_sid), region=self.region(state.call))
         except ContractError as exc:
             raise Refused(exc.errors) from None
         if not self.intake.publish(complaint):
@@ -91,7 +97,7 @@ class Outcomes:
             call = dataclasses.replace(call, transcription=None)
         try:
             complaint = complaints.primary(call, state.primary_kind, self.intake.intake_id(call.call_sid),
-                                           state.received_at)
+                                           state.received_at, self.region(call))
         except ContractError as exc:
             # Give the claim back: held, it would make every later callback build nothing and fail.
             self.store.release(call.call_sid, state.primary_kind)

@@ -7,6 +7,7 @@ from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
 from services.common import config
+from services.common.channels.regions import RegionMap
 
 from . import ivr
 
@@ -14,7 +15,9 @@ NAME = "intake_voice"
 ENV_SHOWN = ("AMQP_URI", "PUBLIC_VOICE_URL", "TWILIO_AUTH_TOKEN", "VOICE_DEFAULT_LANGUAGE",
              "VOICE_MAX_RECORDING_SECONDS", "VOICE_TRANSCRIBE", "VOICE_MISSED_CALLS", "VOICE_CALLBACK_TIMEZONE",
              "VOICE_CALLBACK_SLOTS", "VOICE_GATHER_TIMEOUT_SECONDS", "INTAKE_VOICE_WORKERS",
-             "INTAKE_VOICE_THREADS", "DATABASE_URL", "INTAKE_VOICE_DATABASE_URL", "TRACKING_SECRET")
+             "INTAKE_VOICE_THREADS", "DATABASE_URL", "INTAKE_VOICE_DATABASE_URL", "TRACKING_SECRET",
+             "VOICE_NUMBER_REGION", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN")
+MAX_REGION = 64   # as the contract's region
 
 
 def public_url() -> str:
@@ -58,3 +61,17 @@ def callback_slots() -> dict[str, ivr.Slot]:
 
 def gather_timeout() -> int:
     return int(os.environ.get("VOICE_GATHER_TIMEOUT_SECONDS", 6))
+
+
+def number_region() -> str | None:
+    """The Twilio number's own region: a call whose caller id says nothing (withheld,
+    or a non-geographic number) is from there."""
+    region = os.environ.get("VOICE_NUMBER_REGION", "").strip().lower() or None
+    if region and len(region) > MAX_REGION:
+        raise ValueError(f"VOICE_NUMBER_REGION: at most {MAX_REGION} characters, like \"pt\"")
+    return region
+
+
+def regions() -> RegionMap:
+    """REGION_BY_COUNTRY (and REGION_BY_EMAIL_DOMAIN); raises RegionMapError naming a bad entry."""
+    return RegionMap.from_env()

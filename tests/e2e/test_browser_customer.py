@@ -166,6 +166,11 @@ def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolut
     browser.find_element(By.ID, "name").send_keys("Marta")
     browser.find_element(By.ID, "email").send_keys("marta@example.org")
     Select(browser.find_element(By.ID, "category")).select_by_value("delivery")
+    # The country is preselected from the browser's language (headless Chromium: en-US); Marta picks hers.
+    country = Select(browser.find_element(By.ID, "country"))
+    assert country.first_selected_option.get_attribute("value") == "US"
+    country.select_by_visible_text("Portugal")
+    shots.take("form-country", show="#country")
     browser.find_element(By.ID, "subject").send_keys("Parcel missing")
     browser.find_element(By.ID, "body").send_keys("My parcel has not arrived and I want to know where it is.")
     wait_until(browser, lambda d: d.find_element(By.ID, "suggestions").is_displayed(), message="suggestions")
@@ -180,7 +185,8 @@ def test_customer_sends_the_form_follows_the_tracking_page_and_rates_the_resolut
     reference = browser.find_element(By.CSS_SELECTOR, ".reference strong").text
     shots.take("received")
     browser.find_element(By.LINK_TEXT, "Follow your complaint").click()
-    system.wait_ticket(reference, message="form ticket")
+    ticket = system.wait_ticket(reference, message="form ticket")
+    assert (ticket["region"], ticket["region_source"]) == ("pt", "form country PT")
     browser.refresh()
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Complaint {reference}"
     assert "Rate our answer" not in text_of(browser)  # not resolved yet

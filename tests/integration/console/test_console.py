@@ -161,6 +161,16 @@ def test_an_agent_may_take_an_unassigned_ticket_but_not_another_agents(people):
     assert ana.get(f"{console}/queue", allow_redirects=False, timeout=10).status_code == 302
 
 
+def test_the_ticket_page_shows_the_region_and_where_it_came_from(people):
+    ref = people.complain(country="PT")["reference"]
+    found = people.wait_ticket(ref, lambda t: t.get("region"), message="the ticket with its region")
+    ana = signed_in(people, "ana", AGENT_PASSWORD)
+    page = ana.get(f"{people.url('console')}/tickets/{ref}", timeout=10).text
+    shown = re.search(r'<dd id="ticket-region">(.*?)</dd>', page, re.S).group(1)
+    assert (found["region"], found["region_source"]) == ("pt", "form country PT")
+    assert shown.startswith("pt") and "(from form country PT)" in " ".join(shown.split())
+
+
 def test_sign_in_never_redirects_to_another_site(people):
     console = people.url("console")
     session = requests.Session()

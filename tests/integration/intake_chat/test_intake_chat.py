@@ -19,6 +19,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.common.channels.regions import RegionMapError
 from services.common.contract.complaint import CATEGORIES, ComplaintReceived
 from services.common.contract.reference import tracking_token
 from services.common.messaging import topology
@@ -216,6 +217,68 @@ def test_without_submission_id_each_post_is_a_new_complaint(client, rabbit):
     b = client.post("/complaints", json=ANA).get_json()
     assert a["reference"] != b["reference"]
     assert {c.reference for c in queued(rabbit)} == {a["reference"], b["reference"]}
+
+
+# --- regions -----------------------------------------------------------------------
+
+
+def test_a_form_submission_with_country_pt_carries_region_pt_from_the_form(client, rabbit):
+    form = {"anonymous": "no", "email": "bo@example.org", "phone": "+34 612 345 678", "country": "PT",
+            "body": "The parcel never came.", "submission_id": uuid.uuid4().hex}
+    assert client.post("/complaints", data=form, headers=BROWSER).status_code == 200
+
+    [complaint] = queued(rabbit)
+    # The chosen country beats the Spanish phone number.
+    assert (complaint.region, complaint.region_source) == ("pt", "form country PT")
+
+
+def test_without_a_country_the_region_comes_from_the_phone_then_the_email(client, rabbit):
+    client.post("/complaints", json={**ANA, "email": "ana@example.fr"})
+    client.post("/complaints", json={"email": "jo@example.de", "body": "Late."})
+    client.post("/complaints", json={"email": "no@example.com", "body": "Late."})
+
+    regions = {c.customer.email: (c.region, c.region_source) for c in queued(rabbit)}
+    assert regions == {"ana@example.fr": ("pt", "phone +351 (PT)"), "jo@example.de": ("de", "email domain .de"),
+                       "no@example.com": (None, None)}
+
+
+def test_the_region_map_groups_countries_and_a_wrong_one_stops_the_app(make_client, publisher, rabbit,
+                                                                     monkeypatch):
+    monkeypatch.setenv("REGION_BY_COUNTRY", "PT=iberia,ES=iberia")
+    client = make_client(publisher)
+    client.post("/complaints", json={"email": "bo@example.org", "body": "Late.", "country": "es"})
+    assert [(c.region, c.region_source) for c in queued(rabbit)] == [("iberia", "form country ES")]
+
+    monkeypatch.setenv("REGION_BY_COUNTRY", "Portugal=iberia")
+    with pytest.raises(RegionMapError, match="Portugal"):
+        create_app(publisher=publisher)
+
+
+def test_an_unknown_country_is_refused_with_the_field_named(client, rabbit):
+    resp = client.post("/complaints", json={**ANA, "country": "Portugal"})
+    assert resp.status_code == 422
+    assert set(resp.get_json()["fields"]) == {"country"}
+    assert queued(rabbit) == []
+
+
+def test_the_form_offers_countries_preselected_from_the_browsers_language(client):
+    page = Page(client.get("/", headers={"Accept-Language": "en;q=0.9, pt-PT"}).get_data(True))
+    options = page.find("option", value="PT")
+    assert options and "selected" in options[0]
+    assert page.by_id("country")["name"] == "country"
+    assert "country" in page.label_for
+
+    plain = Page(client.get("/", headers={"Accept-Language": "en"}).get_data(True))
+    assert not [o for o in plain.find("option") if "selected" in o and o["value"] not in ("", None)]
+
+
+def test_a_chat_started_with_a_country_carries_its_region(client, rabbit):
+    resp = client.post("/chat", json={"chat_id": uuid.uuid4().hex, "body": "Hello?", "country": "ES"})
+    assert resp.status_code == 202
+    [complaint] = queued(rabbit)
+    assert (complaint.channel, complaint.region, complaint.region_source) == ("chat", "es", "form country ES")
+    assert client.post("/chat", json={"chat_id": uuid.uuid4().hex, "body": "Hi", "country": 7}) \
+        .get_json()["fields"] == {"country": "expected text"}
 
 
 # --- refused complaints ---------------------------------------------------------

@@ -7,11 +7,14 @@ the intake's /mailboxes, /quarantine, /skipped, /metrics and health."""
 from __future__ import annotations
 
 import base64
+import json
 import signal
 
 import pytest
 import requests
 
+from services.common.contract.complaint import ComplaintReceived
+from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
 from services.intake_email.complaint import build_complaint, external_id
 from services.intake_email.parsing import parse_email
@@ -347,3 +350,33 @@ def test_a_bad_mailbox_configuration_stops_the_start_with_the_reason(services, t
     with pytest.raises(RuntimeError, match="exited with 2") as failed:
         services.start("intake_email", DATABASE_URL=f"sqlite:///{tmp_path / 'email.db'}", EMAIL_MAILBOXES=config)
     assert error in str(failed.value) and "hunter2" not in str(failed.value)
+
+
+def test_a_bad_region_map_stops_the_start_with_the_entry_named(services, tmp_path):
+    with pytest.raises(RuntimeError, match="exited with 2") as failed:
+        services.start("intake_email", DATABASE_URL=f"sqlite:///{tmp_path / 'email.db'}",
+                       REGION_BY_EMAIL_DOMAIN="example.pt")
+    assert "REGION_BY_EMAIL_DOMAIN: 'example.pt' is not KEY=region" in str(failed.value)
+
+
+def test_a_mailbox_with_a_region_gives_it_and_one_without_goes_by_the_sender_domain(dovecot, services, rabbit,
+                                                                                    tmp_path):
+    spanish = message(sender="Ana <ana@example.pt>", subject="Para Espanha", message_id="<es-1@example.pt>")
+    other = message(sender="Ana <ana@example.pt>", subject="Anywhere", message_id="<pt-1@example.pt>")
+    dovecot.append([spanish])
+    dovecot.append([other], folder="Other")
+    boxes = [dovecot.mailbox(region="ES"), dovecot.mailbox("Other")]
+    start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", dovecot, mailboxes=boxes)
+
+    def published():
+        found = rabbit.get_messages(topology.COMPLAINTS_QUEUE, count=10) if rabbit.queue(
+            topology.COMPLAINTS_QUEUE) else []
+        return len(found) == 2 and [ComplaintReceived.from_dict(json.loads(m["payload"])) for m in found]
+    complaints = {c.subject: c for c in wait_for(published, timeout=SLOW, message="both messages published")}
+
+    assert (complaints["Para Espanha"].region, complaints["Para Espanha"].region_source) == \
+        ("es", "mailbox support-inbox")
+    assert (complaints["Anywhere"].region, complaints["Anywhere"].region_source) == ("pt", "email domain .pt")
+    # The region changes no id: the same message in the same mailbox keeps its reference.
+    assert complaints["Para Espanha"].reference == reference_of(spanish)
+    assert complaints["Anywhere"].reference == reference_of(other, "support-other")

@@ -297,6 +297,24 @@ def test_missed_calls_can_be_switched_off(tmp_path, services, rabbit):
     assert queued(rabbit) == []
 
 
+def test_a_call_from_a_portuguese_number_is_region_pt_and_a_withheld_one_takes_the_numbers_region(
+        tmp_path, services, rabbit):
+    proc, twilio = start_voice(services, tmp_path, VOICE_NUMBER_REGION="ES")
+    portuguese, withheld = sid("CA"), sid("CA")
+    for call_sid, caller in ((portuguese, CALLER), (withheld, "anonymous")):
+        twiml(twilio.post("/calls", call_params(call_sid, caller=caller)))
+        assert twilio.post("/status", call_params(call_sid, status="completed", caller=caller)).status_code == 204
+
+    regions = {c.external_id: (c.region, c.region_source) for c in queued(rabbit)}
+    assert regions == {portuguese: ("pt", "caller +351 (PT)"), withheld: ("es", "VOICE_NUMBER_REGION")}
+
+
+def test_a_bad_region_map_stops_the_start(tmp_path, services):
+    with pytest.raises(RuntimeError) as failed:
+        start_voice(services, tmp_path, REGION_BY_COUNTRY="PT=")
+    assert "REGION_BY_COUNTRY: 'PT=' is not KEY=region" in str(failed.value)
+
+
 def test_without_the_broker_callbacks_get_503_and_twilios_retry_publishes(tmp_path, tickets_sqlite, services,
                                                                           rabbit):
     down, twilio_down = start_voice(services, tmp_path, AMQP_URI=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
