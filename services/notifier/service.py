@@ -104,8 +104,7 @@ def _read(cls: type[Event], payload) -> Received | None:
     except EventError as exc:
         metrics.BAD_EVENTS.inc()
         event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        log.error("malformed %s ignored: %s", cls.event_type, exc,
-                  extra={"event_type": cls.event_type, "event_id": event_id, "errors": exc.errors})
+        log.error("malformed %s ignored", cls.event_type, extra={"event_id": event_id, "errors": exc.errors})
         return None
     metrics.EVENTS.labels(cls.event_type).inc()
     return delivery
