@@ -15,7 +15,9 @@ from smtp_support import smtp_env, start_smtp
 
 from loadtest.fake_twilio import FakeTwilio
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.contract.events import CustomerView, Identity, MessageSnapshot, TicketCreated, TicketSnapshot
 from services.common.contract.reference import tracking_token
+from services.common.contract.vocabulary import Priority, Status
 from services.common.messaging.publisher import ComplaintPublisher
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -242,11 +244,13 @@ def test_a_redelivered_event_sends_once(database_url, system, rabbit):
 
     system.start_notifier(database_url=database_url)
     reference = "C-2VVFXBBXSS"
-    event = {"event_id": str(uuid.uuid4()), "event_type": "ticket_created", "intake_id": new_intake_id(),
-             "ticket": {"reference": reference, "status": "new", "priority": "medium", "channel": "email",
-                        "subject": "Charged twice", "version": 1, "created_at": utc_now_iso(), "assignee": None,
-                        "customer": {"name": "Ana", "email": "twice@example.org", "anonymous": False}},
-             "message": {"id": 1, "direction": "in", "message_id": "<m1@mail.example.org>", "extras": {}}}
+    ticket = TicketSnapshot(reference=reference, status=Status.NEW, priority=Priority.MEDIUM, channel="email",
+                            version=1, created_at=utc_now_iso(), updated_at=utc_now_iso(), subject="Charged twice",
+                            customer=CustomerView("Ana", False, (Identity("email", "twice@example.org"),)))
+    first = MessageSnapshot(id=1, direction="in", channel="email", created_at=utc_now_iso(),
+                            message_id="<m1@mail.example.org>", extras={})
+    created = TicketCreated(ticket=ticket, intake_id=new_intake_id(), received_at=utc_now_iso(), message=first)
+    event = {"event_id": str(uuid.uuid4()), "event_type": "ticket_created", **created.to_payload()}
     dispatch = event_dispatcher({"AMQP_URI": rabbit.amqp_uri})
     wait_for(lambda: rabbit.queue("evt-tickets-ticket_created--notifier.on_ticket_created"),
              message="the notifier's queue")
