@@ -32,8 +32,8 @@ lint: ## ruff check
 
 migrate: ## Apply every service's database migrations (each service also does it at start)
 	bash scripts/setup.sh python
-	for service in tickets router notifier console intake_whatsapp intake_voice intake_email; do \
-		$(PYTHON) -m services.$$service migrate || exit 1; done
+	services=$$($(PYTHON) -m services.common.registry with-migrations) || exit 1; \
+	for service in $$services; do $(PYTHON) -m services.$$service migrate || exit 1; done
 
 bench: ## Benchmarks: routing decisions, email intake, end to end through the real intakes (prints figures)
 	bash scripts/setup.sh all

@@ -55,13 +55,14 @@ def _referenced_modules():
 def test_compose_renders_with_docker_and_references_only_what_exists(compose):
     source, rendered = compose
     assert validate.compose_problems(source, rendered) == []
+    assert validate.compose_registry_problems(rendered) == []
     services = rendered["services"]
-    # The whole system: every service of the design, the broker, the database, the migrations.
-    assert set(validate.DEFAULT_PORTS) | {"rabbitmq", "postgres", "migrate"} == set(services)
+    # The whole system: every service of the registry, the broker, the database, the migrations.
+    assert set(validate.registry.names()) | {"rabbitmq", "postgres", "migrate"} == set(services)
     assert validate.migration_problems("compose", services["migrate"]["command"]) == []
     plugins = (ROOT / "deploy" / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
-    for name, port in validate.DEFAULT_PORTS.items():
+    for name, port in ((s.name, s.port) for s in validate.registry.SERVICES):
         svc = services[name]
         assert "healthcheck" not in svc or not svc["healthcheck"].get("disable"), name
         assert validate.container_ports(svc) == {port}, name
@@ -93,11 +94,31 @@ def test_compose_check_finds_broken_references(compose):
 
 
 def test_compose_and_kubernetes_share_one_configuration():
-    def read(path):
-        return dict(line.split("=", 1) for line in path.read_text().splitlines()
-                    if line.strip() and not line.startswith("#"))
+    shared = validate.read_env_file()
+    assert shared == validate.read_env_file(ROOT / "deploy" / "k8s" / "base" / "config.env")
+    # The web intake finds the console (knowledge-base suggestions) at its Service, not at 127.0.0.1.
+    assert shared["CONSOLE_URL"] == "http://console:8008"
 
-    assert read(ROOT / "deploy" / "config.env") == read(ROOT / "deploy" / "k8s" / "base" / "config.env")
+
+def test_the_registry_checks_catch_a_missing_an_unknown_and_a_misplaced_service(compose, overlay):
+    _, rendered = compose
+    broken = copy.deepcopy(rendered)
+    del broken["services"]["notifier"]
+    broken["services"]["intake_sms"] = copy.deepcopy(broken["services"]["intake_chat"])
+    broken["services"]["console"]["ports"] = [{"target": 8080, "published": "8080"}]
+    problems = "\n".join(validate.compose_registry_problems(broken))
+    for expected in ("no service notifier", "intake_sms is not in services/common/registry.py",
+                     "console listens on 8008, but publishes [8080]"):
+        assert expected in problems
+    docs = copy.deepcopy(overlay)
+    docs.remove(next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "router"))
+    docs.remove(next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "notifier"))
+    problems = "\n".join(validate.kubernetes_registry_problems(docs))
+    assert "no Service sends port 8005" in problems and "0 Deployments run services.notifier" in problems
+    wrong = validate.peer_url_problems({"ROUTER_URL": "http://router:8005", "CONSOLE_URL": "http://console:8080"},
+                                       {"router", "console"}, {"router"})
+    assert wrong == ["config.env: CONSOLE_URL names port 8080, but console listens on 8008",
+                     "config.env: CONSOLE_URL names host 'console', which is no Kubernetes service"]
 
 
 # --- Kubernetes -----------------------------------------------------------------------
@@ -123,7 +144,8 @@ def test_every_service_runs_non_root_with_limits_and_probes_on_its_own_port(mani
     assert validate.service_problems(manifests) == []
     assert validate.autoscaling_problems(manifests) == []
     deployments = {w.service for w in validate.workloads(manifests) if w.doc["kind"] == "Deployment"}
-    assert deployments == set(validate.DEFAULT_PORTS)
+    assert deployments == set(validate.registry.names())
+    assert validate.kubernetes_registry_problems(manifests) == []
     job = next(w for w in validate.workloads(manifests) if w.doc["kind"] == "Job")
     assert validate.migration_problems("Job", validate.container_command(job.containers[0])) == []
 

@@ -1,45 +1,21 @@
-"""Every channel a complaint can arrive on, and how its customer is answered.
+"""Every channel a complaint can arrive on, as the service registry declares them
+with their intakes (services/common/registry.py), looked up by name.
 
-One line per channel. The contract accepts exactly these channel names
-(ComplaintReceived.channel), the tickets service stores the customer's address
-on it as an identity of kind `identity`, and the notifier answers the customer
-with the sender named `answer_by` at that identity (senders are found by name
-in the notifier's sender registry, services/notifier/senders.py). A channel
-whose customers leave no address of its own (web form, chat) has
-identity None and is answered by email, else SMS, when the customer gave one.
-
-Adding a channel: one line here, an intake package that builds
-ComplaintReceived, its entry in the service registry, deploy manifests
-(README, "Adding a channel").
+The contract accepts exactly these channel names; the notifier answers each
+with its Channel.answer_by sender; the tickets service stores identities of the
+kinds in IDENTITY_KINDS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from services.common.registry import IDENTITY_KINDS, SERVICES, Channel
 
-# Identity kinds the tickets service stores (a row each: kind, value).
-IDENTITY_KINDS = ("email", "phone", "whatsapp", "messenger")
-
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    identity: str | None = None   # the identity kind of the address the customer wrote from
-    answer_by: str | None = None  # the notifier sender that answers on this channel
-    follow_up: bool = False       # a customer may choose it to hear back on (tracking page, API)
-
-
-CATALOGUE: tuple[Channel, ...] = (
-    Channel("email", identity="email", answer_by="email", follow_up=True),
-    Channel("web"),
-    Channel("chat"),
-    Channel("whatsapp", identity="whatsapp", answer_by="whatsapp", follow_up=True),
-    Channel("voice", identity="phone", answer_by="sms"),
-    Channel("sms", identity="phone", answer_by="sms", follow_up=True),
-)
-BY_NAME = {c.name: c for c in CATALOGUE}
-CHANNEL_NAMES: tuple[str, ...] = tuple(c.name for c in CATALOGUE)
+CATALOGUE: tuple[Channel, ...] = tuple(c for service in SERVICES for c in service.channels)
+BY_NAME: dict[str, Channel] = {c.name: c for c in CATALOGUE}
+CHANNEL_NAMES: tuple[str, ...] = tuple(BY_NAME)
 FOLLOW_UP_CHANNELS: tuple[str, ...] = tuple(c.name for c in CATALOGUE if c.follow_up)
+
+__all__ = ["BY_NAME", "CATALOGUE", "CHANNEL_NAMES", "FOLLOW_UP_CHANNELS", "IDENTITY_KINDS", "Channel", "channel"]
 
 
 def channel(name: str) -> Channel | None:
