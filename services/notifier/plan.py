@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 
-from services.common.contract.vocabulary import Priority
+from services.common.contract.vocabulary import Priority, Status
 from services.common.time.clock import parse
 
 from . import channels
@@ -41,7 +41,7 @@ TEMPLATE_VARIABLES = {
     "tracking_url": "https://complaints.example/complaints/C-2VVFXBBXSS?token=...",
     "survey_url": "https://complaints.example/complaints/C-2VVFXBBXSS/survey?token=...",
     "body": "We refunded the second charge.", "agent": "Ana Costa", "message_subject": "[C-2VVFXBBXSS] Re: Charged",
-    "priority": "high", "channel": "email", "category": "billing", "status": "in_progress",
+    "priority": Priority.HIGH, "channel": "email", "category": "billing", "status": Status.IN_PROGRESS,
     "ticket_url": "http://localhost:8004/tickets/C-2VVFXBBXSS", "kind": "assign", "reminder_number": 1,
     "callback": {"number": "+351912345678", "window_start": "2026-11-23T14:00:00+00:00",
                  "window_end": "2026-11-23T16:00:00+00:00"},
