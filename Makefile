@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint migrate bench chaos deploy-check clean distclean
+.PHONY: help setup run test unit lint migrate bench chaos deploy-check clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -25,6 +25,10 @@ run: ## Start all services locally with one combined log (Ctrl-C stops them)
 test: ## Set up what is missing, then run the test suite (PYTEST_ARGS=...)
 	bash scripts/setup.sh all
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: ## Pure-rule tests only: no RabbitMQ, database server or browser needed (seconds)
+	bash scripts/setup.sh python
+	$(VENV)/bin/pytest tests/unit -q
 
 lint: ## ruff check
 	bash scripts/setup.sh python

@@ -18,12 +18,13 @@ from pathlib import Path
 import requests
 
 from services.common import registry
+from testkit.fake_twilio import AUTH_TOKEN, FakeTwilio
+from testkit.ports import free_port
+from testkit.processes import ServiceProcess, service_exists, service_process
 
 from .drivers import VoiceDriver, WebFormDriver, WhatsAppDriver
-from .fake_twilio import AUTH_TOKEN, FakeTwilio
 from .infra import PrivatePostgres, PrivateRabbit
 from .mail_catcher import MailCatcher
-from .system import ServiceProcess, free_port, service_exists, service_process
 
 # The registry's services that complaints pass through and this cluster can drive, in its start
 # order (the consumers first, so nothing waits on them; the intakes last).
