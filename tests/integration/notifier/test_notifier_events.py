@@ -2,7 +2,7 @@
 events.py) as the tickets service and the router publish them: built here from
 the dataclasses and dispatched on a real RabbitMQ vhost to the notifier's own
 process, which sends through a real SMTP server and the local stand-in for
-Twilio's REST API. The router runs for the agents' roster (get_agent)."""
+Twilio's REST API (conftest.py). The router runs for the agents' roster (get_agent)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ import uuid
 
 import pytest
 import requests
-from conftest import wait_for
 from nameko.standalone.events import event_dispatcher
-from smtp_support import smtp_env, start_smtp
 
-from loadtest.fake_twilio import FakeTwilio
-from loadtest.system import free_port
 from services.common.contract.events import (
     Assignment,
     CustomerView,
@@ -29,6 +25,8 @@ from services.common.contract.events import (
 )
 from services.common.contract.vocabulary import ActorType, Priority, Status
 from services.common.time.clock import iso, now
+from testkit.smtp_server import smtp_env
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -36,22 +34,6 @@ FAST = {"NOTIFIER_SEND_INTERVAL_SECONDS": "0.2", "NOTIFIER_SCHEDULE_SECONDS": "0
         "NOTIFIER_CATCHUP_SECONDS": "3600"}
 ANA = {"name": "ana", "display_name": "Ana Costa", "email": "ana.agent@support.example", "phone": "+351910000001",
        "whatsapp": "+351910000011", "skills": ["billing"], "capacity": 5}
-
-
-@pytest.fixture
-def smtp():
-    port = free_port()
-    controller, sink = start_smtp(port)
-    sink.port = port
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(free_port()).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

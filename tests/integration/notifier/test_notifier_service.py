@@ -16,9 +16,7 @@ from services.common.contract.events import CustomerView, Identity, MessageSnaps
 from services.common.contract.reference import tracking_token
 from services.common.contract.vocabulary import Priority, Status
 from services.common.messaging.publisher import ComplaintPublisher
-from testkit.fake_twilio import FakeTwilio
-from testkit.ports import free_port
-from testkit.smtp_server import smtp_env, start_smtp
+from testkit.smtp_server import smtp_env
 from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -26,22 +24,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 FAST = {"NOTIFIER_SEND_INTERVAL_SECONDS": "0.2", "NOTIFIER_RETRY_BASE_SECONDS": "0.2",
         "NOTIFIER_RETRY_CAP_SECONDS": "1", "NOTIFIER_MAX_ATTEMPTS": "3", "NOTIFIER_SCHEDULE_SECONDS": "0.5",
         "NOTIFIER_CATCHUP_SECONDS": "2", "RPC_TIMEOUT_SECONDS": "5"}
-
-
-@pytest.fixture
-def smtp():
-    port = free_port()
-    controller, sink = start_smtp(port)
-    sink.port = port
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(free_port()).start()
-    yield fake
-    fake.stop()
 
 
 class System:
