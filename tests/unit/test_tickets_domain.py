@@ -20,6 +20,7 @@ from services.tickets.domain import (
     decide_thread,
     identity_keys,
     queue_for,
+    router_decision_outcome,
     status_after_customer_reply,
 )
 
@@ -196,31 +197,45 @@ def test_changes_between_unassigning_shows_the_old_agent():
 # --- identities -----------------------------------------------------------------------------------
 
 
+def keys(**identities):
+    return identity_keys(identities.items())
+
+
 def test_identity_keys_case_folds_email():
-    assert identity_keys(email=" Ana.Silva@Example.COM ") == identity_keys(email="ana.silva@example.com")
+    assert keys(email=" Ana.Silva@Example.COM ") == keys(email="ana.silva@example.com")
 
 
 def test_phone_and_whatsapp_number_are_one_identity():
-    assert identity_keys(phone="+351912345678") == identity_keys(whatsapp="+351912345678")
-    assert identity_keys(phone="+351912345678", whatsapp="+351912345678") == identity_keys(phone="+351912345678")
-    assert identity_keys(phone="+351912345678") & identity_keys(whatsapp=" +351912345678 ")
+    assert keys(phone="+351912345678") == keys(whatsapp="+351912345678")
+    assert keys(phone="+351912345678", whatsapp="+351912345678") == keys(phone="+351912345678")
+    assert keys(phone="+351912345678") & keys(whatsapp=" +351912345678 ")
 
 
 def test_different_identities_do_not_meet():
-    assert not identity_keys(email="ana@example.com") & identity_keys(email="bob@example.com")
-    assert not identity_keys(phone="+351912345678") & identity_keys(phone="+351912345679")
-    assert len(identity_keys(email="ana@example.com", phone="+351912345678", whatsapp="+351912345679")) == 3
+    assert not keys(email="ana@example.com") & keys(email="bob@example.com")
+    assert not keys(phone="+351912345678") & keys(phone="+351912345679")
+    assert len(keys(email="ana@example.com", phone="+351912345678", whatsapp="+351912345679")) == 3
 
 
 def test_no_identities_is_empty():
-    assert identity_keys() == frozenset()
-    assert identity_keys(email="", phone=None, whatsapp="") == frozenset()
+    assert keys() == frozenset()
+    assert keys(email="", phone=None, whatsapp="") == frozenset()
+
+
+def test_an_sms_number_is_the_same_customer_as_their_phone_and_whatsapp():
+    assert keys(sms="+351912345678") == keys(whatsapp="+351912345678") == keys(phone="+351912345678")
+
+
+def test_a_new_identity_kind_compares_as_itself_without_a_rule_of_its_own():
+    assert keys(messenger="4711") == keys(messenger=" 4711 ")
+    assert not keys(messenger="4711") & keys(telegram="4711")
+    assert not keys(messenger="+351912345678") & keys(phone="+351912345678")
 
 
 # --- threading ------------------------------------------------------------------------------------------
 
-ANA = identity_keys(email="ana@example.com", whatsapp="+351912345678")
-BOB = identity_keys(email="bob@example.com")
+ANA = keys(email="ana@example.com", whatsapp="+351912345678")
+BOB = keys(email="bob@example.com")
 
 
 def ticket(id_, status="in_progress", owner=ANA):
@@ -253,14 +268,14 @@ def test_in_reply_to_wins_over_a_typed_reference():
 def test_typed_reference_counts_when_sender_is_the_customer():
     typed = ticket(3)
     d = decide_thread(verified=None, by_message_id=None, mentioned=[typed],
-                      sender=identity_keys(email="ANA@example.com"))
+                      sender=keys(email="ANA@example.com"))
     assert (d.ticket, d.related, d.via) == (typed, None, "reference_in_text")
 
 
 def test_typed_reference_matches_phone_sender_to_whatsapp_ticket():
-    typed = ticket(3, owner=identity_keys(whatsapp="+351912345678"))
+    typed = ticket(3, owner=keys(whatsapp="+351912345678"))
     d = decide_thread(verified=None, by_message_id=None, mentioned=[typed],
-                      sender=identity_keys(phone="+351912345678"))
+                      sender=keys(phone="+351912345678"))
     assert (d.ticket, d.via) == (typed, "reference_in_text")
 
 
@@ -306,3 +321,32 @@ def test_match_on_a_not_closed_ticket_appends_to_it(status):
     t = ticket(8, status=status)
     d = decide_thread(verified=None, by_message_id=t, mentioned=[], sender=ANA)
     assert (d.ticket, d.related, d.via) == (t, None, "in_reply_to")
+
+
+# --- the router's decisions --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, current, assignee, previous, outcome", [
+    ("new", None, "ana", None, "applied"),              # a waiting ticket gets its agent
+    ("in_progress", "bob", "ana", "bob", "applied"),     # the router moves it (bob left)
+    ("new", "ana", "ana", None, "no_op"),               # the same decision delivered again
+    ("new", "ana", "ana", "bob", "no_op"),              # a race already won
+    ("new", "carla", "ana", None, "superseded"),        # an agent took it meanwhile
+    ("in_progress", "carla", "ana", "bob", "superseded"),
+    ("resolved", None, "ana", None, "skipped"),         # not open any more
+    ("closed", "bob", "ana", "bob", "skipped"),
+    (None, None, "ana", None, "skipped"),               # no such ticket
+    ("pending_customer", "bob", None, "bob", "applied"),  # unassigned: bob is away
+    ("new", None, None, "bob", "no_op"),                # unassigned already
+    ("new", "carla", None, "bob", "superseded"),        # an agent reassigned it since
+])
+def test_a_router_decision_applies_only_while_the_ticket_is_as_the_router_saw_it(
+        status, current, assignee, previous, outcome):
+    assert router_decision_outcome(status, current, assignee, previous) == outcome
+
+
+def test_every_open_status_takes_a_decision_and_every_other_skips_it():
+    from services.common.contract.vocabulary import Status
+
+    for status in Status:
+        expected = "applied" if status.is_open else "skipped"
+        assert router_decision_outcome(status.value, None, "ana", None) == expected, status
