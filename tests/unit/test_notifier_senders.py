@@ -59,13 +59,24 @@ def test_every_sender_a_row_can_name_is_registered_with_what_it_needs():
     assert not senders.reaches("carrier_pigeon", "loft 3")
 
 
-def test_an_sms_customer_is_acknowledged_by_sms_at_their_number():
+@pytest.fixture
+def sms_channel(monkeypatch):
+    """The sms channel as the SMS intake registers it (whether or not it is registered yet)."""
+    sms = catalogue.channel("sms") or Channel("sms", identity="phone", answer_by="sms", follow_up=True)
+    monkeypatch.setitem(catalogue.BY_NAME, "sms", sms)
+    return sms
+
+
+def test_an_sms_customer_is_acknowledged_by_sms_at_their_number(sms_channel):
     (draft,) = planner().acknowledgement(ticket("sms", phone="+351912000003"), None, NOW)
     assert (draft.channel, draft.recipient) == ("sms", "+351912000003")
     assert "C-2VVFXBBXSS" in draft.body and len(draft.body) < 320 and draft.headers == {}
+    # The channel they wrote on decides, even when an email address is known too.
+    (draft,) = planner().acknowledgement(ticket("sms", email="ana@example.org", phone="+351912000003"), None, NOW)
+    assert (draft.channel, draft.recipient) == ("sms", "+351912000003")
 
 
-def test_an_agents_reply_to_an_sms_customer_goes_by_sms():
+def test_an_agents_reply_to_an_sms_customer_goes_by_sms(sms_channel):
     message = {"id": 9, "channel": "sms", "body": "We refunded you.", "author": "bob"}
     (draft,) = planner().reply(ticket("sms", phone="+351912000003"), message, NOW)
     assert (draft.channel, draft.recipient) == ("sms", "+351912000003") and "We refunded you." in draft.body
