@@ -1,8 +1,11 @@
 """What the notifier does with each event: keep its view of the ticket, plan the
 messages, and write them to the outbox, all in one transaction per event.
 
-The nameko entrypoints (service.py) call these after fetching what needs another
-service (an agent's roster entry); sending happens later, in senders.py.
+The nameko entrypoints (service.py) read each event into its kernel class
+(services/common/contract/events.py) and call these after fetching what needs
+another service (an agent's roster entry); sending happens later, in senders.py.
+The planner and the store take the ticket and message as the events' plain dicts
+(the store keeps the ticket so, for reminders and alerts later).
 """
 
 from __future__ import annotations
@@ -10,6 +13,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from services.common.contract.events import (
+    TicketCreated,
+    TicketEscalated,
+    TicketMessageAdded,
+    TicketReplyAdded,
+    TicketSurveyAnswered,
+    TicketUpdated,
+)
+from services.common.contract.vocabulary import Status
 from services.common.time.clock import iso, utc
 
 from . import metrics, reminders
@@ -20,7 +32,6 @@ from .store import NotifierStore
 
 log = logging.getLogger("notifier")
 
-PENDING = "pending_customer"
 
 
 def _callback_request(message: dict | None) -> dict | None:
@@ -29,6 +40,11 @@ def _callback_request(message: dict | None) -> dict | None:
     if isinstance(callback, dict) and isinstance(callback.get("number"), str) and callback["number"]:
         return {k: callback.get(k) for k in ("number", "window_start", "window_end")}
     return None
+
+
+def _plain(event, part: str) -> dict | None:
+    """One part of an event (its ticket, its message) as the plain dict it travels as."""
+    return event.to_payload().get(part)
 
 
 def _customer_fields(message: dict | None) -> dict:
@@ -47,9 +63,12 @@ class Notifier:
 
     # --- tickets events ------------------------------------------------------------------
 
-    def ticket_created(self, ticket: dict, message: dict | None, now: datetime) -> int:
-        """Acknowledge a new ticket (also called by the catch-up for tickets created
-        while no notifier queue existed)."""
+    def ticket_created(self, event: TicketCreated, now: datetime) -> int:
+        return self.acknowledge(_plain(event, "ticket"), _plain(event, "message"), now)
+
+    def acknowledge(self, ticket: dict, message: dict | None, now: datetime) -> int:
+        """Acknowledge a new ticket once: on its event, or from the catch-up for tickets
+        created while no notifier queue existed (the tickets service's ticket dict)."""
         with self.store.begin() as conn:
             before = self.store.save_state(conn, ticket, now, **_customer_fields(message))
             if before is not None and before.acknowledged:
@@ -57,33 +76,35 @@ class Notifier:
             self.store.update_state(conn, ticket["reference"], acknowledged=True)
             return self.store.enqueue(conn, self.planner.acknowledgement(ticket, message, now), now)
 
-    def message_added(self, ticket: dict, message: dict, now: datetime) -> int:
+    def message_added(self, event: TicketMessageAdded, now: datetime) -> int:
         """A customer wrote again: no more reminders for this wait; note a callback request.
         Returns how many queued reminders were cancelled."""
+        ticket, message = _plain(event, "ticket"), _plain(event, "message")
         with self.store.begin() as conn:
             fields = _customer_fields(message) if message.get("direction") == "in" else {}
-            if message.get("direction") == "in" and ticket.get("status") != PENDING:
+            if message.get("direction") == "in" and ticket.get("status") != Status.PENDING_CUSTOMER:
                 fields.update(pending_since=None)
             self.store.save_state(conn, ticket, now, **fields)
             return self.store.cancel(conn, ticket["reference"], "reminder", now)
 
-    def ticket_updated(self, ticket: dict, changes: dict, now: datetime) -> int:
-        status = (changes or {}).get("status") or {}
+    def ticket_updated(self, event: TicketUpdated, now: datetime) -> int:
+        ticket, status = _plain(event, "ticket"), event.changes.get("status") or {}
         with self.store.begin() as conn:
             fields = {}
-            if status.get("after") == PENDING:
+            if status.get("after") == Status.PENDING_CUSTOMER:
                 fields.update(pending_since=now, reminders_sent=0)
-            elif status and status.get("before") == PENDING:
+            elif status and status.get("before") == Status.PENDING_CUSTOMER:
                 fields.update(pending_since=None)
             before = self.store.save_state(conn, ticket, now, **fields)
             drafts = []
-            if status and status.get("before") == PENDING:
+            if status and status.get("before") == Status.PENDING_CUSTOMER:
                 self.store.cancel(conn, ticket["reference"], "reminder", now)
-            if status.get("after") == "resolved":
+            if status.get("after") == Status.RESOLVED:
                 drafts += self.planner.resolved(ticket, before.last_message_id if before else None, now)
             return self.store.enqueue(conn, drafts, now)
 
-    def reply_added(self, ticket: dict, message: dict, now: datetime) -> int:
+    def reply_added(self, event: TicketReplyAdded, now: datetime) -> int:
+        ticket, message = _plain(event, "ticket"), _plain(event, "message")
         with self.store.begin() as conn:
             fields = {"last_message_id": message["message_id"]} if message.get("message_id") else {}
             self.store.save_state(conn, ticket, now, **fields)
@@ -92,9 +113,10 @@ class Notifier:
                 metrics.NOTIFICATIONS.labels(shown.channel, "in_page").inc()
             return self.store.enqueue(conn, drafts, now)
 
-    def ticket_seen(self, ticket: dict, now: datetime) -> None:
+    def ticket_seen(self, event: TicketSurveyAnswered, now: datetime) -> None:
+        """An event that changes nothing we send, but brings the ticket's latest state."""
         with self.store.begin() as conn:
-            self.store.save_state(conn, ticket, now)
+            self.store.save_state(conn, _plain(event, "ticket"), now)
 
     # --- staff alerts --------------------------------------------------------------------
 
@@ -105,15 +127,14 @@ class Notifier:
             full = {**(known.ticket if known else {}), **{k: v for k, v in ticket.items() if v is not None}}
             return self.store.enqueue(conn, self.planner.agent_alert(purpose, event_id, full, agent, now, extra), now)
 
-    def escalated(self, event_id: str, payload: dict, now: datetime) -> int:
-        reference = payload.get("reference")
+    def escalated(self, event_id: str, event: TicketEscalated, now: datetime) -> int:
         with self.store.begin() as conn:
-            known = self.store.state(conn, reference)
-            ticket = {**(known.ticket if known else {}), "reference": reference}
+            known = self.store.state(conn, event.reference)
+            ticket = {**(known.ticket if known else {}), "reference": event.reference}
             return self.store.enqueue(conn, self.planner.supervisor_alert(
                 "supervisor_escalated", event_id, ticket, now,
-                {"queue": payload.get("queue") or "fallback", "reason": payload.get("reason") or "no eligible agent",
-                 "waiting_since": payload.get("waiting_since") or "?"}), now)
+                {"queue": event.queue or "fallback", "reason": event.reason or "no eligible agent",
+                 "waiting_since": event.waiting_since or "?"}), now)
 
     def pending_callback(self, reference: str) -> tuple[str, dict] | None:
         """(assignee, request) when a callback request waits for its ticket's agent."""

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 
+from services.common.contract.vocabulary import Priority, Status
+from services.common.time.clock import parse
+
 from . import channels
 from .channels import CALL, EMAIL, IN_PAGE, NOTE, Address
 from .quiet_hours import zone_for
@@ -26,7 +29,9 @@ AUTOMATIC = ("acknowledgement", "resolved", "reminder")  # Auto-Submitted: auto-
 # tracking link (and is sent only once the broker confirmed the complaint, so
 # a complaint with no such reply was never taken). The notifier's WhatsApp
 # acknowledgement would be the customer's second. Callers are still sent an
-# SMS: the reference they heard on the call, written down, with the link.
+# SMS: the reference they heard on the call, written down, with the link. SMS
+# customers too: the SMS intake answers its webhook with no message, so the
+# notifier's SMS is their acknowledgement.
 ACKNOWLEDGED_BY_INTAKE = ("whatsapp",)
 
 # Every variable a template may use (examples); the notifier renders each template
@@ -36,7 +41,7 @@ TEMPLATE_VARIABLES = {
     "tracking_url": "https://complaints.example/complaints/C-2VVFXBBXSS?token=...",
     "survey_url": "https://complaints.example/complaints/C-2VVFXBBXSS/survey?token=...",
     "body": "We refunded the second charge.", "agent": "Ana Costa", "message_subject": "[C-2VVFXBBXSS] Re: Charged",
-    "priority": "high", "channel": "email", "category": "billing", "status": "in_progress",
+    "priority": Priority.HIGH, "channel": "email", "category": "billing", "status": Status.IN_PROGRESS,
     "ticket_url": "http://localhost:8004/tickets/C-2VVFXBBXSS", "kind": "assign", "reminder_number": 1,
     "callback": {"number": "+351912345678", "window_start": "2026-11-23T14:00:00+00:00",
                  "window_end": "2026-11-23T16:00:00+00:00"},
@@ -66,16 +71,6 @@ class Links:
     tracking: callable              # reference -> customer's tracking URL
     survey: callable                # reference -> survey URL
     ticket: callable                # reference -> the agents' view of the ticket
-
-
-def parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 class Planner:
@@ -122,11 +117,11 @@ class Planner:
             return []
         reference = ticket["reference"]
         context = {"reference": reference, "subject": ticket.get("subject") or "",
-                   "customer_name": (ticket.get("customer") or {}).get("name"),
+                   "customer_name": channels.customer_of(ticket).name,
                    "tracking_url": self.links.tracking(reference), "survey_url": self.links.survey(reference),
                    **(extra or {})}
         text = self.templates.render(purpose, channels.language_of(ticket), address.channel, context)
-        urgent = ticket.get("priority") == "urgent"
+        urgent = ticket.get("priority") == Priority.URGENT
         draft = Draft(
             key=f"{key_override or f'{purpose}:{reference}:{discriminator}'}:{address.channel}:{address.address}",
             purpose=purpose, channel=address.channel, recipient=address.address, reference=reference,
@@ -137,7 +132,7 @@ class Planner:
 
     def _quiet(self, purpose, ticket, now) -> datetime:
         s = self.settings
-        if s.quiet_hours is None or purpose not in s.quiet_purposes or ticket.get("priority") == "urgent":
+        if s.quiet_hours is None or purpose not in s.quiet_purposes or ticket.get("priority") == Priority.URGENT:
             return now
         return s.quiet_hours.release(now, zone_for(ticket.get("region"), s.region_timezones, s.default_timezone))
 
@@ -171,7 +166,7 @@ class Planner:
         customer's only channel (whose failure must show)."""
         if self.settings.twilio.account_sid:
             return self.settings.agent_channels
-        return tuple(c for c in self.settings.agent_channels if c not in channels.TWILIO_CHANNELS)
+        return channels.without_twilio(self.settings.agent_channels)
 
     def supervisor_alert(self, purpose: str, key: str, ticket: dict, now: datetime,
                          extra: dict | None = None) -> list[Draft]:
@@ -201,7 +196,7 @@ class Planner:
         task: an alert to the agent and a note on the ticket (mode "task", or when a call
         cannot be placed: no agent phone, no caller id, the window has passed)."""
         reference = ticket["reference"]
-        start, end = parse_time(callback.get("window_start")), parse_time(callback.get("window_end"))
+        start, end = parse(callback.get("window_start")), parse(callback.get("window_end"))
         key = f"callback:{reference}:{callback.get('window_start') or ''}"
         context = {"callback": callback, "agent": (agent or {}).get("display_name") or (agent or {}).get("name")}
         reason = None

@@ -19,7 +19,20 @@ from nameko.web.handlers import http
 
 from services.common import config, web
 from services.common.channels import mail_identity
+from services.common.contract.events import (
+    Event,
+    EventError,
+    Received,
+    TicketCreated,
+    TicketEscalated,
+    TicketMessageAdded,
+    TicketReplyAdded,
+    TicketSurveyAnswered,
+    TicketUpdated,
+    received,
+)
 from services.common.contract.reference import tracking_url
+from services.common.contract.vocabulary import Priority
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
@@ -83,18 +96,24 @@ def on(source, event_type):
     return event_handler(source, event_type, requeue_on_error=True)
 
 
-def _valid(payload, *keys) -> bool:
-    """An event with an id and the named parts ("ticket" must be a ticket dict)."""
-    ok = isinstance(payload, dict) and bool(payload.get("event_id"))
-    for key in keys if ok else ():
-        value = payload.get(key)
-        ok = ok and bool(value) and (key != "ticket" or isinstance(value, dict) and bool(value.get("reference")))
-    if not ok:
+def _read(cls: type[Event], payload) -> Received | None:
+    """The delivery as its kernel event class, or None (counted, logged once at ERROR
+    with every bad field, and acked) when it does not match."""
+    try:
+        delivery = received(cls, payload)
+    except EventError as exc:
         metrics.BAD_EVENTS.inc()
-        log.error("malformed event ignored", extra={"event": str(payload)[:500]})
-    else:
-        metrics.EVENTS.labels(payload.get("event_type") or "?").inc()
-    return ok
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        log.error("malformed %s ignored", cls.event_type, extra={"event_id": event_id, "errors": exc.errors})
+        return None
+    metrics.EVENTS.labels(cls.event_type).inc()
+    return delivery
+
+
+def _after(event: TicketUpdated, name: str):
+    """A changed field's new value (None when it did not change)."""
+    change = event.changes.get(name)
+    return change.get("after") if isinstance(change, dict) else None
 
 
 class NotifierService:
@@ -108,63 +127,52 @@ class NotifierService:
 
     @on("tickets", "ticket_created")
     def on_ticket_created(self, payload):
-        if _valid(payload, "ticket"):
-            self.parts.notifier.ticket_created(payload["ticket"], payload.get("message"), now())
-            self._callback(payload["ticket"]["reference"])
+        if delivery := _read(TicketCreated, payload):
+            self.parts.notifier.ticket_created(delivery.event, now())
+            self._callback(delivery.event.ticket.reference)
 
     @on("tickets", "ticket_message_added")
     def on_message_added(self, payload):
-        if _valid(payload, "ticket", "message"):
-            self.parts.notifier.message_added(payload["ticket"], payload["message"], now())
-            self._callback(payload["ticket"]["reference"])
+        if delivery := _read(TicketMessageAdded, payload):
+            self.parts.notifier.message_added(delivery.event, now())
+            self._callback(delivery.event.ticket.reference)
 
     @on("tickets", "ticket_updated")
     def on_ticket_updated(self, payload):
-        if not _valid(payload, "ticket"):
+        """Besides the customer's messages: the agent's alerts. Every assignment, the
+        router's (event.assignment says why) or by hand, arrives here once, as the
+        tickets service applied it; its event id keys the alert, so a redelivery sends
+        nothing twice."""
+        delivery = _read(TicketUpdated, payload)
+        if delivery is None:
             return
-        ticket, changes = payload["ticket"], payload.get("changes") or {}
-        self.parts.notifier.ticket_updated(ticket, changes, now())
-        assignee = ticket.get("assignee")
-        if assignee and (changes.get("priority") or {}).get("after") == "urgent":
-            self._alert("agent_urgent", payload["event_id"], ticket, assignee)
-        # The router's own assignments are announced by its events; this catches the rest
-        # (an agent or supervisor assigning by hand).
-        if assignee and "assignee" in changes and payload.get("actor") != "router":
-            self._alert("agent_assigned", payload["event_id"], ticket, assignee, {"kind": "manual"})
-        self._callback(ticket["reference"])
+        event, event_id = delivery.event, delivery.event_id
+        self.parts.notifier.ticket_updated(event, now())
+        ticket = event.to_payload()["ticket"]
+        if event.ticket.assignee and _after(event, "priority") == Priority.URGENT:
+            self._alert("agent_urgent", event_id, ticket, event.ticket.assignee)
+        assignee = _after(event, "assignee")
+        if assignee:
+            kind = event.assignment.kind if event.assignment else "manual"
+            self._alert("agent_assigned", event_id, ticket, assignee, {"kind": kind})
+        self._callback(event.ticket.reference)
 
     @on("tickets", "ticket_reply_added")
     def on_reply_added(self, payload):
-        if _valid(payload, "ticket", "message"):
-            self.parts.notifier.reply_added(payload["ticket"], payload["message"], now())
+        if delivery := _read(TicketReplyAdded, payload):
+            self.parts.notifier.reply_added(delivery.event, now())
 
     @on("tickets", "ticket_survey_answered")
     def on_survey_answered(self, payload):
-        if _valid(payload, "ticket"):
-            self.parts.notifier.ticket_seen(payload["ticket"], now())
+        if delivery := _read(TicketSurveyAnswered, payload):
+            self.parts.notifier.ticket_seen(delivery.event, now())
 
-    # --- the router's events ------------------------------------------------------------
-
-    @on("router", "ticket_assigned")
-    def on_assigned(self, payload):
-        self._router_assignment(payload)
-
-    @on("router", "ticket_reassigned")
-    def on_reassigned(self, payload):
-        self._router_assignment(payload)
-
-    def _router_assignment(self, payload):
-        if not _valid(payload, "reference", "assignee"):
-            return
-        ticket = {k: payload.get(k) for k in ("reference", "assignee", "priority", "channel")}
-        self._alert("agent_assigned", payload["event_id"], ticket, payload["assignee"],
-                    {"kind": payload.get("kind") or "assigned"})
-        self._callback(payload["reference"], payload["assignee"])
+    # --- the router's events (its assignments reach us as the tickets' ticket_updated) ----
 
     @on("router", "ticket_escalated")
     def on_escalated(self, payload):
-        if _valid(payload, "reference"):
-            self.parts.notifier.escalated(payload["event_id"], payload, now())
+        if delivery := _read(TicketEscalated, payload):
+            self.parts.notifier.escalated(delivery.event_id, delivery.event, now())
 
     def _agent(self, name):
         """The agent's roster entry. A router that does not answer fails the event, which
@@ -180,11 +188,11 @@ class NotifierService:
     def _alert(self, purpose, event_id, ticket, assignee, extra=None):
         self.parts.notifier.agent_alert(purpose, event_id, ticket, self._agent(assignee), now(), extra)
 
-    def _callback(self, reference, assignee=None):
+    def _callback(self, reference):
+        """A callback request waiting for the ticket's agent goes to them once assigned."""
         pending = self.parts.notifier.pending_callback(reference)
-        if pending is None or (assignee and pending[0] != assignee):
-            return
-        self.parts.notifier.callback(reference, self._agent(pending[0]), now())
+        if pending is not None:
+            self.parts.notifier.callback(reference, self._agent(pending[0]), now())
 
     # --- sending -------------------------------------------------------------------------
 
@@ -259,7 +267,7 @@ class NotifierService:
                         full = self.tickets.get_ticket(reference)
                     first = next((m for m in full.get("messages", []) if m.get("direction") == "in"), None)
                     full.pop("audit", None)
-                    self.parts.notifier.ticket_created(full, first, now())
+                    self.parts.notifier.acknowledge(full, first, now())
                     log.info("caught up on a ticket created before the notifier listened",
                              extra={"reference": reference})
             except (Exception, eventlet.Timeout) as exc:  # tickets away: next time

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from services.common.contract.vocabulary import Status
 from services.common.time.clock import iso, parse
 
 from .plan import Draft
@@ -18,7 +19,6 @@ from .schema import notifications, ticket_state
 
 PUBLIC_FIELDS = ("id", "key", "purpose", "channel", "recipient", "reference", "subject", "status", "attempts",
                  "last_error", "provider_id", "urgent")
-OPEN_TICKET = ("new", "in_progress", "pending_customer")
 
 
 class NotFound(LookupError):
@@ -156,7 +156,7 @@ class NotifierStore:
         before = self.state(conn, reference)
         if before is None:
             conn.execute(_insert(conn, ticket_state).values(
-                reference=reference, ticket=ticket, version=version, status=ticket.get("status") or "new",
+                reference=reference, ticket=ticket, version=version, status=ticket.get("status") or Status.NEW,
                 assignee=ticket.get("assignee"), acknowledged=False, reminders_sent=0, waiting_alerted=False,
                 created_at=parse(ticket.get("created_at")) or now, updated_at=now)
                 .on_conflict_do_nothing(index_elements=["reference"]))
@@ -182,12 +182,12 @@ class NotifierStore:
                 ticket_state.c.reference.in_(references), ticket_state.c.acknowledged.is_(True))).scalars())
 
     def awaiting_customer(self, conn) -> list:
-        return conn.execute(select(ticket_state).where(ticket_state.c.status == "pending_customer",
+        return conn.execute(select(ticket_state).where(ticket_state.c.status == Status.PENDING_CUSTOMER,
                                                        ticket_state.c.pending_since.is_not(None))).all()
 
     def waiting_unassigned(self, conn, created_before: datetime) -> list:
         return conn.execute(select(ticket_state).where(and_(
-            ticket_state.c.status == "new", ticket_state.c.assignee.is_(None),
+            ticket_state.c.status == Status.NEW, ticket_state.c.assignee.is_(None),
             ticket_state.c.waiting_alerted.is_(False), ticket_state.c.created_at < created_before))).all()
 
     def with_callback(self, conn, reference: str):

@@ -3,11 +3,14 @@ series, retry timing, templates and the planner's drafts (keys, headers, timing)
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.contract.events import CustomerView, Identity, TicketSnapshot
+from services.common.contract.vocabulary import Priority, Status
 from services.notifier import backoff, channels, reminders
 from services.notifier.plan import TEMPLATE_VARIABLES, Links, Planner
 from services.notifier.quiet_hours import QuietHours, zone_for
@@ -18,17 +21,19 @@ from services.notifier.templates import Templates
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+def customer(name=None, anonymous=False, **identities) -> dict:
+    """The customer as events bring it: customer(email="a@x.org", phone="+351…")."""
+    return asdict(CustomerView(name, anonymous, tuple(Identity(k, v) for k, v in identities.items())))
+
+
 def ticket(**fields) -> dict:
-    base = {"reference": "C-2VVFXBBXSS", "status": "new", "priority": "medium", "channel": "email",
-            "subject": "Charged twice", "region": None, "language": None, "assignee": None, "version": 1,
-            "customer": {"name": "Ana", "email": "ana@example.org", "phone": None, "whatsapp": None,
-                         "anonymous": False}}
+    """A ticket as the events bring it (a TicketSnapshot's dict)."""
+    base = asdict(TicketSnapshot(reference="C-2VVFXBBXSS", status=Status.NEW, priority=Priority.MEDIUM,
+                                 channel="email", version=1, customer=CustomerView(), created_at=NOW.isoformat(),
+                                 updated_at=NOW.isoformat(), subject="Charged twice"))
+    base["customer"] = customer("Ana", email="ana@example.org")
     base.update(fields)
     return base
-
-
-def customer(**fields) -> dict:
-    return {"name": None, "email": None, "phone": None, "whatsapp": None, "anonymous": False, **fields}
 
 
 # --- channels ---------------------------------------------------------------------------

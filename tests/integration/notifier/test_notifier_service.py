@@ -12,11 +12,11 @@ import pytest
 import requests
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
+from services.common.contract.events import CustomerView, Identity, MessageSnapshot, TicketCreated, TicketSnapshot
 from services.common.contract.reference import tracking_token
+from services.common.contract.vocabulary import Priority, Status
 from services.common.messaging.publisher import ComplaintPublisher
-from testkit.fake_twilio import FakeTwilio
-from testkit.ports import free_port
-from testkit.smtp_server import smtp_env, start_smtp
+from testkit.smtp_server import smtp_env
 from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -24,22 +24,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 FAST = {"NOTIFIER_SEND_INTERVAL_SECONDS": "0.2", "NOTIFIER_RETRY_BASE_SECONDS": "0.2",
         "NOTIFIER_RETRY_CAP_SECONDS": "1", "NOTIFIER_MAX_ATTEMPTS": "3", "NOTIFIER_SCHEDULE_SECONDS": "0.5",
         "NOTIFIER_CATCHUP_SECONDS": "2", "RPC_TIMEOUT_SECONDS": "5"}
-
-
-@pytest.fixture
-def smtp():
-    port = free_port()
-    controller, sink = start_smtp(port)
-    sink.port = port
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(free_port()).start()
-    yield fake
-    fake.stop()
 
 
 class System:
@@ -243,11 +227,13 @@ def test_a_redelivered_event_sends_once(database_url, system, rabbit):
 
     system.start_notifier(database_url=database_url)
     reference = "C-2VVFXBBXSS"
-    event = {"event_id": str(uuid.uuid4()), "event_type": "ticket_created", "intake_id": new_intake_id(),
-             "ticket": {"reference": reference, "status": "new", "priority": "medium", "channel": "email",
-                        "subject": "Charged twice", "version": 1, "created_at": utc_now_iso(), "assignee": None,
-                        "customer": {"name": "Ana", "email": "twice@example.org", "anonymous": False}},
-             "message": {"id": 1, "direction": "in", "message_id": "<m1@mail.example.org>", "extras": {}}}
+    ticket = TicketSnapshot(reference=reference, status=Status.NEW, priority=Priority.MEDIUM, channel="email",
+                            version=1, created_at=utc_now_iso(), updated_at=utc_now_iso(), subject="Charged twice",
+                            customer=CustomerView("Ana", False, (Identity("email", "twice@example.org"),)))
+    first = MessageSnapshot(id=1, direction="in", channel="email", created_at=utc_now_iso(),
+                            message_id="<m1@mail.example.org>", extras={})
+    created = TicketCreated(ticket=ticket, intake_id=new_intake_id(), received_at=utc_now_iso(), message=first)
+    event = {"event_id": str(uuid.uuid4()), "event_type": "ticket_created", **created.to_payload()}
     dispatch = event_dispatcher({"AMQP_URI": rabbit.amqp_uri})
     wait_for(lambda: rabbit.queue("evt-tickets-ticket_created--notifier.on_ticket_created"),
              message="the notifier's queue")

@@ -8,12 +8,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from services.common.storage.db import make_engine
+from services.notifier import channels
 from services.notifier.migrate import upgrade
 from services.notifier.plan import Draft
-from services.notifier.schema import metadata
+from services.notifier.schema import metadata, ticket_state
 from services.notifier.store import NotifierStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -94,3 +95,22 @@ def test_rows_are_claimed_one_at_a_time_so_a_crash_strands_only_the_one_in_hand(
     assert first is not None
     assert sorted(r["status"] for r in store.list()) == ["pending", "pending", "sending"]
     assert {r.key for r in store.claim_due(NOW)} == {"a", "b", "c"} - {first.key}
+
+
+def test_tickets_remembered_before_identities_keep_their_customers_addresses(database_url):
+    upgrade(database_url, "n0001")
+    engine = make_engine(database_url)
+    legacy = {"reference": "C-2VVFXBBXSS", "status": "pending_customer", "version": 2, "channel": "voice",
+              "customer": {"name": "Ana", "email": None, "phone": "+351912000003", "whatsapp": None,
+                           "anonymous": False}}
+    with engine.begin() as conn:
+        conn.execute(insert(ticket_state).values(
+            reference="C-2VVFXBBXSS", ticket=legacy, version=2, status="pending_customer", acknowledged=True,
+            reminders_sent=0, waiting_alerted=False, created_at=NOW, updated_at=NOW))
+    upgrade(database_url)
+    with engine.connect() as conn:
+        ticket = NotifierStore(engine).state(conn, "C-2VVFXBBXSS").ticket
+    engine.dispose()
+    assert ticket["customer"] == {"name": "Ana", "anonymous": False,
+                                  "identities": [{"kind": "phone", "value": "+351912000003"}]}
+    assert channels.customer_address(ticket) == channels.Address("sms", "+351912000003")  # the reminder goes out
