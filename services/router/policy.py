@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
+from services.common.contract.vocabulary import DEFAULT_PRIORITY, OPEN_STATUS_VALUES, Priority, Status
+
+# An agent's statuses (roster words, not ticket words).
 STATUSES = ("available", "away", "offline")
 
 # Policy steps, in the order a waiting ticket goes through them.
@@ -61,9 +63,9 @@ class PolicyConfig:
         return float(self.priority_weights.get(priority, 1.0))
 
     def counts_toward_load(self, status: str) -> bool:
-        if status in ("resolved", "closed"):
+        if status not in OPEN_STATUS_VALUES:
             return False
-        return status != "pending_customer" or self.count_pending_customer
+        return status != Status.PENDING_CUSTOMER or self.count_pending_customer
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Ticket:
     category: str | None = None
     region: str | None = None
     language: str | None = None
-    priority: str = "medium"
+    priority: str = DEFAULT_PRIORITY.value
     channel: str = "web"
     created_at: datetime | None = None
 
@@ -256,9 +258,17 @@ def waiting_order(tickets, waiting_since: dict[str, datetime] | None = None):
     def key(t):
         waited_from = since.get(t.reference) or t.created_at
         # An undated ticket goes after the dated ones of its priority instead of breaking the sort.
-        return (-PRIORITY_RANK.get(t.priority, 1), waited_from is None, waited_from or _EPOCH, t.reference)
+        return (-priority_rank(t.priority), waited_from is None, waited_from or _EPOCH, t.reference)
 
     return sorted(tickets, key=key)
+
+
+def priority_rank(priority: str) -> int:
+    """Priority.rank; an unknown word ranks as the default priority."""
+    try:
+        return Priority(priority).rank
+    except ValueError:
+        return DEFAULT_PRIORITY.rank
 
 
 def needs_handover(agent: Agent, at: datetime, config: PolicyConfig) -> str | None:
