@@ -28,6 +28,7 @@ from services.common.time.clock import now, utc
 from . import announcements, explain, policy
 from . import assignment_sql as sql
 from .mirror import load_deltas, policy_ticket
+from .ranked_roster import RankedRoster
 from .roster_cache import RosterCache
 from .schema import decisions, outbox, tickets
 
@@ -78,7 +79,7 @@ class Assignments:
             return decision
         raise Lost(f"{reference}: kept losing races; will retry from the waiting queue")
 
-    def _decide(self, ranked: policy.RankedRoster, ticket: policy.Ticket, step: str, at: datetime,
+    def _decide(self, ranked: RankedRoster, ticket: policy.Ticket, step: str, at: datetime,
                 exclude: str | None) -> policy.Decision:
         """A small roster: check everyone, so `explain` lists them all. A large one: only
         the available agents with the skill (and, until relaxed, the region and language),

@@ -1,4 +1,4 @@
-"""The roster a router process decides from: a policy.RankedRoster read whole once,
+"""The roster a router process decides from: a RankedRoster read whole once,
 kept current with this process's own claims and roster edits, and refreshed
 incrementally from the database every ROUTER_ROSTER_TTL_SECONDS and at each sweep.
 
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from services.common.time.clock import utc
 
 from . import policy, settings
+from .ranked_roster import RankedRoster
 from .schema import agents, tickets, vacations
 
 # How long a router process decides from its in-memory roster before refreshing it.
@@ -32,7 +33,7 @@ _DYNAMIC = select(agents.c.name, agents.c.status, agents.c.status_since, agents.
 class RosterCache:
     def __init__(self, engine):
         self.engine = engine
-        self.ranked: policy.RankedRoster | None = None   # the roster for deciding, see snapshot
+        self.ranked: RankedRoster | None = None   # the roster for deciding, see snapshot
         self._seen: dict[str, tuple] = {}               # name -> its _DYNAMIC columns as last read
         self._stale: set[str] = set()                    # agents to re-read before the next decision
         # How many times each agent was re-read from the database (and the whole roster):
@@ -44,7 +45,7 @@ class RosterCache:
         # Decisions and cache updates from several threads (or green threads) of one process.
         self.lock = threading.RLock()
 
-    def snapshot(self) -> policy.RankedRoster:
+    def snapshot(self) -> RankedRoster:
         """The roster for deciding, refreshed first when due. The database is read without
         holding the lock (a worker holding the only pooled connection may be waiting for
         it); only applying the result takes it."""
@@ -98,7 +99,7 @@ class RosterCache:
         if self._stale:
             self._reread()
 
-    def _apply_dynamic(self, ranked: policy.RankedRoster, r: tuple) -> bool:
+    def _apply_dynamic(self, ranked: RankedRoster, r: tuple) -> bool:
         """Apply one agent's changing columns; True when the agent must be re-read whole."""
         name = r[0]
         before = self._seen.get(name)
@@ -145,7 +146,7 @@ class RosterCache:
             self._stale.clear()  # everything is read now; edits from here on are read again later
         with self.engine.connect() as conn:
             roster, rows = load_agents(conn)
-        ranked = policy.RankedRoster(roster)
+        ranked = RankedRoster(roster)
         with self.lock:
             self.ranked = ranked
             self._roster_reads += 1
