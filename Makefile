@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint migrate bench chaos deploy-check clean distclean
+.PHONY: help setup run test unit lint migrate bench chaos deploy-check clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -26,14 +26,18 @@ test: ## Set up what is missing, then run the test suite (PYTEST_ARGS=...)
 	bash scripts/setup.sh all
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+unit: ## Pure-rule tests only: no RabbitMQ, database server or browser needed (seconds)
+	bash scripts/setup.sh python
+	$(VENV)/bin/pytest tests/unit -q
+
 lint: ## ruff check
 	bash scripts/setup.sh python
 	$(VENV)/bin/ruff check .
 
 migrate: ## Apply every service's database migrations (each service also does it at start)
 	bash scripts/setup.sh python
-	for service in tickets router notifier console intake_whatsapp intake_voice intake_email; do \
-		$(PYTHON) -m services.$$service migrate || exit 1; done
+	services=$$($(PYTHON) -m services.common.registry with-migrations) || exit 1; \
+	for service in $$services; do $(PYTHON) -m services.$$service migrate || exit 1; done
 
 bench: ## Benchmarks: routing decisions, email intake, end to end through the real intakes (prints figures)
 	bash scripts/setup.sh all

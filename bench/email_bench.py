@@ -3,7 +3,7 @@
     .venv/bin/python bench/email_bench.py                    # 300 mixed messages
     .venv/bin/python bench/email_bench.py --messages 1000 --intake-db postgres
 
-A private Dovecot (tests/imap_support.py; scripts/setup.d/dovecot.sh installs
+A private Dovecot (testkit/imap_server.py; scripts/setup.d/dovecot.sh installs
 it) gets a mailbox of mixed messages, delivered before anything is measured:
 new complaints in every encoding of tests/data/email/ (plain, multipart, HTML
 only, base64, quoted-printable, Latin-1, KOI8-R, ISO-2022-JP, an unknown
@@ -42,15 +42,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from imap_support import Dovecot, message, sample  # noqa: E402
 
 from bench.router_bench import postgres_database  # noqa: E402
-from loadtest.system import service_process  # noqa: E402
 from services.common.contract.reference import reference_for  # noqa: E402
 from services.intake_email.complaint import external_id, intake_id_for  # noqa: E402
 from services.intake_email.parsing import message_id_of  # noqa: E402
+from testkit.imap_server import Dovecot  # noqa: E402
+from testkit.processes import service_process  # noqa: E402
+from testkit.sample_mail import message, sample  # noqa: E402
 
 AMQP_BASE = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://127.0.0.1:15672/api")

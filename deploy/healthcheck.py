@@ -2,9 +2,9 @@
 
 One image runs every service, each on its own port, so the service is read
 from the container's command (`python -m services.<name>`, PID 1's arguments
-under tini) and its port from services.common.config (which honours
-<SERVICE>_PORT). Exit 0 when GET /health/ready answers 200, 1 otherwise;
-`--live` asks /health/live instead. A container running a one-shot command
+under tini), its port from services.common.config (which honours
+<SERVICE>_PORT) and its health paths from the service registry. Exit 0 when
+GET /health/ready answers 200, 1 otherwise; `--live` asks /health/live instead. A container running a one-shot command
 (`... migrate`) has nothing to serve and counts as healthy.
 
     python deploy/healthcheck.py [--live] [--cmdline-file /proc/1/cmdline]
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.common import config  # noqa: E402
+from services.common import config, registry  # noqa: E402
 
 
 def service_from_cmdline(args: list[str]) -> tuple[str | None, bool]:
@@ -47,7 +47,11 @@ def main(argv: list[str]) -> int:
         return 1
     if not serving:
         return 0
-    url = f"http://127.0.0.1:{config.port(name)}/health/{'live' if opts.live else 'ready'}"
+    if name not in registry.BY_NAME:
+        print(f"healthcheck: services.{name} is not in the service registry", file=sys.stderr)
+        return 1
+    service = registry.get(name)
+    url = f"http://127.0.0.1:{config.port(name)}{service.health_live if opts.live else service.health_ready}"
     try:
         with urllib.request.urlopen(url, timeout=4) as resp:
             return 0 if resp.status == 200 else 1

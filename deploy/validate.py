@@ -7,6 +7,9 @@ prints what was checked and every problem, and exits 1 if there is one.
 tests/test_deploy.py runs the same checks inside `make test`. Nothing here
 needs a Docker engine, a cluster or the network:
 
+- the service registry (services/common/registry.py) is what compose and
+  Kubernetes run: each of its services, and no other, on its port, probed on
+  its health paths; the addresses one service calls another at are set;
 - compose: rendered by `docker compose config` (or Debian's docker-compose),
   then every reference (depends_on, networks, volumes, env_file) and every
   service's command module is checked;
@@ -36,9 +39,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common.config import DEFAULT_PORTS  # noqa: E402
+from services.common import registry  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
+CONFIG_ENV = DEPLOY / "config.env"   # shared by compose and (as a copy) the Kubernetes base
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 COMPOSE_ENV_EXAMPLE = DEPLOY / "env.example"
 K8S = DEPLOY / "k8s"
@@ -55,8 +59,9 @@ CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 # one leaves this list when its service defines it; the check says which.
 PENDING_METRICS: dict[str, str] = {}
 # Services whose HTTP intake or decisions scale with traffic: they get an HPA.
-AUTOSCALED = {"intake_chat", "intake_whatsapp", "intake_voice", "router"}
-HEALTH_LIVE, HEALTH_READY = "/health/live", "/health/ready"
+AUTOSCALED = {s.name for s in registry.SERVICES if s.autoscaled}
+# Compose services that are not the system's own: the broker, the database, the migration one-shot.
+COMPOSE_INFRASTRUCTURE = {"rabbitmq", "postgres", "migrate"}
 
 MODULE_RE = re.compile(r"\bservices\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -74,9 +79,9 @@ def command_modules(command) -> list[str]:
 
 def module_status(name: str) -> str:
     """'ok'; 'pending' for a known service not in the tree yet; otherwise a problem."""
-    if name not in DEFAULT_PORTS:
-        return (f"services.{name} is not a service of this system (known: {', '.join(sorted(DEFAULT_PORTS))}); "
-                "a typo?")
+    if name not in registry.BY_NAME:
+        return (f"services.{name} is not a service of this system (known: {', '.join(sorted(registry.BY_NAME))}"
+                "; services/common/registry.py lists them); a typo?")
     folder = ROOT / "services" / name
     if not (folder / "__main__.py").is_file():
         return "pending"
@@ -91,14 +96,10 @@ def migrations_run_by(command) -> list[str]:
     return MIGRATE_RE.findall(" ".join(map(str, command or [])))
 
 
-def services_with_migrations(services_dir: Path = ROOT / "services") -> set[str]:
-    return {p.parent.name for p in services_dir.glob("*/migrate.py")}
-
-
 def migration_problems(where: str, command) -> list[str]:
     """Deployed services run with AUTO_MIGRATE=0: every service that has
     migrations must be in the migration one-shot / Job."""
-    missing = services_with_migrations() - set(migrations_run_by(command))
+    missing = set(registry.with_migrations()) - set(migrations_run_by(command))
     return [f"{where}: does not run `python -m services.{name} migrate`" for name in sorted(missing)]
 
 
@@ -282,13 +283,16 @@ def workload_problems(docs: list[dict]) -> list[str]:
         if w.service is None:
             problems.append(f"{name}: runs no single `python -m services.<name>`")
             continue
-        port = DEFAULT_PORTS.get(w.service)
+        if w.service not in registry.BY_NAME:
+            continue  # said above, by module_status
+        service = registry.get(w.service)
+        port = service.port
         main = w.pod["containers"][0]
         ports = {p.get("name"): p["containerPort"] for p in main.get("ports", [])}
         if port not in ports.values():
             problems.append(f"{name}: {w.service} listens on {port}, "
                             f"but the container declares {sorted(ports.values())}")
-        for probe, path in (("livenessProbe", HEALTH_LIVE), ("readinessProbe", HEALTH_READY)):
+        for probe, path in (("livenessProbe", service.health_live), ("readinessProbe", service.health_ready)):
             get = (main.get(probe) or {}).get("httpGet")
             if not get:
                 problems.append(f"{name}: no {probe} (httpGet {path})")
@@ -363,6 +367,81 @@ def servicemonitor_problems(docs: list[dict]) -> list[str]:
                     problems.append(f"{_kn(sm)}: {_kn(s)} has no port named {ep.get('port')!r}")
             if ep.get("path", "/metrics") != "/metrics":
                 problems.append(f"{_kn(sm)}: scrapes {ep.get('path')}, the services serve /metrics")
+    return problems
+
+
+# --- the service registry ---------------------------------------------------------------
+
+
+def compose_registry_problems(rendered: dict) -> list[str]:
+    """Compose runs each registry service, under its own name, on its port; nothing else of ours."""
+    problems = []
+    services = rendered.get("services") or {}
+    for s in registry.SERVICES:
+        svc = services.get(s.name)
+        if svc is None:
+            problems.append(f"compose: no service {s.name} (services/common/registry.py lists it)")
+            continue
+        if command_modules(svc.get("command")) != [s.name] or migrations_run_by(svc.get("command")):
+            problems.append(f"compose: {s.name} should run `python -m {s.module}`, not {svc.get('command')}")
+        if container_ports(svc) != {s.port}:
+            problems.append(f"compose: {s.name} listens on {s.port}, but publishes {sorted(container_ports(svc))}")
+    for name in sorted(set(services) - set(registry.BY_NAME) - COMPOSE_INFRASTRUCTURE):
+        problems.append(f"compose: service {name} is not in services/common/registry.py")
+    return problems
+
+
+def kubernetes_registry_problems(docs: list[dict]) -> list[str]:
+    """Each registry service runs in one Deployment, behind a Service on its port;
+    a Deployment of something else is refused (workload_problems says which module)."""
+    problems = []
+    deployments: dict[str, list[dict]] = {}
+    for w in workloads(docs):
+        if w.doc["kind"] == "Deployment":
+            deployments.setdefault(w.service, []).append(w.doc)
+    services = [d for d in docs if d.get("kind") == "Service"]
+    for s in registry.SERVICES:
+        found = deployments.get(s.name, [])
+        if len(found) != 1:
+            problems.append(f"Kubernetes: {len(found)} Deployments run {s.module} (one expected)")
+            continue
+        labels = found[0]["spec"]["template"]["metadata"].get("labels") or {}
+        fronting = [svc for svc in services
+                    if (sel := svc["spec"].get("selector")) and sel.items() <= labels.items()]
+        if not any(p["port"] == s.port for svc in fronting for p in svc["spec"].get("ports", [])):
+            problems.append(f"Kubernetes: no Service sends port {s.port} to {_kn(found[0])} ({s.name})")
+    for name in sorted(set(deployments) - set(registry.BY_NAME), key=str):
+        problems.append(f"Kubernetes: Deployment {_kn(deployments[name][0])} runs "
+                        f"{f'services.{name}' if name else 'no single service'}, not a service of the registry")
+    return problems
+
+
+def read_env_file(path: Path = CONFIG_ENV) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines()
+                if line.strip() and not line.startswith("#"))
+
+
+def peer_url_problems(config_env: dict[str, str], compose_services: set[str] | None,
+                      k8s_services: set[str] | None) -> list[str]:
+    """A service that calls another over HTTP finds it at <PEER>_URL; deployed, that must be
+    set (the local default, 127.0.0.1, is the caller's own container) to a name both compose
+    and Kubernetes resolve, on the peer's port. None: that side could not be rendered (said elsewhere)."""
+    problems = []
+    for s in registry.SERVICES:
+        for peer in s.calls:
+            variable, port = f"{peer.upper()}_URL", registry.get(peer).port
+            url = config_env.get(variable)
+            match = re.fullmatch(r"https?://([^:/]+):(\d+)/?", url or "")
+            if not match:
+                problems.append(f"config.env: {s.name} calls {peer}: set {variable}=http://<host>:{port} "
+                                f"(now {url!r})")
+                continue
+            host, given = match.group(1), int(match.group(2))
+            if given != port:
+                problems.append(f"config.env: {variable} names port {given}, but {peer} listens on {port}")
+            for where, known in (("compose", compose_services), ("Kubernetes", k8s_services)):
+                if known is not None and host not in known:
+                    problems.append(f"config.env: {variable} names host {host!r}, which is no {where} service")
     return problems
 
 
@@ -508,9 +587,14 @@ def run_all(out=print) -> list[str]:
         problems.extend(found)
 
     section("Dockerfile", dockerfile_problems(DOCKERFILE.read_text()))
+    out(f"registry: {', '.join(f'{s.name} ({s.kind}, {s.port})' for s in registry.SERVICES)}")
+    compose_names: set[str] | None = None
+    k8s_services: set[str] | None = None
     try:
         rendered = render_compose()
+        compose_names = set(rendered.get("services") or {})
         section(f"compose ({' '.join(compose_command())} config)", compose_problems(compose_source(), rendered))
+        section("compose runs the registry", compose_registry_problems(rendered))
         section("compose migrations", migration_problems("compose service migrate",
                                                          rendered["services"]["migrate"]["command"]))
     except (ToolMissing, ValueError) as exc:
@@ -525,6 +609,7 @@ def run_all(out=print) -> list[str]:
         kinds = sorted({d["kind"] for d in docs})
         out(f"{label}: {len(docs)} objects ({', '.join(kinds)})")
         section(f"  schemas (kubernetes-validate, strict, {' and '.join(KUBERNETES_VERSIONS)})", schema_problems(docs))
+        section("  runs the registry", kubernetes_registry_problems(docs))
         section("  workloads", workload_problems(docs))
         section("  services", service_problems(docs))
         section("  autoscaling", autoscaling_problems(docs))
@@ -532,6 +617,10 @@ def run_all(out=print) -> list[str]:
         section("  migrations", migration_problems(f"{label} Job", [a for c in jobs for a in container_command(c)]))
         if any(d.get("kind") == "ServiceMonitor" for d in docs):
             section("  ServiceMonitor (CRD: checked against the Services, not a schema)", servicemonitor_problems(docs))
+        if folder == KUSTOMIZATIONS[0]:
+            k8s_services = {d["metadata"]["name"] for d in docs if d.get("kind") == "Service"}
+    section("addresses services call each other at (config.env)",
+            peer_url_problems(read_env_file(), compose_names, k8s_services))
     modules = sorted({m for d in render_kustomization(KUSTOMIZATIONS[-1]) for w in workloads([d])
                       for c in w.containers for m in command_modules(container_command(c))})
     out("entrypoints: " + ", ".join(f"services.{m} ({module_status(m)})" for m in modules))

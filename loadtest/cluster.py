@@ -1,9 +1,10 @@
 """The whole system on a private broker and database: what the fault-injection
 suite and the end-to-end benchmark run against.
 
-Every service that exists in services/ and has a role here is started as its
-own process, each with its own PostgreSQL database (services own their
-tables), all on one private RabbitMQ node.
+Every service of the registry (services/common/registry.py) that has a role
+here (`load_cluster`) is started as its own process, each with its own
+PostgreSQL database (services own their tables), all on one private RabbitMQ
+node.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from pathlib import Path
 
 import requests
 
+from services.common import registry
+from testkit.fake_twilio import AUTH_TOKEN, FakeTwilio
+from testkit.ports import free_port
+from testkit.processes import ServiceProcess, service_exists, service_process
+
 from .drivers import VoiceDriver, WebFormDriver, WhatsAppDriver
-from .fake_twilio import AUTH_TOKEN, FakeTwilio
 from .infra import PrivatePostgres, PrivateRabbit
 from .mail_catcher import MailCatcher
-from .system import ServiceProcess, free_port, service_exists, service_process
 
-# Start order: the consumers first, so nothing waits on them; the intakes last.
-SERVICES = ("tickets", "router", "notifier", "intake_chat", "intake_whatsapp", "intake_voice")
+# The registry's services that complaints pass through and this cluster can drive, in its start
+# order (the consumers first, so nothing waits on them; the intakes last).
+SERVICES = tuple(s.name for s in registry.SERVICES if s.load_cluster)
 TRACKING_SECRET = "loadtest-tracking-secret"
 
 

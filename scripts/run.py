@@ -29,23 +29,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common import config  # noqa: E402
+from services.common import config, registry  # noqa: E402
 
 PY = sys.executable
 
-# Started in this order, stopped together. Add a service here, in one line.
+# Started in this order, stopped together: every service in the registry
+# (services/common/registry.py, the one list), after a local SMTP sink for what
+# the notifier sends (files under var/mail/new/; set SMTP_HOST/SMTP_PORT to use
+# a real server instead).
 SERVICES: list[tuple[str, list[str]]] = [
-    # A local SMTP sink for what the notifier sends (files under var/mail/new/);
-    # set SMTP_HOST/SMTP_PORT to use a real server instead.
     ("mail", [PY, "scripts/mail_sink.py"]),
-    ("tickets", [PY, "-m", "services.tickets"]),
-    ("router", [PY, "-m", "services.router"]),
-    ("notifier", [PY, "-m", "services.notifier"]),
-    ("console", [PY, "-m", "services.console"]),
-    ("intake_chat", [PY, "-m", "services.intake_chat"]),
-    ("intake_whatsapp", [PY, "-m", "services.intake_whatsapp"]),
-    ("intake_voice", [PY, "-m", "services.intake_voice"]),
-    ("intake_email", [PY, "-m", "services.intake_email"]),
+    *[(s.name, [PY, "-m", s.module]) for s in registry.SERVICES],
 ]
 
 MIGRATE: tuple[str, list[str]] = ("migrate", [PY, "-m", "services.tickets", "migrate"])
@@ -107,7 +101,8 @@ class Service:
     def __init__(self, name: str, argv: list[str], log: Log):
         self.name, self.argv, self.log = name, argv, log
         self.port = service_port(name)
-        self.health_url = f"http://{health_host()}:{self.port}/health/live" if self.port else None
+        path = registry.BY_NAME[name].health_live if name in registry.BY_NAME else registry.HEALTH_LIVE
+        self.health_url = f"http://{health_host()}:{self.port}{path}" if self.port else None
         self.healthy = False
         self.proc: subprocess.Popen | None = None
         self.reader: threading.Thread | None = None
@@ -144,7 +139,7 @@ class Service:
 
 
 def service_port(name: str) -> int | None:
-    if name in config.DEFAULT_PORTS:
+    if name in registry.BY_NAME:
         return config.port(name)
     value = os.environ.get(f"{name.upper()}_PORT")
     return int(value) if value else None
@@ -208,6 +203,8 @@ def banner(running: list[Service]) -> str:
                      "(mailboxes from EMAIL_MAILBOXES or EMAIL_MAILBOXES_FILE)")
     if "mail" in names:
         lines.append(f"Mail the system sends: {config.VAR_DIR / 'mail' / 'new'}/")
+    ports = ", ".join(f"{s.name} {s.port}" for s in running if s.name in registry.BY_NAME)
+    lines.append(f"Every service answers {registry.HEALTH_LIVE} and /metrics on its port: {ports}")
     lines += ["", "Ctrl-C stops everything.", rule, ""]
     return "\n".join(lines)
 

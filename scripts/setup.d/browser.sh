@@ -1,4 +1,4 @@
-# Test peer for the browser tests (tests/test_browser*.py): Debian's headless
+# Test peer for the browser tests (tests/e2e/test_browser*.py): Debian's headless
 # Chromium and ChromeDriver, and axe-core (the accessibility checker the tests
 # run inside the pages) installed with npm into var/npm, which git ignores.
 # Sourced by scripts/setup.sh with its helpers (say, have, apt_install).

@@ -1,4 +1,4 @@
-# Test peer for tests/test_deploy.py: something that renders the docker compose
+# Test peer for tests/integration/deploy/test_deploy.py: something that renders the docker compose
 # file offline, without a Docker engine. Docker's own `docker compose` plugin
 # is used when present; otherwise Debian's docker-compose (1.29, a Python
 # program whose `config` only parses and interpolates). kubectl (for

@@ -1,4 +1,4 @@
-# Test peer for the email intake's tests (tests/test_intake_email*.py) and its
+# Test peer for the email intake's tests (tests/integration/intake_email/) and its
 # benchmark: Debian's Dovecot IMAP server, and a dedicated system user that
 # owns the test mailboxes (Dovecot refuses to deliver or read mail as root).
 # The tests start their own Dovecot instance on a free port with their own

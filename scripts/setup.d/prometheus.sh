@@ -1,4 +1,4 @@
-# Test peer for the alert rules in deploy/prometheus/ (tests/test_alert_rules.py):
+# Test peer for the alert rules in deploy/prometheus/ (tests/integration/deploy/test_alert_rules.py):
 # promtool, from Debian's prometheus package, checks and unit-tests them.
 # Sourced by scripts/setup.sh with its helpers (say, apt_install).
 

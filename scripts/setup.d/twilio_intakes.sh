@@ -1,4 +1,4 @@
-# Test peer for the phone intake's tests (tests/test_intake_voice.py): the
+# Test peer for the phone intake's tests (tests/integration/intake_voice/): the
 # time-zone database, for callback windows in a named zone (Europe/Lisbon).
 # Sourced by scripts/setup.sh with its helpers (say, apt_install).
 

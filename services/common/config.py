@@ -11,19 +11,13 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from services.common import registry
+
 ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
 
-DEFAULT_PORTS = {
-    "intake_chat": 8001,
-    "intake_whatsapp": 8002,
-    "intake_voice": 8003,
-    "tickets": 8004,
-    "router": 8005,
-    "notifier": 8006,
-    "intake_email": 8007,
-    "console": 8008,
-}
+# From the service registry, the one list of services (and their default ports).
+DEFAULT_PORTS = {s.name: s.port for s in registry.SERVICES}
 
 SECRET_NAMES = ("TRACKING_SECRET",)
 
@@ -48,7 +42,15 @@ def http_host() -> str:
 
 
 def port(service: str) -> int:
-    return int(os.environ.get(f"{service.upper()}_PORT", DEFAULT_PORTS[service]))
+    """<SERVICE>_PORT, else the registry's default."""
+    return int(os.environ.get(f"{service.upper()}_PORT", registry.get(service).port))
+
+
+def service_url(service: str) -> str:
+    """Where one service reaches another over HTTP: <SERVICE>_URL (e.g. http://console:8008
+    in a cluster), else this machine on the port that service listens on (<SERVICE>_PORT)."""
+    given = os.environ.get(f"{service.upper()}_URL")
+    return (given or f"http://127.0.0.1:{port(service)}").rstrip("/")
 
 
 def public_base_url() -> str:

@@ -42,7 +42,7 @@ def cookie_secure() -> bool:
 
 
 def router_url() -> str:
-    return os.environ.get("ROUTER_URL", f"http://127.0.0.1:{config.port('router')}").rstrip("/")
+    return config.service_url("router")
 
 
 def bootstrap_admin() -> tuple[str, str] | None:

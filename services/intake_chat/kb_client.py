@@ -10,6 +10,8 @@ import os
 
 import requests
 
+from services.common import config
+
 log = logging.getLogger("intake_chat")
 
 
@@ -18,7 +20,8 @@ class KnowledgeBaseUnavailable(RuntimeError):
 
 
 def console_url() -> str:
-    return os.environ.get("CONSOLE_URL", "http://127.0.0.1:8008").rstrip("/")
+    """CONSOLE_URL, else the console on this machine at CONSOLE_PORT."""
+    return config.service_url("console")
 
 
 def timeout() -> float:

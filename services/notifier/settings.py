@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common import config
+
 from .quiet_hours import QuietHours
 from .reminders import parse_hours
 
@@ -135,4 +137,4 @@ CONFIG_NAMES = ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PA
 
 def ticket_url_template() -> str:
     """Where agents open a ticket from an alert; {reference} is replaced."""
-    return os.environ.get("NOTIFIER_TICKET_URL", "http://localhost:8004/tickets/{reference}")
+    return os.environ.get("NOTIFIER_TICKET_URL", f"http://localhost:{config.port('tickets')}/tickets/{{reference}}")

@@ -9,16 +9,19 @@ from datetime import UTC, datetime
 
 from services.common import web
 from services.common.contract.complaint import CATEGORIES, CHANNELS
+from services.common.contract.errors import Conflict, Invalid, NotFound
+from services.common.contract.vocabulary import PRIORITIES, STATUSES
 from services.common.web import BadRequest
 
 from . import domain
-from .store import MAX_PER_PAGE, SORTS, Conflict, NotFound
+from .queries import MAX_PER_PAGE, SORTS
 
 ERRORS = (
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (domain.IllegalTransition, 409, "illegal_transition"),
     (domain.TicketError, 422, "invalid"),
+    (Invalid, 422, "invalid"),
     (BadRequest, 400, "bad_request"),
 )
 
@@ -40,7 +43,7 @@ def search_filters(args) -> dict:
     """Query parameters (or an RPC dict) -> TicketStore.search keyword arguments."""
     get = args.get
     filters = {}
-    for name, allowed in (("status", domain.STATUSES), ("priority", domain.PRIORITIES),
+    for name, allowed in (("status", STATUSES), ("priority", PRIORITIES),
                           ("category", CATEGORIES), ("channel", CHANNELS)):
         value = get(name)
         if value:

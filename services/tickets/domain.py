@@ -1,4 +1,6 @@
-"""Ticket rules in plain Python: statuses, transitions, priorities, threading.
+"""Ticket rules in plain Python: transitions, threading, replies, surveys, SLA clocks,
+and how a router decision applies. The words (Status, Priority, ActorType) are the
+kernel's (services/common/contract/vocabulary.py); the rules over them live here.
 
 Nothing here touches a database, a broker or HTTP, so every rule is tested in
 milliseconds (tests/test_tickets_domain.py).
@@ -7,35 +9,28 @@ milliseconds (tests/test_tickets_domain.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-NEW, IN_PROGRESS, PENDING_CUSTOMER, RESOLVED, CLOSED = (
-    "new", "in_progress", "pending_customer", "resolved", "closed")
-STATUSES = (NEW, IN_PROGRESS, PENDING_CUSTOMER, RESOLVED, CLOSED)
-OPEN_STATUSES = (NEW, IN_PROGRESS, PENDING_CUSTOMER)
+from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Priority, Status, one_of
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
 # closed one is final: a customer writing again gets a new, linked ticket.
 # A customer's reply follows its own rule (status_after_customer_reply).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    NEW: frozenset({IN_PROGRESS, PENDING_CUSTOMER, RESOLVED}),
-    IN_PROGRESS: frozenset({PENDING_CUSTOMER, RESOLVED}),
-    PENDING_CUSTOMER: frozenset({IN_PROGRESS, RESOLVED}),
-    RESOLVED: frozenset({IN_PROGRESS, CLOSED}),
-    CLOSED: frozenset(),
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.IN_PROGRESS, Status.PENDING_CUSTOMER, Status.RESOLVED}),
+    Status.IN_PROGRESS: frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED}),
+    Status.PENDING_CUSTOMER: frozenset({Status.IN_PROGRESS, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
 }
-
-PRIORITIES = ("low", "medium", "high", "urgent")
-DEFAULT_PRIORITY = "medium"
-PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
-
-ACTOR_TYPES = ("agent", "system", "customer")
 DEFAULT_QUEUE = "general"
 
 
 class TicketError(ValueError):
-    """A request that breaks a ticket rule; the message says which and why."""
+    """A request that breaks a ticket rule; the message says which and why.
+    (At the RPC edge it travels as the kernel's Invalid, with this message.)"""
 
 
 class IllegalTransition(TicketError):
@@ -45,32 +40,33 @@ class IllegalTransition(TicketError):
         self.current, self.target = current, target
 
 
-def check_transition(current: str, target: str) -> str:
-    for status in (current, target):
-        if status not in STATUSES:
-            raise TicketError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+def _member(kind, value, what: str):
+    try:
+        return kind(value)
+    except ValueError:
+        raise TicketError(f"unknown {what} {value!r}; expected one of {one_of(kind)}") from None
+
+
+def check_transition(current: str, target: str) -> Status:
+    current, target = _member(Status, current, "status"), _member(Status, target, "status")
     if target != current and target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
     return target
 
 
-def check_priority(priority: str) -> str:
-    if priority not in PRIORITIES:
-        raise TicketError(f"unknown priority {priority!r}; expected one of {', '.join(PRIORITIES)}")
-    return priority
+def check_priority(priority: str) -> Priority:
+    return _member(Priority, priority, "priority")
 
 
 def check_actor(actor_type: str, actor: str | None) -> None:
-    if actor_type not in ACTOR_TYPES:
-        raise TicketError(f"unknown actor type {actor_type!r}; expected one of {', '.join(ACTOR_TYPES)}")
-    if actor_type == "agent" and not (actor or "").strip():
+    if _member(ActorType, actor_type, "actor type") == ActorType.AGENT and not (actor or "").strip():
         raise TicketError("an agent's change needs the agent's name in 'actor'")
 
 
 def status_after_customer_reply(current: str, assigned: bool) -> str:
     """A customer writing again: pending -> back to work; resolved -> reopened."""
-    if current in (PENDING_CUSTOMER, RESOLVED):
-        return IN_PROGRESS if assigned else NEW
+    if current in (Status.PENDING_CUSTOMER, Status.RESOLVED):
+        return Status.IN_PROGRESS if assigned else Status.NEW
     return current
 
 
@@ -115,28 +111,37 @@ def decide_thread(*, verified: TicketRef | None, by_message_id: TicketRef | None
     for ticket, via in candidates:
         if ticket is None:
             continue
-        if ticket.status == CLOSED:
+        if ticket.status == Status.CLOSED:
             return ThreadDecision(None, ticket, via + "_closed")
         return ThreadDecision(ticket, None, via)
     return ThreadDecision(None, None, "new")
 
 
-def identity_keys(email: str | None = None, phone: str | None = None,
-                  whatsapp: str | None = None) -> frozenset[str]:
-    """Comparable identities: email case-folded; phone and WhatsApp are one number."""
+# Identity kinds that are a phone number: one number reached on any of them is one customer.
+NUMBER_KINDS = frozenset({"phone", "whatsapp", "sms"})
+
+
+def identity_keys(identities: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Comparable identities from (kind, value) pairs: email case-folded; a phone,
+    WhatsApp or SMS number is one number; any other kind compares as itself."""
     keys = set()
-    if email:
-        keys.add("email:" + email.strip().lower())
-    for number in (phone, whatsapp):
-        if number:
-            keys.add("tel:" + number.strip())
+    for kind, value in identities:
+        value = (value or "").strip()
+        if not value:
+            continue
+        if kind == "email":
+            keys.add("email:" + value.lower())
+        elif kind in NUMBER_KINDS:
+            keys.add("tel:" + value)
+        else:
+            keys.add(f"{kind}:{value}")
     return frozenset(keys)
 
 
 # --- follow-up channel, replies and the satisfaction survey --------------------
 
 FOLLOW_UP_CHANNELS = ("email", "whatsapp", "sms")
-SURVEY_STATUSES = (RESOLVED, CLOSED)
+SURVEY_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
 MAX_REPLY_CHARS = 20000
 MAX_SURVEY_COMMENT_CHARS = 2000
 
@@ -235,7 +240,8 @@ def reply_subject(reference: str, subject: str | None) -> str:
 # --- SLA: the first-response clock ---------------------------------------------------
 
 # Minutes from a ticket's creation to the first agent reply, per priority.
-DEFAULT_FIRST_RESPONSE_MINUTES = {"urgent": 60, "high": 240, "medium": 480, "low": 1440}
+DEFAULT_FIRST_RESPONSE_MINUTES = {Priority.URGENT: 60, Priority.HIGH: 240, Priority.MEDIUM: 480,
+                                  Priority.LOW: 1440}
 
 
 def parse_first_response_minutes(text: str | None) -> dict[str, float]:
@@ -243,9 +249,11 @@ def parse_first_response_minutes(text: str | None) -> dict[str, float]:
     targets = dict(DEFAULT_FIRST_RESPONSE_MINUTES)
     for part in filter(None, (p.strip() for p in (text or "").split(","))):
         priority, _, minutes = part.partition("=")
-        priority = priority.strip()
-        if priority not in PRIORITIES:
-            raise ValueError(f"SLA target for unknown priority {priority!r}; expected {', '.join(PRIORITIES)}")
+        try:
+            priority = Priority(priority.strip())
+        except ValueError:
+            raise ValueError(f"SLA target for unknown priority {priority.strip()!r}; "
+                             f"expected {one_of(Priority)}") from None
         try:
             value = float(minutes)
         except ValueError:
@@ -262,3 +270,29 @@ def first_response_breached(status: str, priority: str, created_at: datetime, fi
     if status not in OPEN_STATUSES or first_response_at is not None:
         return False
     return now - created_at > timedelta(minutes=targets[priority])
+
+
+# --- applying the router's decisions -----------------------------------------------------
+
+APPLIED, NO_OP, SUPERSEDED, SKIPPED = "applied", "no_op", "superseded", "skipped"
+
+
+def router_decision_outcome(status: str | None, current: str | None, assignee: str | None,
+                            previous: str | None) -> str:
+    """What a router decision (assign to `assignee`, or unassign: None) does to a ticket
+    that is now `status` with `current` as its assignee, decided when it had `previous`.
+
+    A decision is announced once but may be delivered again, or overtaken by an agent:
+    - unknown ticket (status None) or not open: skipped;
+    - already so (a redelivery, or a race already won): no-op;
+    - the assignee is no longer the one the router saw (an agent changed it): superseded;
+    - otherwise: applied.
+    None of these is an error: they are the normal life of an at-least-once queue.
+    """
+    if status is None or status not in OPEN_STATUSES:
+        return SKIPPED
+    if current == assignee:
+        return NO_OP
+    if current != previous:
+        return SUPERSEDED
+    return APPLIED

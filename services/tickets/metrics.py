@@ -3,7 +3,7 @@
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from werkzeug.wrappers import Response
 
-from . import domain
+from services.common.contract.vocabulary import OPEN_STATUSES, PRIORITIES
 
 INGESTED = Counter("complaints_tickets_messages_total",
                    "Complaint messages consumed, by channel and outcome (created, appended, duplicate)",
@@ -27,6 +27,10 @@ DEAD_LETTER_CHECK_ERRORS = Counter("complaints_tickets_dead_letter_check_errors_
                                    "Scrapes at which the broker could not be asked for the dead-letter depth")
 SLA_BREACHES = Counter("complaints_sla_breaches_total",
                        "Tickets that missed their first-response target (counted once, when flagged)", ["priority"])
+ASSIGNMENTS = Counter("complaints_tickets_assignments_total",
+                      "Router decisions (ticket_assigned, ticket_unassigned) taken from the assignments queue, by "
+                      "outcome: applied, no_op (already so), superseded (an agent changed it since), skipped "
+                      "(ticket unknown or not open), malformed (parked)", ["outcome"])
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 
@@ -34,9 +38,9 @@ def render(store, dead_letter_depth) -> Response:
     # Open counts come from the database at scrape time, so every replica
     # reports the same truth rather than its own share.
     counts = store.open_counts()
-    for status in domain.OPEN_STATUSES:
-        for priority in domain.PRIORITIES:
-            OPEN.labels(status, priority).set(counts.get((status, priority), 0))
+    for status in OPEN_STATUSES:
+        for priority in PRIORITIES:
+            OPEN.labels(str(status), str(priority)).set(counts.get((status, priority), 0))
     OUTBOX_PENDING.set(store.outbox_pending())
     try:
         DEAD_LETTERS.set(dead_letter_depth())

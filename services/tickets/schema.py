@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -34,11 +35,10 @@ tickets = Table(
     Column("channel", String(16), nullable=False, index=True),
     Column("subject", String(300), nullable=False, default=""),
     Column("customer_name", String(200)),
-    Column("customer_email", String(320), index=True),
-    Column("customer_phone", String(20), index=True),
-    Column("customer_whatsapp", String(20), index=True),
     Column("customer_anonymous", Boolean, nullable=False, default=False),
     Column("region", String(64)),
+    # Where the region came from ("phone +351 (PT)"), as the intake said.
+    Column("region_source", String(200)),
     Column("language", String(35)),
     Column("assignee", String(100), index=True),
     Column("related_reference", String(16)),
@@ -59,6 +59,19 @@ tickets = Table(
     # SLA: when an agent first answered, and when the first-response target was missed.
     Column("first_response_at", DateTime(timezone=True)),
     Column("sla_breached_at", DateTime(timezone=True)),
+)
+
+# How the customer can be reached and recognised: one row per (kind, value), e.g.
+# ("email", "ana@example.org"), ("whatsapp", "+351912345678"). A new channel's kind
+# is a new value here, not a new column. Threading looks a sender up by (kind, value).
+identities = Table(
+    "ticket_identities", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    UniqueConstraint("ticket_id", "kind", "value", name="uq_ticket_identities_ticket_kind_value"),
+    Index("ix_ticket_identities_kind_value", "kind", "value"),
 )
 
 messages = Table(

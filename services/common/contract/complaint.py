@@ -13,12 +13,13 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from services.common.channels.catalogue import CHANNEL_NAMES
 from services.common.contract.reference import reference_for
 from services.common.contract.storable_text import repair_tree
 
 SCHEMA_VERSION = 1
 
-CHANNELS = ("email", "web", "chat", "whatsapp", "voice", "sms")
+CHANNELS = CHANNEL_NAMES  # services/common/channels/catalogue.py
 CATEGORIES = ("billing", "technical", "delivery", "product", "service", "other")
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # No whitespace, control characters or U+FFFD (what a repaired byte became) in an address.

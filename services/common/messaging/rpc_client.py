@@ -24,6 +24,8 @@ with warnings.catch_warnings():
     from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
     from nameko.standalone.rpc import ServiceRpcProxy
 
+    from services.common.contract.errors import CALLER_ERRORS
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,8 @@ class ServiceUnavailable(RuntimeError):
 
 class RemoteCallError(RuntimeError):
     """The service answered with an error: kind is the remote exception's class
-    name (NotFound, IllegalTransition, TicketError, ...), detail its message."""
+    name (NotFound, Conflict, Invalid from services/common/contract/errors.py, or
+    another that the service raised), detail its message."""
 
     def __init__(self, kind: str, detail: str):
         super().__init__(f"{kind}: {detail}")
@@ -56,6 +59,8 @@ class RpcClient:
     def call(self, method: str, *args, **kwargs):
         try:
             return getattr(self._proxy(), method)(*args, **kwargs)
+        except CALLER_ERRORS as exc:  # the kernel's typed errors (NotFound, Conflict, Invalid)
+            raise RemoteCallError(type(exc).__name__, str(exc)) from None
         except RemoteError as exc:
             raise RemoteCallError(exc.exc_type or "RemoteError", exc.value or str(exc)) from None
         except (RpcTimeout, UnknownService) as exc:

@@ -24,19 +24,14 @@ from services.common.contract.events import (
 )
 from services.common.contract.vocabulary import ActorType, Priority, Status
 from services.common.messaging import outbox
-from services.common.storage.db import make_engine
-from services.router import metrics, policy, roster, settings
-from services.router.handling import Router
-from services.router.migrate import upgrade
+from services.router import metrics, roster, settings
 from services.router.schema import outbox as router_outbox
 
 
 @pytest.fixture
-def router(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield Router(engine, policy.PolicyConfig())
-    engine.dispose()
+def router(store):
+    """The router's handling layer on a migrated database (conftest.py's store)."""
+    return store
 
 
 def snapshot(reference=None, **fields) -> TicketSnapshot:
