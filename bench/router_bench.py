@@ -73,11 +73,12 @@ import psutil  # noqa: E402
 import sqlalchemy  # noqa: E402
 from sqlalchemy import bindparam, func, insert, select, update  # noqa: E402
 
+from services.common.contract.vocabulary import OPEN_STATUS_VALUES as OPEN  # noqa: E402
 from services.common.storage.db import make_engine  # noqa: E402
 from services.router import policy, roster  # noqa: E402
+from services.router.handling import Router as RouterStore  # noqa: E402
 from services.router.migrate import upgrade  # noqa: E402
 from services.router.schema import agents, tickets  # noqa: E402
-from services.router.store import RouterStore  # noqa: E402
 
 TARGET_P99_MS = 5.0
 SKILLS = ("billing", "technical", "delivery", "product", "service", "other")
@@ -86,7 +87,7 @@ LANGUAGES = ("en", "es", "pt", "fr", "de", "hi")
 CHANNELS = ("email", "web", "chat", "whatsapp", "voice")
 PRIORITIES = ("low", "medium", "high", "urgent")
 PRIORITY_ODDS = (25, 50, 18, 7)
-OPEN = ("new", "in_progress", "pending_customer")
+
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUICK = {"agents": 1000, "tickets": 10000, "decisions": 300}
@@ -213,7 +214,7 @@ def load_open_tickets(store: RouterStore, rng: random.Random, items: list[dict],
             "language": rng.choice(a["languages"]) if a["languages"] and rng.random() < 0.7 else None,
             "priority": priority, "channel": rng.choice(CHANNELS), "status": rng.choices(OPEN, (40, 45, 15))[0],
             "assignee": a["name"], "weight": weight, "created_at": created, "waiting_since": None, "step": None,
-            "pushed_assignee": a["name"], "push_pending": 0, "updated_at": created,
+            "updated_at": created,
         })
     with store.engine.begin() as conn:
         for start in range(0, len(rows), 5000):
@@ -366,7 +367,7 @@ def measure_route(store, rng, n, max_seconds, profile: bool, uncategorised: floa
     work = Work(store.engine)
     for i in range(n):
         ticket = new_ticket(rng, f"BN{i:09d}", uncategorised)
-        if store.apply_event(str(uuid.uuid4()), "ticket_created", ticket) != "route":
+        if store.mirror.apply_event(str(uuid.uuid4()), "ticket_created", ticket) != "route":
             raise AssertionError(f"{ticket['reference']}: apply_event did not ask for routing")
         with prof.running(), work.counting():
             t0 = time.perf_counter()
@@ -393,7 +394,7 @@ def measure_drain(store, rng, n, max_seconds, profile: bool, uncategorised: floa
     """The sweep path: n waiting tickets, drain_waiting() until each was decided (or none can move)."""
     pending = {f"BW{i:09d}" for i in range(n)}
     for ref in sorted(pending):  # set-up: ticket_created events that are not routed, so they wait
-        store.apply_event(str(uuid.uuid4()), "ticket_created", new_ticket(rng, ref, uncategorised))
+        store.mirror.apply_event(str(uuid.uuid4()), "ticket_created", new_ticket(rng, ref, uncategorised))
     opened = open_count(store)
     timings: list[float] = []
     decisions: list = []

@@ -20,13 +20,13 @@ Defaults (all in PolicyConfig):
 
 from __future__ import annotations
 
-import heapq
-from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
+from services.common.contract.vocabulary import DEFAULT_PRIORITY, OPEN_STATUS_VALUES, Priority, Status
+
+# An agent's statuses (roster words, not ticket words).
 STATUSES = ("available", "away", "offline")
 
 # Policy steps, in the order a waiting ticket goes through them.
@@ -61,9 +61,9 @@ class PolicyConfig:
         return float(self.priority_weights.get(priority, 1.0))
 
     def counts_toward_load(self, status: str) -> bool:
-        if status in ("resolved", "closed"):
+        if status not in OPEN_STATUS_VALUES:
             return False
-        return status != "pending_customer" or self.count_pending_customer
+        return status != Status.PENDING_CUSTOMER or self.count_pending_customer
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Agent:
     @cached_property
     def spoken(self) -> frozenset[str]:
         """Primary language subtags, computed once per agent (checked on every decision)."""
-        return frozenset(_primary(lang) for lang in self.languages)
+        return frozenset(primary_language(lang) for lang in self.languages)
 
     @cached_property
     def served(self) -> frozenset[str]:
@@ -111,7 +111,7 @@ class Ticket:
     category: str | None = None
     region: str | None = None
     language: str | None = None
-    priority: str = "medium"
+    priority: str = DEFAULT_PRIORITY.value
     channel: str = "web"
     created_at: datetime | None = None
 
@@ -176,7 +176,7 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
     relaxed = STEPS.index(step)
     if ticket.region and agent.regions and relaxed < 1 and ticket.region.lower() not in agent.served:
         return fail("region", f"{agent.name} does not serve region {ticket.region!r}")
-    if ticket.language and agent.languages and relaxed < 2 and _primary(ticket.language) not in agent.spoken:
+    if ticket.language and agent.languages and relaxed < 2 and primary_language(ticket.language) not in agent.spoken:
         return fail("language", f"{agent.name} does not speak {ticket.language!r}")
     if agent.load + weight > agent.capacity:
         return fail("capacity", f"{agent.name} is full ({_n(agent.load)} of {_n(agent.capacity)})")
@@ -256,9 +256,17 @@ def waiting_order(tickets, waiting_since: dict[str, datetime] | None = None):
     def key(t):
         waited_from = since.get(t.reference) or t.created_at
         # An undated ticket goes after the dated ones of its priority instead of breaking the sort.
-        return (-PRIORITY_RANK.get(t.priority, 1), waited_from is None, waited_from or _EPOCH, t.reference)
+        return (-priority_rank(t.priority), waited_from is None, waited_from or _EPOCH, t.reference)
 
     return sorted(tickets, key=key)
+
+
+def priority_rank(priority: str) -> int:
+    """Priority.rank; an unknown word ranks as the default priority."""
+    try:
+        return Priority(priority).rank
+    except ValueError:
+        return DEFAULT_PRIORITY.rank
 
 
 def needs_handover(agent: Agent, at: datetime, config: PolicyConfig) -> str | None:
@@ -298,106 +306,7 @@ def _why(winner: Agent, eligible: list[Agent], at: datetime) -> str:
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
-# --- a large roster, ranked -------------------------------------------------------------
-
-ANY_SKILL = None   # the index's "skill" for uncategorised tickets: every available agent
-ALL = "*"          # every region (or language) together: for tickets without one, or relaxed
-
-
-class RankedRoster:
-    """The roster for deciding at scale: every agent by name, and the available ones
-    listed by (skill, region, language) in choice order (rank_key), so that a decision
-    walks only the agents who could qualify, best-ranked first, and stops soon after
-    the first eligible one (decide_ranked) instead of checking hundreds.
-
-    Keys: a skill (or ANY_SKILL), a region the agent serves (None: an agent with no
-    regions, who serves all; ALL: everyone), a language they speak (primary subtag;
-    None and ALL likewise). The lists a ticket needs are disjoint, so merging them
-    gives each candidate once. update() keeps the order when a load changes."""
-
-    def __init__(self, agents=()):
-        self.agents: dict[str, Agent] = {}
-        self.available = 0
-        self._lists: dict[tuple, list] = {}
-        self._listed: dict[str, tuple] = {}   # name -> (its rank key, the set of keys it is listed under)
-        for agent in agents:
-            self.agents[agent.name] = agent
-            if agent.status == "available":
-                entry = (rank_key(agent), _index_keys(agent))
-                self._listed[agent.name] = entry
-                for key in entry[1]:
-                    self._lists.setdefault(key, []).append(entry[0])
-        self.available = len(self._listed)
-        for listed in self._lists.values():
-            listed.sort()
-
-    def __len__(self) -> int:
-        return len(self.agents)
-
-    def update(self, agent: Agent) -> None:
-        """Add or replace one agent, keeping every list in choice order."""
-        before = self.agents.get(agent.name)
-        keys = self._listed.get(agent.name, (None, None))[1]
-        if before is None or keys is None or (before.skills, before.regions, before.languages) != (
-                agent.skills, agent.regions, agent.languages):
-            keys = None  # index keys computed again only when what they depend on changed
-        self._unlist(agent.name)
-        self.agents[agent.name] = agent  # a replaced agent keeps its place in the dict
-        if agent.status == "available":
-            entry = (rank_key(agent), keys or _index_keys(agent))
-            self._listed[agent.name] = entry
-            for key in entry[1]:
-                insort(self._lists.setdefault(key, []), entry[0])
-            self.available += 1
-
-    def remove(self, name: str) -> None:
-        self._unlist(name)
-        self.agents.pop(name, None)
-
-    def _unlist(self, name: str) -> None:
-        entry = self._listed.pop(name, None)
-        if entry is None:
-            return
-        self.available -= 1
-        for key in entry[1]:
-            listed = self._lists[key]
-            del listed[bisect_left(listed, entry[0])]
-
-    def candidates(self, ticket: Ticket, config: PolicyConfig, step: str = STRICT, exclude: str | None = None):
-        """(the agents worth checking, in choice order; how many; the others counted by
-        the rule they fail, in RULES order). `exclude` is left out altogether."""
-        needed = config.skill_for(ticket.category)
-        skill = needed[0] if needed else ANY_SKILL
-        relaxed = STEPS.index(step)
-        regions = [ticket.region.lower(), None] if ticket.region and relaxed < 1 else [ALL]
-        languages = [_primary(ticket.language), None] if ticket.language and relaxed < 2 else [ALL]
-        excluded = self._listed.get(exclude, (None, ()))[1] if exclude else ()
-
-        def count(*keys):
-            return sum(len(self._lists.get(k, ())) - (k in excluded) for k in keys)
-
-        keys = [(skill, r, lang) for r in regions for lang in languages]
-        total = count(*keys)
-        everyone = len(self.agents) - (exclude in self.agents)
-        available = self.available - (exclude in self._listed)
-        with_skill = count((skill, ALL, ALL))
-        in_region = count(*[(skill, r, ALL) for r in regions])
-        skipped = {"status": everyone - available, "skill": available - with_skill,
-                   "region": with_skill - in_region, "language": in_region - total}
-        agents = self.agents
-        ordered = (agents[key[2]] for key in heapq.merge(*(self._lists.get(k, ()) for k in keys))
-                   if key[2] != exclude)
-        return ordered, total, {k: v for k, v in skipped.items() if v > 0}
-
-
-def _index_keys(agent: Agent) -> frozenset:
-    regions = [*(agent.served or [None]), ALL]
-    languages = [*(agent.spoken or [None]), ALL]
-    return frozenset((skill, region, language) for skill in (*agent.skills, ANY_SKILL)
-                     for region in regions for language in languages)
-
-
-def _primary(language: str) -> str:
+def primary_language(language: str) -> str:
     return language.split("-")[0].lower()
 
 

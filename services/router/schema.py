@@ -56,6 +56,7 @@ tickets = Table(
     Column("reference", String(16), primary_key=True),
     Column("category", String(32)),
     Column("region", String(64)),
+    Column("region_source", String(200)),   # where the region came from, e.g. "phone +351 (PT)"
     Column("language", String(35)),
     Column("priority", String(10), nullable=False),
     Column("channel", String(16), nullable=False),
@@ -70,9 +71,10 @@ tickets = Table(
     # Set while the ticket waits for an agent; the waiting queue is these rows.
     Column("waiting_since", DateTime(timezone=True)),
     Column("step", String(16)),
-    # The assignee the tickets service has been told about; differs while a push is pending.
-    Column("pushed_assignee", String(100)),
-    Column("push_pending", Integer, nullable=False, default=0),
+    # When the router last announced this assignee (TicketAssigned, or TicketUnassigned when
+    # none); None when the assignee came from the tickets service. Reconcile announces again
+    # a decision the tickets service still does not show a while after this.
+    Column("announced_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_router_tickets_waiting", "waiting_since"),
 )

@@ -1,47 +1,48 @@
-"""The router's nameko entrypoints: follow the tickets service's events, assign,
-sweep the waiting queue, hand over absent agents' tickets, and answer the
-roster API and `explain`. Rules live in policy.py, SQL in store.py."""
+"""The router's nameko entrypoints: follow the tickets service's events, sweep the
+waiting queue, reconcile with the tickets service, publish the router's events,
+and answer the roster API and `explain`. What each does lives in handling.py;
+rules in policy.py."""
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime, timedelta
 
 import eventlet
 from nameko.events import event_handler
-from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import web
+from services.common.contract.errors import CALLER_ERRORS, NotFound
+from services.common.contract.events import TicketCreated, TicketMessageAdded, TicketUpdated
+from services.common.contract.vocabulary import OPEN_STATUS_VALUES
+from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
 from services.common.storage.db import make_engine
-from services.common.time.clock import utc
 from services.common.web import BadRequest, json_body, json_response, path_text, text_body
 
 from . import metrics, roster, settings
+from .assignment import Lost
+from .handling import Router
 from .schema import outbox
-from .store import Lost, NotFound, RouterStore
 
 log = logging.getLogger("router")
 
 ERRORS = ((NotFound, 404, "not_found"), (roster.RosterError, 422, "invalid"), (BadRequest, 400, "bad_request"),
           (Lost, 409, "conflict"))
-OPEN = ["new", "in_progress", "pending_customer"]
 
 
-class Store(DependencyProvider):
+class RouterDependency(DependencyProvider):
     def setup(self):
-        self.store = RouterStore(make_engine(self.container.config["DATABASE_URL"]), settings.policy_config())
+        self.router = Router(make_engine(self.container.config["DATABASE_URL"]), settings.policy_config())
 
     def get_dependency(self, worker_ctx):
-        return self.store
+        return self.router
 
     def stop(self):
-        self.store.engine.dispose()
+        self.router.engine.dispose()
 
 
 def on_tickets(event_type):
@@ -52,113 +53,57 @@ def on_tickets(event_type):
 class RouterService:
     name = "router"
 
-    store: RouterStore = Store()
-    events: EventRelay = EventRelay("router")
+    router: Router = RouterDependency()
+    # Declares the tickets.assignments queue before the first publish, so a decision made
+    # while the tickets service is down waits there instead of reaching no queue.
+    events: EventRelay = EventRelay("router", declare=topology.kombu_assignments_queues)
     tickets = RpcProxy("tickets")
 
     # --- the tickets service's events ------------------------------------------
 
-    @on_tickets("ticket_created")
+    @on_tickets(TicketCreated.event_type)
     def on_ticket_created(self, payload):
-        self._apply(payload)
+        self.router.ticket_event(TicketCreated, payload)
+        self._relay()
 
-    @on_tickets("ticket_updated")
+    @on_tickets(TicketUpdated.event_type)
     def on_ticket_updated(self, payload):
-        self._apply(payload)
+        self.router.ticket_event(TicketUpdated, payload)
+        self._relay()
 
-    @on_tickets("ticket_message_added")
+    @on_tickets(TicketMessageAdded.event_type)
     def on_message_added(self, payload):
-        self._apply(payload, direction=(payload.get("message") or {}).get("direction"))
-
-    def _apply(self, payload, direction=None):
-        summary = payload.get("ticket") if isinstance(payload, dict) else None
-        if not isinstance(summary, dict) or not payload.get("event_id") or not summary.get("reference"):
-            # Requeueing cannot fix a malformed event; say so loudly instead of looping on it.
-            metrics.BAD_EVENTS.inc()
-            log.error("malformed tickets event ignored", extra={"event": str(payload)[:500]})
-            return
-        action = self.store.apply_event(payload["event_id"], payload["event_type"], summary,
-                                        payload.get("changes"), payload.get("actor"), direction)
-        if action == "route":
-            self._timed("assign", lambda: self.store.route(summary["reference"]))
-        elif action == "follow_up":
-            self._timed("follow_up", lambda: self.store.follow_up(summary["reference"]))
-        self._push_and_relay()
-
-    def _timed(self, kind, decide):
-        started = time.monotonic()
-        try:
-            decision = decide()
-        except Lost as exc:  # the sweep picks it up again
-            log.info("routing deferred: %s", exc)
-            return None
-        metrics.DECISION_SECONDS.observe(time.monotonic() - started)
-        if decision is not None:
-            self._count(kind, decision)
-        return decision
-
-    def _count(self, kind, decision):
-        outcome = "assigned" if decision.winner else ("fallback" if decision.to_fallback else "waiting")
-        metrics.DECISIONS.labels(kind, outcome).inc()
-        if decision.winner:
-            log.info("ticket assigned", extra={"reference": decision.reference, "assignee": decision.winner,
-                                               "kind": kind, "step": decision.step, "rule": decision.rule})
-            if kind == "assign":
-                row = self.store.ticket(decision.reference)
-                metrics.INTAKE_TO_ASSIGNMENT.observe(max(0.0, (decision.at - utc(row.created_at)).total_seconds()))
+        self.router.ticket_event(TicketMessageAdded, payload)
+        self._relay()
 
     # --- periodic work -----------------------------------------------------------
 
     @timer(interval=settings.sweep_seconds())
     def sweep(self):
-        """Hand over absent agents' tickets, then drain the waiting queue (it also
-        moves waiting tickets through the relaxation steps)."""
-        for decision in self.store.handovers():
-            self._count("handover", decision)
-        for decision in self.store.drain_waiting():
-            self._count("assign", decision)
-        self._push_and_relay()
+        """Hand over absent agents' tickets, drain the waiting queue, publish."""
+        self.router.sweep()
+        self._relay()
 
     @timer(interval=settings.reconcile_seconds())
     def reconcile(self):
-        """Adopt open tickets the router never heard of (events published before it
-        first started reach no queue), so none is left unrouted."""
-        self.store.forget_events(datetime.now(UTC) - timedelta(days=settings.event_memory_days()))
-        page = 1
-        while True:
-            try:
-                # nameko's RpcProxy has no timeout of its own; a hung call would stall this timer forever.
-                with eventlet.Timeout(settings.rpc_timeout()):
-                    result = self.tickets.search({"status": OPEN, "per_page": 100, "page": page,
-                                                  "sort": "created_at"})
-            except (Exception, eventlet.Timeout) as exc:  # tickets away: next time
-                log.warning("reconcile skipped: %s", type(exc).__name__)
-                return
-            for summary in result["items"]:
-                self.store.adopt(summary)
-            if page * result["per_page"] >= result["total"]:
-                return
-            page += 1
-
-    def _push_and_relay(self):
-        """Tell the tickets service about assignments, then publish our own events."""
-        for ref, assignee, pushed in self.store.pending_pushes():
-            try:
-                with eventlet.Timeout(settings.rpc_timeout()):
-                    self.tickets.assign(ref, assignee, "system", "router", pushed)
-            except RemoteError as exc:
-                if exc.exc_type not in ("Conflict", "TicketError", "NotFound"):
-                    log.warning("assignment push failed, will retry", extra={"reference": ref, "error": exc.exc_type})
-                    continue
-                # Someone changed it in the tickets service first; its event will tell us.
-                log.info("assignment push superseded", extra={"reference": ref, "error": exc.exc_type})
-            except (Exception, eventlet.Timeout) as exc:
-                log.warning("assignment push failed, will retry", extra={"reference": ref,
-                                                                          "error": type(exc).__name__})
-                continue
-            self.store.pushed(ref, assignee)
+        """Adopt open tickets the router never heard of, and announce again decisions
+        the tickets service does not show (handling.Router.reconcile_page)."""
         try:
-            self.events.relay(self.store.engine, outbox)
+            self.router.reconcile(self._open_tickets)
+        except (Exception, eventlet.Timeout) as exc:  # tickets away: next time
+            log.warning("reconcile skipped: %s", type(exc).__name__)
+        self._relay()
+
+    def _open_tickets(self, page):
+        # nameko's RpcProxy has no timeout of its own; a hung call would stall this timer forever.
+        with eventlet.Timeout(settings.rpc_timeout()):
+            return self.tickets.search({"status": list(OPEN_STATUS_VALUES), "per_page": 100, "page": page,
+                                        "sort": "created_at"})
+
+    def _relay(self):
+        """Publish the router's events (written to the outbox with each decision)."""
+        try:
+            self.events.relay(self.router.engine, outbox)
         except Exception:
             log.exception("router event relay failed; will retry")
 
@@ -166,11 +111,11 @@ class RouterService:
 
     @http("GET", "/agents")
     def http_agents(self, request):
-        return self._respond(lambda: {"items": self.store.agents_as_dicts()})
+        return self._respond(lambda: {"items": self.router.roster.agents_as_dicts()})
 
     @http("GET", "/agents/<name>")
     def http_agent(self, request, name):
-        return self._respond(lambda: self.store.agent(path_text(name, "agent name")))
+        return self._respond(lambda: self.router.roster.agent(path_text(name, "agent name")))
 
     @http("PUT", "/agents/<name>")
     def http_put_agent(self, request, name):
@@ -194,7 +139,7 @@ class RouterService:
 
     @http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
-        return self._respond(lambda: self.store.remove_vacation(path_text(name, "agent name"), vacation_id)
+        return self._respond(lambda: self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id)
                              or {"removed": vacation_id})
 
     @http("POST", "/roster")
@@ -207,72 +152,53 @@ class RouterService:
 
     @http("GET", "/waiting")
     def http_waiting(self, request):
-        return self._respond(lambda: {"items": self.store.waiting_as_dicts()})
+        return self._respond(lambda: {"items": self.router.mirror.waiting_as_dicts()})
 
     @http("GET", "/tickets/<reference>/explain")
     def http_explain(self, request, reference):
-        return self._respond(lambda: self.store.explain(path_text(reference, "reference")))
+        return self._respond(lambda: self.router.explain(path_text(reference, "reference")))
 
     @rpc
     def put_agent(self, data):
-        errors: dict[str, str] = {}
-        agent = roster.agent(data, errors)
-        if errors:
-            raise roster.RosterError(errors)
-        result = self.store.put_agent(agent)
-        self.sweep()  # a new or changed agent may take waiting tickets now
-        return result
+        return self._then_sweep(self.router.put_agent(data))  # a new or changed agent may take waiting tickets
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def patch_agent(self, name, data):
-        errors: dict[str, str] = {}
-        fields = roster.agent(data, errors, partial=True)
-        if errors:
-            raise roster.RosterError(errors)
-        fields.pop("name", None)
-        result = self.store.patch_agent(name, fields)
-        self.sweep()
-        return result
+        return self._then_sweep(self.router.patch_agent(name, data))
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def remove_agent(self, name):
-        refs = self.store.remove_agent(name)
-        self.sweep()
-        return refs
+        return self._then_sweep(self.router.roster.remove_agent(name))
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def add_vacation(self, name, data):
-        errors: dict[str, str] = {}
-        vacation = roster.vacation(data, errors)
-        if errors:
-            raise roster.RosterError(errors)
-        result = self.store.add_vacation(name, vacation)
-        self.sweep()
-        return result
+        return self._then_sweep(self.router.add_vacation(name, data))
 
     @rpc
     def import_roster(self, agents=None, csv=None):
         items = roster.parse_csv(csv) if csv is not None else roster.parse_json(agents)
-        result = self.store.import_roster(items)
-        self.sweep()
-        return result
+        return self._then_sweep(self.router.import_roster(items))
 
-    @rpc
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def explain(self, reference):
-        return self.store.explain(reference)
+        return self.router.explain(reference)
 
     @rpc
     def waiting(self):
-        return self.store.waiting_as_dicts()
+        return self.router.mirror.waiting_as_dicts()
 
     @rpc
     def get_agent(self, name):
         """The agent's roster entry (contact, status, vacations), or None: the notifier
         asks this for an agent's address; it raises nothing for an unknown name."""
         try:
-            return self.store.agent(name)
+            return self.router.roster.agent(name)
         except NotFound:
             return None
+
+    def _then_sweep(self, result):
+        self.sweep()
+        return result
 
     # --- operations -------------------------------------------------------------
 
@@ -282,11 +208,11 @@ class RouterService:
 
     @http("GET", "/health/ready")
     def ready(self, request):
-        return web.readiness({"database": self.store.ping, "broker": self.events.ping})
+        return web.readiness({"database": self.router.ping, "broker": self.events.ping})
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        return metrics.render(self.store.counts(), settings.agent_metrics_max())
+        return metrics.render(self.router.counts(), settings.agent_metrics_max())
 
     def _respond(self, work, created=False):
         return web.respond(work, ERRORS, created)

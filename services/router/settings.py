@@ -64,3 +64,9 @@ def sqlite_synchronous() -> str:
     if value not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"ROUTER_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS)}, not {value!r}")
     return value
+
+
+def reannounce_seconds() -> float:
+    """How long after announcing an assignment the router announces it again when the
+    tickets service (seen by reconcile) still does not show it: lost or parked on its way."""
+    return float(os.environ.get("ROUTER_REANNOUNCE_SECONDS", 120))

@@ -26,7 +26,6 @@ from services.router.policy import (
     STRICT,
     Agent,
     PolicyConfig,
-    RankedRoster,
     Ticket,
     Vacation,
     check,
@@ -38,6 +37,7 @@ from services.router.policy import (
     step_for,
     waiting_order,
 )
+from services.router.ranked_roster import RankedRoster
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -1,6 +1,7 @@
-"""The router's store, migrated by its Alembic migrations, on SQLite and on
-PostgreSQL (one run of each test per database), with relaxation steps short
-enough to test: used by the store's and the agents' contact numbers' tests."""
+"""The router (handling.Router, over its stores), migrated by its Alembic
+migrations, on SQLite and on PostgreSQL (one run of each test per database),
+with relaxation steps short enough to test: used by the store's and the agents'
+contact numbers' tests."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import pytest
 
 from services.common.storage.db import make_engine
 from services.router import policy
+from services.router.handling import Router
 from services.router.migrate import upgrade
-from services.router.store import RouterStore
 
 
 @pytest.fixture
 def store(database_url):
     upgrade(database_url)
     engine = make_engine(database_url)
-    yield RouterStore(engine, policy.PolicyConfig(relax_after=(60, 120, 180)))
+    yield Router(engine, policy.PolicyConfig(relax_after=(60, 120, 180)))
     engine.dispose()

@@ -10,7 +10,7 @@ from services.router import roster
 def test_the_store_keeps_and_returns_the_numbers(store):
     store.import_roster(roster.parse_json([{"name": "ana", "email": "ana@support.example",
                                             "phone": "+351910000001"}]))
-    assert store.agent("ana")["phone"] == "+351910000001" and store.agent("ana")["whatsapp"] is None
-    store.patch_agent("ana", roster.agent({"whatsapp": "+351910000009"}, {}, partial=True))
-    assert store.agent("ana")["whatsapp"] == "+351910000009"
-    assert store.agent("ana")["phone"] == "+351910000001"
+    assert store.roster.agent("ana")["phone"] == "+351910000001" and store.roster.agent("ana")["whatsapp"] is None
+    store.roster.patch_agent("ana", roster.agent({"whatsapp": "+351910000009"}, {}, partial=True))
+    assert store.roster.agent("ana")["whatsapp"] == "+351910000009"
+    assert store.roster.agent("ana")["phone"] == "+351910000001"
