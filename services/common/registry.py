@@ -43,6 +43,9 @@ class Channel:
     identity: str | None = None   # the identity kind of the address the customer wrote from
     answer_by: str | None = None  # the notifier sender that answers on this channel
     follow_up: bool = False       # a customer may choose it to hear back on (tracking page, API)
+    # The intake answers the customer itself with the reference (WhatsApp's TwiML reply, sent
+    # once the broker confirmed): the notifier's acknowledgement would be a second one.
+    acknowledged_by_intake: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ SERVICES: tuple[Service, ...] = (
     Service("console", 8008, GUNICORN, migrations=True, calls=("router",), load_cluster=False),
     Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), calls=("console",),
             autoscaled=True),
-    Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", True),),
+    Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", True, True),),
             migrations=True, autoscaled=True),
     Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True,
             autoscaled=True),

@@ -26,7 +26,7 @@ from services.common.time.clock import iso, utc
 
 from . import metrics, reminders
 from .channels import IN_PAGE
-from .plan import Planner
+from .plan import Planner, on_entering
 from .settings import Settings
 from .store import NotifierStore
 
@@ -89,9 +89,10 @@ class Notifier:
 
     def ticket_updated(self, event: TicketUpdated, now: datetime) -> int:
         ticket, status = _plain(event, "ticket"), event.changes.get("status") or {}
+        entering = on_entering(status["after"]) if status.get("after") else None
         with self.store.begin() as conn:
             fields = {}
-            if status.get("after") == Status.PENDING_CUSTOMER:
+            if entering == "reminders":
                 fields.update(pending_since=now, reminders_sent=0)
             elif status and status.get("before") == Status.PENDING_CUSTOMER:
                 fields.update(pending_since=None)
@@ -99,7 +100,7 @@ class Notifier:
             drafts = []
             if status and status.get("before") == Status.PENDING_CUSTOMER:
                 self.store.cancel(conn, ticket["reference"], "reminder", now)
-            if status.get("after") == Status.RESOLVED:
+            if entering == "resolved":
                 drafts += self.planner.resolved(ticket, before.last_message_id if before else None, now)
             return self.store.enqueue(conn, drafts, now)
 

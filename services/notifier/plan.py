@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
 
+from services.common.channels.catalogue import ACKNOWLEDGED_BY_INTAKE
 from services.common.contract.vocabulary import Priority, Status
 from services.common.time.clock import parse
 
@@ -24,15 +25,26 @@ from .templates import Templates
 
 AUTOMATIC = ("acknowledgement", "resolved", "reminder")  # Auto-Submitted: auto-replied
 
-# Channels whose intake acknowledges each message in its own answer: the
-# WhatsApp webhook's TwiML reply thanks the customer with the reference and the
-# tracking link (and is sent only once the broker confirmed the complaint, so
-# a complaint with no such reply was never taken). The notifier's WhatsApp
-# acknowledgement would be the customer's second. Callers are still sent an
-# SMS: the reference they heard on the call, written down, with the link. SMS
-# customers too: the SMS intake answers its webhook with no message, so the
-# notifier's SMS is their acknowledgement.
-ACKNOWLEDGED_BY_INTAKE = ("whatsapp",)
+# Channels whose intake acknowledges each message in its own answer (the registry's
+# Channel.acknowledged_by_intake: WhatsApp's TwiML reply) get no second one from here.
+# Callers are still sent an SMS: the reference they heard on the call, written down,
+# with the link; SMS customers too (the SMS intake answers its webhook with no message).
+
+# What entering each status means for the customer's messages. One entry per status
+# of the vocabulary: a status added there fails tests/unit/test_vocabulary_coverage.py
+# (and raises here) until somebody decides what the customer hears.
+ON_ENTERING: dict[Status, str | None] = {
+    Status.NEW: None,
+    Status.IN_PROGRESS: None,
+    Status.PENDING_CUSTOMER: "reminders",  # the reminder clock starts (reminders.py)
+    Status.RESOLVED: "resolved",           # the resolution notice, with the survey link
+    Status.CLOSED: None,
+}
+
+
+def on_entering(status) -> str | None:
+    """ON_ENTERING for a status word from an event (already validated against the vocabulary)."""
+    return ON_ENTERING[Status(status)]
 
 # Every variable a template may use (examples); the notifier renders each template
 # with these at start and refuses to run with one that fails.

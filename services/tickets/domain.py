@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.common.channels import catalogue
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Priority, Status, one_of
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
@@ -140,20 +141,21 @@ def identity_keys(identities: Iterable[tuple[str, str]]) -> frozenset[str]:
 
 # --- follow-up channel, replies and the satisfaction survey --------------------
 
-FOLLOW_UP_CHANNELS = ("email", "whatsapp", "sms")
 SURVEY_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
 MAX_REPLY_CHARS = 20000
 MAX_SURVEY_COMMENT_CHARS = 2000
 
 
 def check_follow_up(channel: str, address: str) -> tuple[str, str]:
-    """The customer's chosen channel and address, validated like the contract's fields."""
+    """The customer's chosen channel (a registry channel open to follow-ups) and address,
+    validated like the contract's fields: an email address, else a phone number."""
     from services.common.contract.complaint import EMAIL_RE, PHONE_RE
 
-    if channel not in FOLLOW_UP_CHANNELS:
-        raise TicketError(f"unknown follow-up channel {channel!r}; expected one of {', '.join(FOLLOW_UP_CHANNELS)}")
+    if channel not in catalogue.FOLLOW_UP_CHANNELS:
+        raise TicketError(f"unknown follow-up channel {channel!r}; "
+                          f"expected one of {', '.join(catalogue.FOLLOW_UP_CHANNELS)}")
     address = (address or "").strip() if isinstance(address, str) else ""
-    if channel == "email":
+    if catalogue.channel(channel).identity == "email":
         if not EMAIL_RE.fullmatch(address):
             raise TicketError(f"not an email address: {address!r}")
         return channel, address.lower()

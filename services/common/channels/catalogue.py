@@ -14,8 +14,10 @@ CATALOGUE: tuple[Channel, ...] = tuple(c for service in SERVICES for c in servic
 BY_NAME: dict[str, Channel] = {c.name: c for c in CATALOGUE}
 CHANNEL_NAMES: tuple[str, ...] = tuple(BY_NAME)
 FOLLOW_UP_CHANNELS: tuple[str, ...] = tuple(c.name for c in CATALOGUE if c.follow_up)
+ACKNOWLEDGED_BY_INTAKE: tuple[str, ...] = tuple(c.name for c in CATALOGUE if c.acknowledged_by_intake)
 
-__all__ = ["BY_NAME", "CATALOGUE", "CHANNEL_NAMES", "FOLLOW_UP_CHANNELS", "IDENTITY_KINDS", "Channel", "channel"]
+__all__ = ["ACKNOWLEDGED_BY_INTAKE", "BY_NAME", "CATALOGUE", "CHANNEL_NAMES", "FOLLOW_UP_CHANNELS", "IDENTITY_KINDS",
+           "Channel", "channel"]
 
 
 def channel(name: str) -> Channel | None:
