@@ -195,9 +195,11 @@ def banner(running: list[Service]) -> str:
     if "console" in names:
         lines += [f"Agent console: http://localhost:{config.port('console')}/signin",
                   "              (first supervisor: CONSOLE_BOOTSTRAP_ADMIN=name:password make run)"]
-    if "intake_whatsapp" in names or "intake_voice" in names:
-        lines.append(f"Twilio webhooks: WhatsApp http://localhost:{config.port('intake_whatsapp')}/messages, "
-                     f"voice http://localhost:{config.port('intake_voice')}/calls (need TWILIO_AUTH_TOKEN)")
+    hooks = [f"{label} http://localhost:{config.port(name)}{path}" for name, label, path in (
+        ("intake_whatsapp", "WhatsApp", "/messages"), ("intake_sms", "SMS", "/messages"),
+        ("intake_voice", "voice", "/calls")) if name in names]
+    if hooks:
+        lines.append(f"Twilio webhooks: {', '.join(hooks)} (need TWILIO_AUTH_TOKEN)")
     if "intake_email" in names:
         lines.append(f"Email intake: http://localhost:{config.port('intake_email')}/mailboxes "
                      "(mailboxes from EMAIL_MAILBOXES or EMAIL_MAILBOXES_FILE)")
