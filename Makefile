@@ -28,7 +28,7 @@ test: ## Set up what is missing, then run the test suite (PYTEST_ARGS=...)
 
 unit: ## Pure-rule tests only: no RabbitMQ, database server or browser needed (seconds)
 	bash scripts/setup.sh python
-	$(VENV)/bin/pytest tests/unit -q
+	PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-50} $(VENV)/bin/pytest tests/unit -q
 
 lint: ## ruff check
 	bash scripts/setup.sh python

@@ -8,6 +8,7 @@ this file), never computed by the policy under test.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,8 @@ HOUR = timedelta(hours=1)
 DEFAULT = PolicyConfig()
 WEIGHTED = PolicyConfig(priority_weights={"low": 0.5, "medium": 1, "high": 1.5, "urgent": 2})
 
-PROPERTY = settings(max_examples=200, deadline=None)
+# 200 examples in `make test`; `make unit`, the quick inner loop, tries fewer (PROPERTY_EXAMPLES).
+PROPERTY = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 200)), deadline=None)
 
 
 def agent(name="ana", **overrides) -> Agent:
