@@ -23,8 +23,11 @@ DEAD_LETTERS_MOVED = Counter("complaints_tickets_dead_letters_moved_total",
 OUTBOX_PENDING = Gauge("complaints_tickets_outbox_pending", "Ticket events written but not yet published")
 DEAD_LETTERS = Gauge("complaints_tickets_dead_letters",
                      "Complaints parked in the dead-letter queue (the last value read from the broker)")
+PARKED_DECISIONS = Gauge("complaints_tickets_assignments_parked",
+                         "Router decisions parked in tickets.assignments.dead (malformed, or failing every "
+                         "delivery; the last value read from the broker)")
 DEAD_LETTER_CHECK_ERRORS = Counter("complaints_tickets_dead_letter_check_errors_total",
-                                   "Scrapes at which the broker could not be asked for the dead-letter depth")
+                                   "Scrapes at which the broker could not be asked for a parking queue's depth")
 SLA_BREACHES = Counter("complaints_sla_breaches_total",
                        "Tickets that missed their first-response target (counted once, when flagged)", ["priority"])
 ASSIGNMENTS = Counter("complaints_tickets_assignments_total",
@@ -34,7 +37,7 @@ ASSIGNMENTS = Counter("complaints_tickets_assignments_total",
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 
-def render(store, dead_letter_depth) -> Response:
+def render(store, dead_letter_depth, parked_decisions_depth) -> Response:
     # Open counts come from the database at scrape time, so every replica
     # reports the same truth rather than its own share.
     counts = store.open_counts()
@@ -42,8 +45,9 @@ def render(store, dead_letter_depth) -> Response:
         for priority in PRIORITIES:
             OPEN.labels(str(status), str(priority)).set(counts.get((status, priority), 0))
     OUTBOX_PENDING.set(store.outbox_pending())
-    try:
-        DEAD_LETTERS.set(dead_letter_depth())
-    except Exception:  # a scrape must not fail because the broker is away; keep the last value
-        DEAD_LETTER_CHECK_ERRORS.inc()
+    for gauge, depth in ((DEAD_LETTERS, dead_letter_depth), (PARKED_DECISIONS, parked_decisions_depth)):
+        try:
+            gauge.set(depth())
+        except Exception:  # a scrape must not fail because the broker is away; keep the last value
+            DEAD_LETTER_CHECK_ERRORS.inc()
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

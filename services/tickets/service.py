@@ -235,6 +235,8 @@ class TicketsService:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        return metrics.render(self.store, lambda: self.events.queue_depth(topology.kombu_dead_letter_queue()))
+        depth = self.events.queue_depth
+        return metrics.render(self.store, lambda: depth(topology.kombu_dead_letter_queue()),
+                              lambda: depth(topology.kombu_assignments_queues()[1]))
 
 
