@@ -56,8 +56,12 @@ def ticket(tickets, reference) -> dict | None:
 
 
 def counted(tickets, outcome) -> float:
+    return gauge(tickets, f'complaints_tickets_assignments_total{{outcome="{outcome}"}}')
+
+
+def gauge(tickets, sample) -> float:
     for line in requests.get(f"{tickets.url}/metrics", timeout=5).text.splitlines():
-        if line.startswith(f'complaints_tickets_assignments_total{{outcome="{outcome}"}}'):
+        if line.startswith(sample + " "):
             return float(line.split()[-1])
     return 0.0
 
@@ -114,6 +118,8 @@ def test_a_malformed_decision_is_counted_logged_once_and_parked_whole(running, r
     poll(lambda: counted(tickets, "malformed") == 1, message="malformed counted")
     errors = [line for line in tickets.log().splitlines() if "router decision unusable" in line]
     assert len(errors) == 1 and "assignee" in errors[0] and "priority" in errors[0]
+    # Operators see it waiting (ComplaintsRouterDecisionsParked alerts on this gauge).
+    poll(lambda: gauge(tickets, "complaints_tickets_assignments_parked") == 1, message="parked decision gauge")
     connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_uri))
     channel = connection.channel()
     method, _props, body = poll(lambda: (lambda got: got if got[0] else None)(
