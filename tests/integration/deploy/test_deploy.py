@@ -104,10 +104,10 @@ def test_the_registry_checks_catch_a_missing_an_unknown_and_a_misplaced_service(
     _, rendered = compose
     broken = copy.deepcopy(rendered)
     del broken["services"]["notifier"]
-    broken["services"]["intake_sms"] = copy.deepcopy(broken["services"]["intake_chat"])
+    broken["services"]["intake_fax"] = copy.deepcopy(broken["services"]["intake_chat"])
     broken["services"]["console"]["ports"] = [{"target": 8080, "published": "8080"}]
     problems = "\n".join(validate.compose_registry_problems(broken))
-    for expected in ("no service notifier", "intake_sms is not in services/common/registry.py",
+    for expected in ("no service notifier", "intake_fax is not in services/common/registry.py",
                      "console listens on 8008, but publishes [8080]"):
         assert expected in problems
     docs = copy.deepcopy(overlay)
