@@ -42,11 +42,6 @@ def _callback_request(message: dict | None) -> dict | None:
     return None
 
 
-def _plain(event, part: str) -> dict | None:
-    """One part of an event (its ticket, its message) as the plain dict it travels as."""
-    return event.to_payload().get(part)
-
-
 def _customer_fields(message: dict | None) -> dict:
     fields = {}
     if message and message.get("message_id"):
@@ -64,7 +59,7 @@ class Notifier:
     # --- tickets events ------------------------------------------------------------------
 
     def ticket_created(self, event: TicketCreated, now: datetime) -> int:
-        return self.acknowledge(_plain(event, "ticket"), _plain(event, "message"), now)
+        return self.acknowledge(event.plain("ticket"), event.plain("message"), now)
 
     def acknowledge(self, ticket: dict, message: dict | None, now: datetime) -> int:
         """Acknowledge a new ticket once: on its event, or from the catch-up for tickets
@@ -79,7 +74,7 @@ class Notifier:
     def message_added(self, event: TicketMessageAdded, now: datetime) -> int:
         """A customer wrote again: no more reminders for this wait; note a callback request.
         Returns how many queued reminders were cancelled."""
-        ticket, message = _plain(event, "ticket"), _plain(event, "message")
+        ticket, message = event.plain("ticket"), event.plain("message")
         with self.store.begin() as conn:
             fields = _customer_fields(message) if message.get("direction") == "in" else {}
             if message.get("direction") == "in" and ticket.get("status") != Status.PENDING_CUSTOMER:
@@ -88,7 +83,7 @@ class Notifier:
             return self.store.cancel(conn, ticket["reference"], "reminder", now)
 
     def ticket_updated(self, event: TicketUpdated, now: datetime) -> int:
-        ticket, status = _plain(event, "ticket"), event.changes.get("status") or {}
+        ticket, status = event.plain("ticket"), event.changes.get("status") or {}
         entering = on_entering(status["after"]) if status.get("after") else None
         with self.store.begin() as conn:
             fields = {}
@@ -105,7 +100,7 @@ class Notifier:
             return self.store.enqueue(conn, drafts, now)
 
     def reply_added(self, event: TicketReplyAdded, now: datetime) -> int:
-        ticket, message = _plain(event, "ticket"), _plain(event, "message")
+        ticket, message = event.plain("ticket"), event.plain("message")
         with self.store.begin() as conn:
             fields = {"last_message_id": message["message_id"]} if message.get("message_id") else {}
             self.store.save_state(conn, ticket, now, **fields)
@@ -117,7 +112,7 @@ class Notifier:
     def ticket_seen(self, event: TicketSurveyAnswered, now: datetime) -> None:
         """An event that changes nothing we send, but brings the ticket's latest state."""
         with self.store.begin() as conn:
-            self.store.save_state(conn, _plain(event, "ticket"), now)
+            self.store.save_state(conn, event.plain("ticket"), now)
 
     # --- staff alerts --------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from services.common import config, web
 from services.common.channels import mail_identity
 from services.common.contract.events import (
     Event,
-    EventError,
     Received,
     TicketCreated,
     TicketEscalated,
@@ -29,7 +28,7 @@ from services.common.contract.events import (
     TicketReplyAdded,
     TicketSurveyAnswered,
     TicketUpdated,
-    received,
+    received_or_reported,
 )
 from services.common.contract.reference import tracking_url
 from services.common.contract.vocabulary import Priority
@@ -99,14 +98,9 @@ def on(source, event_type):
 def _read(cls: type[Event], payload) -> Received | None:
     """The delivery as its kernel event class, or None (counted, logged once at ERROR
     with every bad field, and acked) when it does not match."""
-    try:
-        delivery = received(cls, payload)
-    except EventError as exc:
-        metrics.BAD_EVENTS.inc()
-        event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        log.error("malformed %s ignored", cls.event_type, extra={"event_id": event_id, "errors": exc.errors})
-        return None
-    metrics.EVENTS.labels(cls.event_type).inc()
+    delivery = received_or_reported(cls, payload, log, metrics.BAD_EVENTS)
+    if delivery is not None:
+        metrics.EVENTS.labels(cls.event_type).inc()
     return delivery
 
 
@@ -148,7 +142,7 @@ class NotifierService:
             return
         event, event_id = delivery.event, delivery.event_id
         self.parts.notifier.ticket_updated(event, now())
-        ticket = event.to_payload()["ticket"]
+        ticket = event.plain("ticket")
         if event.ticket.assignee and _after(event, "priority") == Priority.URGENT:
             self._alert("agent_urgent", event_id, ticket, event.ticket.assignee)
         assignee = _after(event, "assignee")

@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from services.common.contract.events import EventError, received
+from services.common.contract.events import received_or_reported
 from services.common.time.clock import now, utc
 
 from . import announcements, database, explain, metrics, policy, roster, settings
@@ -40,14 +40,11 @@ class Router:
     def ticket_event(self, cls, payload) -> policy.Decision | None:
         """Apply a TicketCreated, TicketUpdated or TicketMessageAdded, then route the ticket
         if it needs an agent. A malformed event is counted and logged once, never retried."""
-        try:
-            got = received(cls, payload)
-        except EventError as exc:
-            metrics.BAD_EVENTS.inc()
-            log.error("malformed %s event ignored: %s", cls.event_type, exc, extra={"errors": exc.errors})
+        got = received_or_reported(cls, payload, log, metrics.BAD_EVENTS)
+        if got is None:
             return None
         event = got.event
-        ticket = event.to_payload()["ticket"]
+        ticket = event.plain("ticket")
         message = getattr(event, "message", None)
         action = self.mirror.apply_event(
             got.event_id, cls.event_type, ticket, getattr(event, "changes", None), getattr(event, "actor", None),

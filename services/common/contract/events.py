@@ -116,6 +116,12 @@ class Event:
     def to_payload(self) -> dict:
         return _plain(asdict(self))
 
+    def plain(self, part: str) -> dict | None:
+        """One part of the event (its ticket, its message) as the plain dict it travels as,
+        without converting the rest."""
+        value = getattr(self, part, None)
+        return None if value is None else _plain(asdict(value))
+
     @classmethod
     def from_dict(cls, data) -> Event:
         errors: dict[str, str] = {}
@@ -253,6 +259,20 @@ def received(cls: type[Event], payload) -> Received:
     return Received(payload["event_id"], str(payload.get("occurred_at") or ""), event)
 
 
+def received_or_reported(cls: type[Event], payload, log, bad_events) -> Received | None:
+    """received(), or None for a malformed delivery after counting it in `bad_events` (a
+    prometheus Counter) and logging one ERROR line naming every bad field: requeueing
+    cannot fix it, so the subscriber acks it."""
+    try:
+        return received(cls, payload)
+    except EventError as exc:
+        bad_events.inc()
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        log.error("malformed %s event ignored: %s", cls.event_type, exc,
+                  extra={"event_id": event_id, "errors": exc.errors})
+        return None
+
+
 # --- conversion ------------------------------------------------------------------------------
 
 _HINTS: dict[type, dict] = {}
@@ -297,16 +317,14 @@ def _convert(kind, value, name, errors):
 def _dataclass(cls, data, name, errors):
     if not isinstance(data, dict):
         return _fail(errors, name, "expected an object")
-    hints, values = _hints(cls), {}
+    hints, values, known = _hints(cls), {}, len(errors)
     for f in fields(cls):
         dotted = f"{name}.{f.name}" if name else f.name
         if f.name in data:
             values[f.name] = _convert(hints[f.name], data[f.name], dotted, errors)
         elif f.default is MISSING and f.default_factory is MISSING:
             _fail(errors, dotted, "missing")
-    if any(k == name or k.startswith(f"{name}.") or not name for k in errors):
-        return None
-    return cls(**values)
+    return None if len(errors) > known else cls(**values)
 
 
 def _fail(errors, name, message):
