@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from services.common import config
 from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
-from services.common.web import page_filters
+from services.common.web import front, page_filters, security_headers
 
 from . import chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient
@@ -75,6 +75,7 @@ def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
     app.after_request(_headers)
     app.after_request(_drain_body)
     page_filters.install(app)
+    front.install(app, security_headers.CUSTOMER_PAGES, description="intake_chat")
     return app
 
 

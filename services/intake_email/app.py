@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 
 from services.common.auth.flask_guard import guard
-from services.common.web import readiness
+from services.common.web import front, readiness, security_headers
 
 from . import metrics
 
@@ -15,6 +15,7 @@ def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
     app = Flask("intake_email")
     guard(app, "intake_email")   # every path but health and metrics wants a token
+    front.install(app, security_headers.JSON_API, description="intake_email")
 
     @app.get("/health/live")
     def live():

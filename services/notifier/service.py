@@ -35,6 +35,7 @@ from services.common.contract.vocabulary import Priority
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
+from services.common.web.nameko_front import WebFront
 
 from . import backoff, metrics, settings
 from .handling import Notifier
@@ -116,6 +117,7 @@ class NotifierService:
     parts: Components = Parts()
     tickets = CredentialedRpcProxy("tickets")
     router = CredentialedRpcProxy("router")
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- the tickets service's events --------------------------------------------------
 

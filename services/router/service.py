@@ -23,6 +23,7 @@ from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
 from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response, path_text, text_body
+from services.common.web.nameko_front import WebFront
 
 from . import metrics, roster, settings
 from .assignment import Lost
@@ -59,6 +60,7 @@ class RouterService:
     # while the tickets service is down waits there instead of reaching no queue.
     events: EventRelay = EventRelay("router", declare=topology.kombu_assignments_queues)
     tickets = CredentialedRpcProxy("tickets")
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- the tickets service's events ------------------------------------------
 

@@ -22,6 +22,7 @@ from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
 from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response
+from services.common.web.nameko_front import WebFront
 
 from . import api, domain, handling, metrics
 from .consumer import consume, consume_events
@@ -59,6 +60,7 @@ class TicketsService:
     store: TicketStore = Store()
     events: EventRelay = EventRelay("tickets")
     caller = CallerOf()
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- messages in ------------------------------------------------------------
 
