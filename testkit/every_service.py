@@ -1,6 +1,8 @@
 """Every service of the registry as its own process, as `make run` starts them,
-on one RabbitMQ vhost and a SQLite file each: for the checks that go across
-all of them (security headers on every answer, the fuzzing of every JSON API).
+on one RabbitMQ vhost, each on a SQLite file of its own or all on one
+PostgreSQL database (each owns its tables, with their own migration history):
+for the checks that go across all of them (security headers on every answer,
+the fuzzing of every JSON API).
 
 Only what each needs to start is set; no IMAP, SMTP or Twilio is behind them,
 so the email intake reads no mailbox and the notifier's sends wait for retry.
@@ -13,22 +15,24 @@ import sys
 from pathlib import Path
 
 from services.common import registry
+from services.common.web import api_description
 
 from .ports import free_port
 from .processes import ServiceProcess
 from .rabbit import Rabbit
 from .twilio_requests import AUTH_TOKEN
 
-# The services with an OpenAPI description of a JSON API (docs/openapi/<name>.yaml).
-JSON_APIS = ("tickets", "router", "notifier", "intake_email", "console", "intake_chat")
+# The services with an OpenAPI description of a JSON API (docs/openapi/<name>.yaml), in start order.
+JSON_APIS = tuple(s.name for s in registry.SERVICES if s.name in api_description.described())
 
 
 class EveryService:
-    def __init__(self, tmp: Path, rabbit: Rabbit, names=None, **env):
+    def __init__(self, tmp: Path, rabbit: Rabbit, names=None, database_url: str | None = None, **env):
         self.tmp, self.rabbit, self.extra = tmp, rabbit, env
         self.names = tuple(names or (s.name for s in registry.SERVICES))
         self.ports = {s.name: free_port() for s in registry.SERVICES}
         self.procs: dict[str, ServiceProcess] = {}
+        self.database_urls = {n: database_url or f"sqlite:///{tmp / (n + '.db')}" for n in self.ports}
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -45,7 +49,7 @@ class EveryService:
             "RPC_TIMEOUT_SECONDS": "10",
             **{f"{n.upper()}_PORT": str(p) for n, p in self.ports.items()},
             **{f"{n.upper()}_URL": self.url(n) for n in self.ports},
-            **{f"{n.upper()}_DATABASE_URL": f"sqlite:///{self.tmp / (n + '.db')}" for n in self.ports},
+            **{f"{n.upper()}_DATABASE_URL": url for n, url in self.database_urls.items()},
             **{f"{n.upper()}_WORKERS": "1" for n in self.ports},
             "CONSOLE_BOOTSTRAP_ADMIN": "sam:sam-password-1",
         })

@@ -34,7 +34,7 @@ from services.common.contract.reference import tracking_url
 from services.common.contract.vocabulary import Priority
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
-from services.common.web import BadRequest, json_response
+from services.common.web import BadRequest, json_response, path_text
 from services.common.web.nameko_front import WebFront
 
 from . import backoff, metrics, settings
@@ -284,15 +284,16 @@ class NotifierService:
                 limit = int(args.get("limit", 100))
             except ValueError:
                 raise BadRequest("limit must be a whole number") from None
-            return {"items": self.parts.store.list(args.get("status"), args.get("reference"), args.get("purpose"),
-                                                   args.get("channel"), limit)}
+            filters = [path_text(args[n], n) if args.get(n) else None
+                       for n in ("status", "reference", "purpose", "channel")]  # no NUL for PostgreSQL
+            return {"items": self.parts.store.list(*filters, limit)}
         return web.respond(work, ERRORS)
 
-    @guarded_http("GET", "/notifications/<int:row_id>")
+    @guarded_http("GET", "/notifications/<int(max=2147483647):row_id>")
     def http_get(self, request, row_id):
         return web.respond(lambda: self.parts.store.get(row_id), ERRORS)
 
-    @guarded_http("POST", "/notifications/<int:row_id>/retry")
+    @guarded_http("POST", "/notifications/<int(max=2147483647):row_id>/retry")
     def http_retry(self, request, row_id):
         return web.respond(lambda: self.parts.store.retry(row_id, now()), ERRORS)
 

@@ -140,7 +140,7 @@ class RouterService:
         return self._respond(lambda: self.add_vacation(path_text(name, "agent name"), json_body(request)),
                              created=True)
 
-    @guarded_http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
+    @guarded_http("DELETE", "/agents/<name>/vacations/<int(max=2147483647):vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
         return self._respond(lambda: self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id)
                              or {"removed": vacation_id})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.common.contract.complaint import CATEGORIES
 from services.common.contract.errors import Conflict
 from services.common.contract.events import Assignment, TicketUpdated
+from services.common.contract.storable_text import is_storable, storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Status
 from services.common.time.clock import iso
 
@@ -35,6 +36,9 @@ def assign(engine, reference: str, assignee: str | None, actor_type: str, actor:
     expected_assignee (None for 'unassigned'), the change happens only if the ticket
     is still as the caller saw it; assigning whom it already has is a quiet no-op."""
     domain.check_actor(actor_type, actor)
+    for name in (assignee, expected_assignee):
+        if isinstance(name, str) and not is_storable(name):
+            raise domain.TicketError(f"no agent is called {name!r}")
 
     def values(row):
         if row.assignee == assignee:
@@ -68,8 +72,9 @@ def apply_router_decision(engine, reference: str, assignee: str | None, previous
 
 
 def add_note(engine, reference: str, author: str, body: str) -> dict:
-    if not author or not (body or "").strip():
-        raise domain.TicketError("a note needs an author and a body")
+    if not author or not isinstance(body, str) or not body.strip():
+        raise domain.TicketError("a note needs an author and a body (text)")
+    body = storable(body)  # a NUL (PostgreSQL refuses it) or a lone surrogate becomes U+FFFD
 
     def work(conn, at):
         row = repo.require(conn, reference)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.common.channels import catalogue
+from services.common.contract.storable_text import storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Priority, Status, one_of
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
@@ -173,7 +174,7 @@ def check_reply(author: str | None, body: str | None) -> str:
         raise TicketError("a reply needs a body")
     if len(text) > MAX_REPLY_CHARS:
         raise TicketError(f"a reply is at most {MAX_REPLY_CHARS} characters")
-    return text
+    return storable(text)  # a NUL (PostgreSQL refuses it) or a lone surrogate becomes U+FFFD
 
 
 def check_survey(status: str, rating, comment: str | None) -> tuple[int, str | None]:
@@ -190,7 +191,7 @@ def check_survey(status: str, rating, comment: str | None) -> tuple[int, str | N
         raise TicketError("rating must be a whole number from 1 to 5")
     if comment is not None and not isinstance(comment, str):
         raise TicketError("comment must be text")
-    comment = (comment or "").strip()[:MAX_SURVEY_COMMENT_CHARS] or None
+    comment = storable((comment or "").strip()[:MAX_SURVEY_COMMENT_CHARS]) or None
     return value, comment
 
 

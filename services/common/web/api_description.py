@@ -17,6 +17,11 @@ def file_of(service: str):
     return FOLDER / f"{service}.yaml"
 
 
+def described() -> tuple[str, ...]:
+    """The services that publish a description of a JSON API."""
+    return tuple(sorted(path.stem for path in FOLDER.glob("*.yaml")))
+
+
 def serve(wsgi_app, service: str):
     """wsgi_app, answering GET/HEAD /openapi.yaml itself. The file is read once, at
     start: a service whose description is missing does not start."""
