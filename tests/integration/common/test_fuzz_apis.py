@@ -7,8 +7,8 @@ exception class name, a status the description lists, of the content type it
 lists, matching the schema it gives; and an operation that needs a token must
 refuse a request without one.
 
-Bounded: FUZZ_EXAMPLES examples per operation and mode (default 25, a couple
-of minutes for all of them); `make fuzz` raises it.
+Bounded: FUZZ_EXAMPLES examples per operation and mode (default 50: about a minute
+and a half for all of them); `make fuzz` raises it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from testkit.postgres import postgres_database
 from testkit.rabbit import Rabbit
 from testkit.waiting import wait_for
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 50))
 
 # What gives away the insides: a Python trace, a file and line, a built-in exception's or a
 # database driver's class name, a library's module path.
