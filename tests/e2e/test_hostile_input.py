@@ -214,6 +214,8 @@ def send(hostile, endpoint: Endpoint, path: str, body: bytes = b"", content_type
         headers["Content-Type"] = content_type
     if endpoint.service == "console" and endpoint.rule != "/signout":
         headers.update(hostile.console_headers)
+    elif endpoint.service not in PUBLIC:
+        headers.update(api.headers())  # past the credential check, to the code that reads the input
     if endpoint.service in PUBLIC:
         path, headers["X-Twilio-Signature"] = twilio_signed(endpoint.service, path, body, content_type,
                                                             how.get("signature"))
