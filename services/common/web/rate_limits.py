@@ -59,6 +59,18 @@ REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+u
 IPV6_CLIENT_PREFIX = 64
 
 
+class _QuietBreaches(logging.Filter):
+    """Flask-Limiter logs every refusal at INFO: a flood would flood the log too.
+    Refusals are counted (on_limited) instead; its warnings (storage lost) and
+    recoveries still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("ratelimit ")
+
+
+_QUIET_BREACHES = _QuietBreaches()
+
+
 class RateLimitConfigError(ValueError):
     """A limit or setting in the environment is unreadable: the app refuses to start."""
 
@@ -204,6 +216,7 @@ class RateLimits:
             # Anything else going wrong in the limiter lets the request through (logged), never a 500.
             swallow_errors=True, headers_enabled=False, enabled=self.enabled)
         self._primary = self.limiter.limiter if self.enabled else None
+        logging.getLogger("flask-limiter").addFilter(_QUIET_BREACHES)  # once, however many apps
         app.register_error_handler(RateLimitExceeded, self._refused)
         app.after_request(self._count_fallback)
 
