@@ -160,8 +160,10 @@ def refused(refusal: Refusal) -> Response:
     source = FROM_CUSTOMER if refusal.rule.name == "per_customer" else FROM_ADDRESS
     title = f"Too many {what} from {source}"
     if not replies.wants_html():
+        # The chat page shows this detail to a person: minutes once the wait is long.
+        wait = f"{refusal.retry_after} seconds" if refusal.retry_after < 120 else wait_text(refusal.retry_after)
         return replies.json_error(429, "rate_limited", f"{title.lower()} (at most {refusal.limit}); "
-                                  f"try again in {refusal.retry_after} seconds")
+                                  f"try again in {wait}")
     unsent = request.form.get("body") if payload.is_form(request) else None
     html = render_template("limited.html", title=title, wait=wait_text(refusal.retry_after), received=received,
                            unsent=unsent, what=what)

@@ -200,6 +200,7 @@ def test_chats_opened_from_one_address_are_limited_per_hour(make_app):
     third = start("127.0.0.1")
     assert_rate_limited(third)
     assert "too many chats" in third.get_json()["detail"]
+    assert third.get_json()["detail"].endswith("try again in 60 minutes")  # the chat page shows it to a person
     assert 3500 <= int(third.headers["Retry-After"]) <= 3601
     assert refused.grown == 1
     assert start("127.0.0.2").status_code == 202
