@@ -15,9 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 from services.common import registry
+from testkit import api
 from testkit.fake_twilio import AUTH_TOKEN, FakeTwilio
 from testkit.ports import free_port
 from testkit.processes import ServiceProcess, service_exists, service_process
@@ -116,7 +115,7 @@ class Cluster:
     def load_roster(self, agents: int, complaints: int) -> None:
         # Room for several times the planned load: runs go on until every fault is done.
         capacity = max(50, math.ceil(5 * complaints / agents))
-        resp = requests.post(self.url("router") + "/roster", json=roster(agents, capacity), timeout=30)
+        resp = api.post(self.url("router") + "/roster", json=roster(agents, capacity), timeout=30)
         resp.raise_for_status()
         self.log(f"roster: {agents} agents, capacity {capacity} each")
 

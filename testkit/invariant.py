@@ -23,12 +23,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from services.common.contract.storable_text import storable
 from services.common.messaging import topology
+from testkit import api
 
 from .postgres import postgres_database
 from .processes import service_process
@@ -274,7 +274,7 @@ class System:
             self.primaries.add(own)
 
     def ticket(self, reference: str) -> dict | None:
-        resp = requests.get(f"{self.tickets.url}/tickets/{reference}", timeout=20)
+        resp = api.get(f"{self.tickets.url}/tickets/{reference}", timeout=20)
         assert resp.status_code in (200, 404), f"tickets answered {resp.status_code}: {resp.text[:300]}"
         return resp.json() if resp.status_code == 200 else None
 
@@ -317,7 +317,7 @@ class System:
             time.sleep(6)
         assert self.rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0, "complaints were dead-lettered"
         for path in ("/quarantine", "/dead-letters"):
-            items = requests.get(f"{self.tickets.url}{path}", timeout=20).json()["items"]
+            items = api.get(f"{self.tickets.url}{path}", timeout=20).json()["items"]
             assert items == [], f"{path}: {json.dumps(items)[:2000]}"
         with self.engine.connect() as conn:
             tickets = conn.execute(text("SELECT reference FROM tickets")).scalars().all()

@@ -34,6 +34,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.common import config
 from services.common.contract.reference import tracking_token
+from testkit import api
 from testkit.ports import free_port
 from testkit.postgres import postgres_database
 from testkit.processes import ServiceProcess
@@ -387,7 +388,7 @@ SERVICES = ("intake_chat", "console", "tickets", "router", "notifier", "intake_e
 def test_json_nested_100000_deep_is_refused_with_a_400_that_says_so_on_the_web_intake(hostile):
     deep = b"[" * 100_000 + b"]" * 100_000
     for path in ("/complaints", "/chat"):
-        resp = requests.post(f"{hostile.url('intake_chat')}{path}", data=deep, timeout=30,
+        resp = api.post(f"{hostile.url('intake_chat')}{path}", data=deep, timeout=30,
                              headers={"Content-Type": JSON})
         assert resp.status_code == 400, (path, resp.status_code, resp.text[:300])
         assert "more than 32 levels deep" in resp.json()["detail"]
