@@ -187,7 +187,12 @@ class System:
         self.tickets = service_process("tickets", env, self.tmp / "tickets.log").start(timeout=90)
         for name, value in {**env, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_WHATSAPP_URL": WHATSAPP_URL,
                             "PUBLIC_VOICE_URL": VOICE_URL, "RPC_TIMEOUT_SECONDS": "20",
-                            "PUBLIC_BASE_URL": "https://example.com"}.items():
+                            "PUBLIC_BASE_URL": "https://example.com",
+                            # Hundreds of complaints from one address (and one customer) on purpose: the
+                            # limiter runs on every post, but never refuses one.
+                            "INTAKE_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+                            "INTAKE_RATE_LIMIT_PER_CUSTOMER": "1000000/minute",
+                            "CHAT_SESSIONS_PER_ADDRESS_PER_HOUR": "1000000"}.items():
             monkeypatch.setenv(name, value)
         self._start_intakes()
         return self
