@@ -38,6 +38,7 @@ from .schema import idempotency_keys as keys
 log = logging.getLogger("intake_chat")
 
 DEFAULT_KEEP_DAYS = 30.0
+MAX_KEEP_DAYS = 3650     # ten years; beyond it the date arithmetic overflows soon anyway
 PURGE_SECONDS = 600      # a process deletes expired keys at most this often
 ATTEMPTS = 5             # a row given up between our insert and our read: claim again
 
@@ -72,8 +73,9 @@ def keep_days() -> float:
         days = float(raw)
     except ValueError:
         days = 0
-    if not days > 0:
-        raise ValueError(f"IDEMPOTENCY_KEY_DAYS must be a positive number of days, not {raw!r}")
+    if not 0 < days <= MAX_KEEP_DAYS:   # NaN fails this too
+        raise ValueError(f"IDEMPOTENCY_KEY_DAYS must be a number of days above 0 and at most {MAX_KEEP_DAYS}, "
+                         f"not {raw!r}")
     return days
 
 
@@ -114,10 +116,19 @@ class Ledger:
                                                    keys.c.fingerprint == claim.fingerprint,
                                                    keys.c.published_at.is_(None))
                                 .values(published_at=now))
-        if done.rowcount == 0:
-            # Already confirmed (the usual case for a retry), or gone: claim it again, published.
+        if done.rowcount == 1:
+            return
+        with self.engine.connect() as conn:
+            held = conn.execute(select(keys.c.fingerprint).where(_is(claim.channel, claim.kind, claim.key))).scalar()
+        if held is None:   # given up meanwhile: bind it again, published (the insert still decides a race)
             self._insert(claim.channel, claim.kind, claim.key, claim.fingerprint, claim.reference, uuid.uuid4().hex,
                          now)
+        elif held != claim.fingerprint:
+            # Claimed for other content in the instant it was free: that post will be answered 202 too,
+            # and the tickets service keeps whichever arrives first. Rare (two publishes, one failed,
+            # in the same moment); said in the log rather than hidden.
+            log.warning("idempotency key rebound to other content while this one was published",
+                        extra={"channel": claim.channel, "kind": claim.kind, "reference": claim.reference})
 
     def release(self, claim: Claim) -> None:
         """The publish failed: the key is free again, unless a retry's publish of it was confirmed."""

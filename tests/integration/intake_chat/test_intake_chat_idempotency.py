@@ -27,6 +27,7 @@ from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
 from services.common.storage.db import make_engine
 from services.intake_chat.app import create_app
+from services.intake_chat.ledger import KeyReused, Ledger
 from services.intake_chat.migrate import upgrade
 from testkit.paths import ROOT
 from testkit.ports import free_port
@@ -387,9 +388,10 @@ def test_keys_older_than_idempotency_key_days_are_forgotten(ledger_database, mak
     assert old not in {r["key"] for r in rows(ledger_database)} and recent in {r["key"] for r in rows(ledger_database)}
 
 
-def test_a_wrong_idempotency_key_days_stops_the_start(monkeypatch, publisher):
+@pytest.mark.parametrize("days", ["a month", "0", "-1", "nan", "inf"])
+def test_a_wrong_idempotency_key_days_stops_the_start(days, monkeypatch, publisher):
     monkeypatch.setenv("TRACKING_SECRET", SECRET)
-    monkeypatch.setenv("IDEMPOTENCY_KEY_DAYS", "a month")
+    monkeypatch.setenv("IDEMPOTENCY_KEY_DAYS", days)
     with pytest.raises(ValueError, match="IDEMPOTENCY_KEY_DAYS"):
         create_app(publisher=publisher)
 
@@ -406,3 +408,28 @@ def test_the_migrate_command_creates_the_ledger_in_its_own_version_table(databas
         assert {TABLE, "alembic_version_intake_chat"} <= set(sqlalchemy.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_retry_confirmed_around_a_failed_first_attempt_keeps_its_key_bound(ledger):
+    """Two posts of one content at once; the first one's publish fails, the retry's succeeds.
+    Whichever order the ledger hears it in, the key stays bound to the content published."""
+    store = Ledger(make_engine(ledger))
+    try:
+        for order in ("retry confirmed first", "first gave up first"):
+            key = f"{order.replace(' ', '-')}-{uuid.uuid4().hex}"
+            first = store.claim("web", "complaint", key, "a" * 64, "C-AAAAAAAAAA")
+            retry = store.claim("web", "complaint", key, "a" * 64, "C-AAAAAAAAAA")
+            assert first.token and retry.token is None
+            steps = [(store.confirm, retry), (store.release, first)]
+            for step, claim in steps if order == "retry confirmed first" else reversed(steps):
+                step(claim)
+            with pytest.raises(KeyReused):
+                store.claim("web", "complaint", key, "b" * 64, "C-AAAAAAAAAA")
+            [row] = [r for r in rows(ledger) if r["key"] == key]
+            assert row["published_at"] is not None and row["fingerprint"] == "a" * 64
+        # A failed publish with no retry frees the key: the corrected content may take it.
+        alone = store.claim("chat", "complaint", "alone-" + uuid.uuid4().hex, "a" * 64, "C-AAAAAAAAAA")
+        store.release(alone)
+        assert store.claim("chat", "complaint", alone.key, "b" * 64, "C-AAAAAAAAAA").token
+    finally:
+        store.engine.dispose()
