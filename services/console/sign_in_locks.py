@@ -14,10 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.time.clock import utc
 
+from . import settings
 from .schema import sign_in_locks
 from .sign_in_rules import FORGET_AFTER, LockoutPolicy, LockState, after_failure, locked_until
 
-_TRIES = 5
+_TRIES = 20
 
 
 def _state(row) -> LockState | None:
@@ -27,8 +28,13 @@ def _state(row) -> LockState | None:
 
 
 class SignInLocks:
-    def __init__(self, engine: Engine, policy: LockoutPolicy):
-        self.engine, self.policy = engine, policy
+    def __init__(self, engine: Engine, policy: LockoutPolicy | None = None):
+        self.engine, self._policy = engine, policy
+
+    @property
+    def policy(self) -> LockoutPolicy:
+        """The one given, else the settings' (read each time, like every sign-in setting)."""
+        return self._policy or settings.lockout_policy()
 
     def locked_until(self, keys: list[str], at: datetime) -> datetime | None:
         """The latest end of a lock on any of the keys, if one is on."""
@@ -47,12 +53,13 @@ class SignInLocks:
             try:
                 with self.engine.begin() as conn:
                     row = conn.execute(select(sign_in_locks).where(sign_in_locks.c.key == key)).first()
-                    new, locked = after_failure(_state(row), at, self.policy.threshold(key), self.policy)
+                    policy = self.policy
+                    new, locked = after_failure(_state(row), at, policy.threshold(key), policy)
                     if self._write(conn, key, row, new, at):
                         return new.locked_until if locked else None
             except IntegrityError:  # another worker inserted the first failure: count again on it
                 continue
-        return None  # five collisions in a row: this one failure goes uncounted, nothing worse
+        return None  # collided every time: this one failure goes uncounted, nothing worse
 
     def _write(self, conn: Connection, key: str, row, new: LockState, at: datetime) -> bool:
         values = {"failures": new.failures, "level": new.level, "locked_until": new.locked_until,

@@ -62,7 +62,7 @@ class ConsoleStore:
         self.engine = engine
         self.min_password = min_password or settings.password_min_length()
         self.second_factors = SecondFactors(engine)
-        self.locks = SignInLocks(engine, settings.lockout_policy())
+        self.locks = SignInLocks(engine)
         self.resets = PasswordResets(engine)
         self.audit = AuditLog(engine)
 
