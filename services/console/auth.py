@@ -110,12 +110,12 @@ def step_url(stage: str, next_path: str | None) -> str:
 
 
 def lock_message(until) -> str:
-    """Says the sign-in is paused and until when; the same whether or not the name exists."""
+    """Says the sign-in is temporarily locked and until when; the same whether or not the name exists."""
     seconds = max(1, int((until - now()).total_seconds()))
     minutes = (seconds + 59) // 60
     wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
-    return (f"Too many failed sign-ins: signing in with this name, or from this network, is paused "
-            f"until {until:%H:%M:%S} UTC ({wait} from now). Try again then, or reset your password.")
+    return (f"Signing in is temporarily locked after too many failed tries with this name or from this "
+            f"network. Try again after {until:%H:%M:%S} UTC (in {wait}), or reset your password.")
 
 
 def client_address() -> str:

@@ -236,10 +236,10 @@ def test_five_wrong_passwords_lock_the_name_and_the_page_says_until_when_the_sam
         answers[name] = re.sub(r"\d\d:\d\d:\d\d", "HH:MM:SS", problem(locked))
         # While locked, even the right password is refused, without being checked.
         again = browser.sign_in(name, PASSWORD)
-        assert again.status_code == 429 and "paused until" in problem(again)
+        assert again.status_code == 429 and "temporarily locked" in problem(again)
     assert answers["ana"] == answers["nobody"]
-    assert answers["ana"].startswith("Too many failed sign-ins: signing in with this name, or from this network, "
-                                     "is paused until HH:MM:SS UTC (about 1 minute from now).")
+    assert answers["ana"].startswith("Signing in is temporarily locked after too many failed tries with this name "
+                                     "or from this network. Try again after HH:MM:SS UTC (in about 1 minute)")
     assert "reset your password" in answers["ana"]
     assert audit_events(store, "ana")[:3] == ["signin_locked", "lockout", "signin_failed"]
 
@@ -262,7 +262,7 @@ def test_wrong_codes_count_like_wrong_passwords_and_one_address_trying_many_name
     for _ in range(4):
         assert guesser.post("/signin/code", code="000001").status_code == 401
     locked = guesser.post("/signin/code", code="000001")
-    assert locked.status_code == 429 and "paused until" in problem(locked)
+    assert locked.status_code == 429 and "temporarily locked" in problem(locked)
     assert guesser.get("/signin/code").headers["Location"].startswith("/signin")  # the halfway session ended
     # Another address, other names: seven failures from it lock the address for every name.
     spray = Visitor(app, "203.0.113.9")
