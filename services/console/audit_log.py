@@ -29,7 +29,6 @@ EVENTS = {
     "reset_done": "password reset",
     "reset_refused": "password reset link refused",
     "signout": "signed out",
-    "session_idle": "signed out after being idle",
 }
 
 

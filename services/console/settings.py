@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 
 from services.common import config
+from services.common.channels import smtp_out
 
 from .schema import ROLES
 from .sign_in_rules import LockoutPolicy, parse_roles
@@ -104,7 +105,7 @@ def password_min_length() -> int:
 def check() -> None:
     """Read every sign-in setting once, so a wrong value stops the start with its name."""
     for read in (session_hours, session_idle_minutes, cookie_samesite, totp_required_roles, lockout_policy,
-                 proxy_hops, reset_minutes, password_min_length):
+                 proxy_hops, reset_minutes, password_min_length, smtp_out.from_env):
         read()
 
 
