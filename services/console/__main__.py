@@ -89,6 +89,12 @@ def _password(name: str) -> str | None:
     return password
 
 
+def _parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"python -m services.console {command}")
+    parser.add_argument("name")
+    return parser
+
+
 def _with_store(action) -> int:
     """Run action(store) -> message; a ConsoleError is printed and exits 1."""
     from .store import ConsoleError
@@ -107,8 +113,7 @@ def _with_store(action) -> int:
 
 
 def add_user(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.console add-user")
-    parser.add_argument("name")
+    parser = _parser("add-user")
     parser.add_argument("--role", choices=ROLES, default="agent")
     parser.add_argument("--display-name")
     parser.add_argument("--email")
@@ -124,8 +129,7 @@ def add_user(argv: list[str]) -> int:
 
 
 def edit_user(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.console edit-user")
-    parser.add_argument("name")
+    parser = _parser("edit-user")
     parser.add_argument("--role", choices=ROLES)
     parser.add_argument("--email", help="an empty value removes the address")
     parser.add_argument("--display-name")
@@ -141,8 +145,7 @@ def edit_user(argv: list[str]) -> int:
 
 
 def set_password(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.console set-password")
-    parser.add_argument("name")
+    parser = _parser("set-password")
     args = parser.parse_args(argv)
     password = _password(args.name)
     if password is None:
@@ -155,8 +158,7 @@ def set_password(argv: list[str]) -> int:
 
 
 def reset_two_step(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.console reset-two-step")
-    parser.add_argument("name")
+    parser = _parser("reset-two-step")
     args = parser.parse_args(argv)
 
     def reset(store):

@@ -235,6 +235,13 @@ def _type_in(browser, fields: dict, submit="main form button[type=submit]"):
     browser.find_element(By.CSS_SELECTOR, submit).click()
 
 
+def _signed_out(browser, console):
+    """A browser with nobody signed in, on the sign-in page."""
+    browser.get(f"{console}/signin")
+    browser.delete_all_cookies()
+    browser.get(f"{console}/signin")
+
+
 def _problem(browser) -> str:
     return browser.find_element(By.CSS_SELECTOR, ".error-summary").text
 
@@ -246,8 +253,7 @@ def test_a_supervisor_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(sys
     finally:
         store.engine.dispose()
     console = system.url("console")
-    browser.get(f"{console}/signin")
-    browser.delete_all_cookies()
+    _signed_out(browser, console)
     browser.get(f"{console}/roster")  # asked for before signing in: reached after both steps
     _type_in(browser, {"name": "tess", "password": AGENT_PASSWORD})
     wait_until(browser, lambda d: "/two-step/setup" in d.current_url, message="sent to set up the app")
@@ -289,8 +295,7 @@ def test_a_supervisor_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(sys
 
 def test_a_name_locked_after_failed_sign_ins_is_told_until_when(system, seeded, browser, shots):
     console = system.url("console")
-    browser.get(f"{console}/signin")
-    browser.delete_all_cookies()
+    _signed_out(browser, console)
     for attempt in range(5):
         browser.get(f"{console}/signin")
         _type_in(browser, {"name": "emma", "password": f"not her password {attempt}"})
@@ -312,9 +317,7 @@ def test_a_forgotten_password_is_reset_from_the_link_in_the_mail(system, seeded,
     finally:
         store.engine.dispose()
     console = system.url("console")
-    browser.get(f"{console}/signin")
-    browser.delete_all_cookies()
-    browser.get(f"{console}/signin")
+    _signed_out(browser, console)
     browser.find_element(By.LINK_TEXT, "Forgot your password?").click()
     wait_until(browser, lambda d: "/forgot" in d.current_url)
     assert_accessible(browser, "forgot password")
