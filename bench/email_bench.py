@@ -48,6 +48,7 @@ from bench.router_bench import postgres_database  # noqa: E402
 from services.common.contract.reference import reference_for  # noqa: E402
 from services.intake_email.complaint import external_id, intake_id_for  # noqa: E402
 from services.intake_email.parsing import message_id_of  # noqa: E402
+from testkit import api  # noqa: E402
 from testkit.imap_server import Dovecot  # noqa: E402
 from testkit.processes import service_process  # noqa: E402
 from testkit.sample_mail import message, sample  # noqa: E402
@@ -152,13 +153,13 @@ class Vhost:
 
     def __enter__(self):
         vhost = quote(self.name, safe="")
-        requests.put(f"{RABBIT_API}/vhosts/{vhost}", auth=self.auth, timeout=10).raise_for_status()
-        requests.put(f"{RABBIT_API}/permissions/{vhost}/{self.auth[0]}", auth=self.auth, timeout=10,
+        api.put(f"{RABBIT_API}/vhosts/{vhost}", auth=self.auth, timeout=10).raise_for_status()
+        api.put(f"{RABBIT_API}/permissions/{vhost}/{self.auth[0]}", auth=self.auth, timeout=10,
                      json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
         return self
 
     def __exit__(self, *exc):
-        requests.delete(f"{RABBIT_API}/vhosts/{quote(self.name, safe='')}", auth=self.auth, timeout=10)
+        api.delete(f"{RABBIT_API}/vhosts/{quote(self.name, safe='')}", auth=self.auth, timeout=10)
 
 
 def wait(predicate, timeout, what):
@@ -171,7 +172,7 @@ def wait(predicate, timeout, what):
 
 
 def email_ticket_count(tickets) -> int:
-    resp = requests.get(f"{tickets.url}/tickets", params={"channel": "email", "per_page": 1}, timeout=10)
+    resp = api.get(f"{tickets.url}/tickets", params={"channel": "email", "per_page": 1}, timeout=10)
     return resp.json()["total"]
 
 
@@ -214,7 +215,7 @@ def run(args) -> dict:
 
 def _last_uid(intake) -> int:
     try:
-        checkpoint = requests.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][0]["checkpoint"]
+        checkpoint = api.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][0]["checkpoint"]
     except (requests.RequestException, ValueError, IndexError, KeyError):
         return 0
     return checkpoint["last_uid"] if checkpoint else 0
@@ -224,7 +225,7 @@ def _messages_stored(tickets) -> float:
     """Email messages the tickets service committed (new tickets + follow-ups), from its
     metrics: one cheap request per poll, so watching does not slow it down."""
     try:
-        text = requests.get(f"{tickets.url}/metrics", timeout=5).text
+        text = api.get(f"{tickets.url}/metrics", timeout=5).text
     except requests.RequestException:
         return 0
     return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
@@ -238,12 +239,12 @@ def check(plan, tickets, intake) -> list[str]:
     if count != len(plan.followups):
         problems.append(f"{count} email tickets, expected {len(plan.followups)}")
     for reference, expected in plan.followups.items():
-        resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=10)
+        resp = api.get(f"{tickets.url}/tickets/{reference}", timeout=10)
         if resp.status_code != 200:
             problems.append(f"{reference}: no ticket (lost)")
         elif len(resp.json()["messages"]) != expected + 1:
             problems.append(f"{reference}: {len(resp.json()['messages'])} messages, expected {expected + 1}")
-    handled = requests.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][0]["handled"]
+    handled = api.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][0]["handled"]
     want = {"ingested": plan.ingested, "skipped": plan.skipped, "quarantined": plan.quarantined}
     if {k: handled.get(k, 0) for k in want} != want:
         problems.append(f"intake handled {handled}, expected {want}")

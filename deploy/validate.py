@@ -18,6 +18,9 @@ needs a Docker engine, a cluster or the network:
   Kubernetes OpenAPI schemas (kubernetes-validate, strict), then probes,
   ports, resources and the non-root security context checked per service;
   the ServiceMonitor (a CRD, so not in those schemas) is checked on its own;
+- network policies: ingress to every pod is denied by default, and each service
+  has its own NetworkPolicy letting in, on its port only, exactly the services
+  whose `calls` name it, Prometheus, and (public fronts only) the ingress controller;
 - the Dockerfile's USER is not root;
 - every metric the Grafana dashboard queries is defined by a service (found
   by reading the services' prometheus_client calls) or allow-listed below.
@@ -60,8 +63,9 @@ CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 PENDING_METRICS: dict[str, str] = {}
 # Services whose HTTP intake or decisions scale with traffic: they get an HPA.
 AUTOSCALED = {s.name for s in registry.SERVICES if s.autoscaled}
-# Compose services that are not the system's own: the broker, the database, the migration one-shot.
-COMPOSE_INFRASTRUCTURE = {"rabbitmq", "postgres", "migrate"}
+# Compose services that are not the system's own: the broker, the database, the rate-limit
+# counters (Redis), the migration one-shot.
+COMPOSE_INFRASTRUCTURE = {"rabbitmq", "postgres", "redis", "migrate"}
 
 MODULE_RE = re.compile(r"\bservices\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -370,6 +374,173 @@ def servicemonitor_problems(docs: list[dict]) -> list[str]:
     return problems
 
 
+# --- network policies -----------------------------------------------------------------
+
+# Called from outside the cluster: customers and Twilio call the web and webhook
+# intakes, agents the console. intake_email polls its mailboxes and is called by nobody.
+PUBLIC_FRONTS = frozenset({s.name for s in registry.SERVICES if s.intake and s.kind != registry.POLLER}
+                          | {"console"})
+# A peer from another namespace whose pods carry this label is Prometheus (the
+# Prometheus Operator labels its pods so); any other is the ingress controller.
+PROMETHEUS_POD_LABEL = ("app.kubernetes.io/name", "prometheus")
+
+
+def selector_matches(selector: dict | None, labels: dict) -> bool:
+    """A Kubernetes label selector against a pod's labels; an empty selector matches every pod."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, values = expr["key"], expr.get("values") or []
+        holds = {"In": key in labels and labels[key] in values, "NotIn": labels.get(key) not in values,
+                 "Exists": key in labels, "DoesNotExist": key not in labels}
+        if not holds.get(expr["operator"], False):
+            return False
+    return True
+
+
+def policy_types(policy: dict) -> list[str]:
+    """What a NetworkPolicy isolates; without policyTypes, Kubernetes takes
+    Ingress (and Egress if the policy has egress rules)."""
+    spec = policy.get("spec") or {}
+    return spec.get("policyTypes") or ["Ingress"] + (["Egress"] if "egress" in spec else [])
+
+
+def callers_of(name: str) -> set[str]:
+    """Services that call `name` over HTTP, as the registry declares."""
+    return {s.name for s in registry.SERVICES if name in s.calls}
+
+
+def _peer_text(peer: dict) -> str:
+    parts = [f"{what} {json.dumps(peer[key], sort_keys=True, separators=(',', ':'))}"
+             for key, what in (("namespaceSelector", "namespaces"), ("podSelector", "pods"), ("ipBlock", "addresses"))
+             if key in peer]
+    return " and ".join(parts) or "anyone"
+
+
+def _is_prometheus(peer: dict) -> bool:
+    key, value = PROMETHEUS_POD_LABEL
+    return ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(key) == value
+
+
+def pod_labels(docs: list[dict]) -> dict[str, tuple[dict, dict]]:
+    """Every pod the manifests run, {name: (workload, its pods' labels)}: a service's
+    under the service's name, the migration Job's under the Job's."""
+    pods = {}
+    for w in workloads(docs):
+        name = w.service if w.doc["kind"] == "Deployment" and w.service else w.doc["metadata"]["name"]
+        pods[name] = (w.doc, (w.doc["spec"]["template"].get("metadata") or {}).get("labels") or {})
+    return pods
+
+
+@dataclass
+class Admitted:
+    """What the NetworkPolicies let in to one service, and what is wrong with them."""
+
+    callers: set[str]        # pods of this namespace, by service (or workload) name
+    prometheus: set[str]     # peers from other namespaces, as text
+    ingress: set[str]
+    problems: list[str]
+
+
+def admitted_to(service: registry.Service, policies: list[dict], pods: dict[str, tuple[dict, dict]]) -> Admitted:
+    doc, labels = pods[service.name]
+    main = doc["spec"]["template"]["spec"]["containers"][0]
+    ports = {p.get("name"): p["containerPort"] for p in main.get("ports", [])}  # a rule may name the port
+    found = Admitted(set(), set(), set(), [])
+    for policy in (p for p in policies if selector_matches(p["spec"].get("podSelector"), labels)):
+        where = f"{_kn(policy)} ({service.name})"
+        for rule in policy["spec"].get("ingress") or []:
+            if not rule.get("ports"):
+                found.problems.append(f"{where}: a rule with no ports opens every port, not only {service.port}")
+            for p in rule.get("ports") or []:
+                port = ports.get(p.get("port"), p.get("port"))
+                if port != service.port or p.get("endPort", port) != port or p.get("protocol", "TCP") != "TCP":
+                    found.problems.append(f"{where}: opens {p}, but {service.name} serves only TCP {service.port}")
+            if not rule.get("from"):
+                found.problems.append(f"{where}: a rule with no `from` lets anyone in")
+            for peer in rule.get("from") or []:
+                if "ipBlock" in peer:
+                    found.problems.append(f"{where}: lets {_peer_text(peer)} in: callers are chosen by label")
+                elif "namespaceSelector" not in peer:
+                    matched = {n for n, (_, other) in pods.items() if selector_matches(peer.get("podSelector"), other)}
+                    if not matched:
+                        found.problems.append(f"{where}: lets {_peer_text(peer)} in: no pod of the system")
+                    found.callers |= matched
+                elif not peer["namespaceSelector"]:
+                    found.problems.append(f"{where}: lets {_peer_text(peer)} in: that is every namespace")
+                elif _is_prometheus(peer):
+                    found.prometheus.add(_peer_text(peer))
+                elif service.name in PUBLIC_FRONTS:
+                    found.ingress.add(_peer_text(peer))
+                else:
+                    found.problems.append(
+                        f"{where}: lets {_peer_text(peer)} in from outside the namespace, but {service.name} is no "
+                        f"public front ({', '.join(sorted(PUBLIC_FRONTS))}) and that is not Prometheus")
+    return found
+
+
+def network_policy_problems(docs: list[dict]) -> list[str]:
+    """Ingress to every pod of the system is denied by default, and each service
+    has a NetworkPolicy of its own; what the policies let in to a service, on its
+    port only, is exactly: the services whose `calls` name it (services/common/registry.py),
+    Prometheus (a peer from another namespace with pods app.kubernetes.io/name=prometheus),
+    and, to the public fronts only, the ingress controller (any other peer from another
+    namespace). Egress is not checked: the manifests leave it open."""
+    problems = []
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy" and "Ingress" in policy_types(d)]
+    pods = pod_labels(docs)
+    deny_all = [p for p in policies if not p["spec"].get("ingress")]
+    for doc, labels in sorted(pods.values(), key=lambda pod: _kn(pod[0])):
+        if not any(selector_matches(p["spec"].get("podSelector"), labels) for p in deny_all):
+            problems.append(f"{_kn(doc)}: no default-deny NetworkPolicy (Ingress, no rules) selects its pods")
+
+    outside: dict[str, set[str]] = {"Prometheus": set(), "ingress controller": set()}
+    for s in (s for s in registry.SERVICES if s.name in pods):  # a missing Deployment is said elsewhere
+        if not any({n for n, (_, other) in pods.items() if selector_matches(p["spec"].get("podSelector"), other)}
+                   == {s.name} for p in policies):
+            problems.append(f"{s.name}: no NetworkPolicy of its own (one whose podSelector selects its pods only)")
+        found = admitted_to(s, policies, pods)
+        problems.extend(found.problems)
+        outside["Prometheus"] |= found.prometheus
+        outside["ingress controller"] |= found.ingress
+        declared = callers_of(s.name)
+        for extra in sorted(found.callers - declared):
+            problems.append(f"{s.name}: a NetworkPolicy lets {extra} in, but the registry does not declare "
+                            f"that {extra} calls {s.name}")
+        for missing in sorted(declared - found.callers):
+            problems.append(f"{s.name}: {missing} calls it (the registry's `calls`), but no NetworkPolicy lets "
+                            f"{missing} in")
+        if not found.prometheus:
+            problems.append(f"{s.name}: Prometheus cannot scrape /metrics: no NetworkPolicy lets in a peer from "
+                            f"another namespace with pods {'='.join(PROMETHEUS_POD_LABEL)}")
+        if s.name in PUBLIC_FRONTS and not found.ingress:
+            problems.append(f"{s.name}: a public front, but no NetworkPolicy lets the ingress controller in")
+    for who, peers in outside.items():
+        if len(peers) > 1:
+            problems.append(f"the {who} is let in as {len(peers)} different peers ({'; '.join(sorted(peers))}): "
+                            "one selector for every service, so that an overlay changes it in one place")
+    return problems + ingress_route_problems(docs, pods)
+
+
+def ingress_route_problems(docs: list[dict], pods: dict[str, tuple[dict, dict]]) -> list[str]:
+    """An Ingress that routes to a service whose policy keeps the ingress controller out would never answer."""
+    problems = []
+    services = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Service"}
+    for ingress in (d for d in docs if d.get("kind") == "Ingress"):
+        for rule in ingress["spec"].get("rules") or []:
+            for path in (rule.get("http") or {}).get("paths") or []:
+                selector = (services.get(path["backend"].get("service", {}).get("name")) or {}).get("spec", {}).get(
+                    "selector")
+                behind = sorted(n for n, (_, labels) in pods.items()
+                                if selector and selector_matches({"matchLabels": selector}, labels))
+                if behind and not set(behind) <= PUBLIC_FRONTS:
+                    problems.append(f"{_kn(ingress)}: routes {rule.get('host', '*')}{path.get('path', '')} to "
+                                    f"{', '.join(behind)}, which is no public front: its NetworkPolicy keeps "
+                                    "the ingress controller out")
+    return problems
+
+
 # --- the service registry ---------------------------------------------------------------
 
 
@@ -615,6 +786,7 @@ def run_all(out=print) -> list[str]:
         section("  autoscaling", autoscaling_problems(docs))
         jobs = [c for w in workloads(docs) if w.doc["kind"] == "Job" for c in w.containers]
         section("  migrations", migration_problems(f"{label} Job", [a for c in jobs for a in container_command(c)]))
+        section("  network policies (callers from the registry)", network_policy_problems(docs))
         if any(d.get("kind") == "ServiceMonitor" for d in docs):
             section("  ServiceMonitor (CRD: checked against the Services, not a schema)", servicemonitor_problems(docs))
         if folder == KUSTOMIZATIONS[0]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.contract.reference import reference_for
 from services.intake_email.complaint import external_id, intake_id_for
 from services.intake_email.parsing import message_id_of
+from testkit import api
 
 SLOW = 60  # seconds: the machine is shared; tests poll, they never sleep
 
@@ -34,14 +34,14 @@ def reference_of(raw: bytes, mailbox="support-inbox") -> str:
 
 
 def ticket(tickets, reference):
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
+    resp = api.get(f"{tickets.url}/tickets/{reference}", timeout=5)
     return resp.json() if resp.status_code == 200 else None
 
 
 def email_tickets(tickets) -> list[dict]:
     items, page = [], 1
     while True:
-        got = requests.get(f"{tickets.url}/tickets", params={"channel": "email", "per_page": 100, "page": page},
+        got = api.get(f"{tickets.url}/tickets", params={"channel": "email", "per_page": 100, "page": page},
                            timeout=10).json()
         items += got["items"]
         if len(items) >= got["total"] or not got["items"]:
@@ -51,11 +51,11 @@ def email_tickets(tickets) -> list[dict]:
 
 def count_tickets(tickets) -> int:
     params = {"channel": "email", "per_page": 1}
-    return requests.get(f"{tickets.url}/tickets", params=params, timeout=10).json()["total"]
+    return api.get(f"{tickets.url}/tickets", params=params, timeout=10).json()["total"]
 
 
 def metric(service, name, **labels) -> float:
-    text = requests.get(f"{service.url}/metrics", timeout=5).text
+    text = api.get(f"{service.url}/metrics", timeout=5).text
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
@@ -64,7 +64,7 @@ def metric(service, name, **labels) -> float:
 
 
 def mailbox_status(intake, index=0) -> dict:
-    return requests.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][index]
+    return api.get(f"{intake.url}/mailboxes", timeout=5).json()["mailboxes"][index]
 
 
 def last_uid(intake, index=0) -> int:

@@ -23,12 +23,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from services.common.contract.storable_text import storable
 from services.common.messaging import topology
+from testkit import api
 
 from .postgres import postgres_database
 from .processes import service_process
@@ -187,7 +187,12 @@ class System:
         self.tickets = service_process("tickets", env, self.tmp / "tickets.log").start(timeout=90)
         for name, value in {**env, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_WHATSAPP_URL": WHATSAPP_URL,
                             "PUBLIC_VOICE_URL": VOICE_URL, "RPC_TIMEOUT_SECONDS": "20",
-                            "PUBLIC_BASE_URL": "https://example.com"}.items():
+                            "PUBLIC_BASE_URL": "https://example.com",
+                            # Hundreds of complaints from one address (and one customer) on purpose: the
+                            # limiter runs on every post, but never refuses one.
+                            "INTAKE_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+                            "INTAKE_RATE_LIMIT_PER_CUSTOMER": "1000000/minute",
+                            "CHAT_SESSIONS_PER_ADDRESS_PER_HOUR": "1000000"}.items():
             monkeypatch.setenv(name, value)
         self._start_intakes()
         return self
@@ -269,7 +274,7 @@ class System:
             self.primaries.add(own)
 
     def ticket(self, reference: str) -> dict | None:
-        resp = requests.get(f"{self.tickets.url}/tickets/{reference}", timeout=20)
+        resp = api.get(f"{self.tickets.url}/tickets/{reference}", timeout=20)
         assert resp.status_code in (200, 404), f"tickets answered {resp.status_code}: {resp.text[:300]}"
         return resp.json() if resp.status_code == 200 else None
 
@@ -312,7 +317,7 @@ class System:
             time.sleep(6)
         assert self.rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0, "complaints were dead-lettered"
         for path in ("/quarantine", "/dead-letters"):
-            items = requests.get(f"{self.tickets.url}{path}", timeout=20).json()["items"]
+            items = api.get(f"{self.tickets.url}{path}", timeout=20).json()["items"]
             assert items == [], f"{path}: {json.dumps(items)[:2000]}"
         with self.engine.connect() as conn:
             tickets = conn.execute(text("SELECT reference FROM tickets")).scalars().all()

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.contract.complaint import ComplaintReceived
 from services.common.messaging import topology
+from testkit import api
 
 from .twilio_requests import AUTH_TOKEN, Twilio
 
@@ -26,7 +26,7 @@ def start_intake(services, name: str, tmp_path, public_url: str, **env):
 
 
 def ticket(tickets, reference: str) -> dict | None:
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
+    resp = api.get(f"{tickets.url}/tickets/{reference}", timeout=5)
     return resp.json() if resp.status_code == 200 else None
 
 
@@ -39,7 +39,7 @@ def queued(rabbit) -> list[ComplaintReceived]:
 
 
 def metric(url: str, name: str, **labels) -> float:
-    for family in text_string_to_metric_families(requests.get(f"{url}/metrics", timeout=5).text):
+    for family in text_string_to_metric_families(api.get(f"{url}/metrics", timeout=5).text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value

@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 import requests
 from twilio.request_validator import RequestValidator
 
+from testkit import api
+
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -43,7 +45,7 @@ class Twilio:
             signature = self.signature(path_and_query, params)
         if signature is not None:
             headers["X-Twilio-Signature"] = signature
-        return requests.post(self.local_url + path_and_query, data=params, headers=headers, timeout=20)
+        return api.post(self.local_url + path_and_query, data=params, headers=headers, timeout=20)
 
     def follow(self, url: str, params: dict) -> requests.Response:
         """Request an absolute public URL found in TwiML (an action), as Twilio would."""

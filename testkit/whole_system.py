@@ -12,9 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-import requests
-
 from services.common.contract.reference import tracking_token
+from testkit import api
 
 from .paths import ROOT
 from .ports import free_port
@@ -83,7 +82,7 @@ class System:
 
     def load_roster(self):
         body = (ROOT / "samples" / "roster.json").read_bytes()
-        requests.post(f"{self.url('router')}/roster", data=body, headers={"Content-Type": "application/json"},
+        api.post(f"{self.url('router')}/roster", data=body, headers={"Content-Type": "application/json"},
                       timeout=30).raise_for_status()
 
     def add_console_users(self, names=AGENTS, role="agent"):
@@ -100,12 +99,12 @@ class System:
 
     def complain(self, **fields) -> dict:
         body = {"name": "Ana", "email": "ana@example.org", "body": "Something went wrong", **fields}
-        resp = requests.post(f"{self.url('intake_chat')}/complaints", json=body, timeout=30)
+        resp = api.post(f"{self.url('intake_chat')}/complaints", json=body, timeout=30)
         assert resp.status_code == 202, resp.text
         return resp.json()
 
     def ticket(self, reference) -> dict | None:
-        resp = requests.get(f"{self.url('tickets')}/tickets/{reference}", timeout=10)
+        resp = api.get(f"{self.url('tickets')}/tickets/{reference}", timeout=10)
         return resp.json() if resp.status_code == 200 else None
 
     def wait_ticket(self, reference, predicate=lambda t: True, timeout=60, message="ticket"):

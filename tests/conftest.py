@@ -20,6 +20,8 @@ import pytest
 # Before testkit is imported: its asserts (twiml(), ...) explain themselves as a test's do.
 pytest.register_assert_rewrite("testkit")
 
+# Every service a test starts signs and checks internal credentials with the test keys.
+import testkit.api  # noqa: E402,F401  (sets SERVICE_TOKEN_KEYS before any service starts)
 from testkit.postgres import postgres_database  # noqa: E402
 from testkit.processes import ServiceProcess, service_process  # noqa: E402
 from testkit.rabbit import Rabbit  # noqa: E402

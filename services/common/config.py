@@ -19,7 +19,7 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
 # From the service registry, the one list of services (and their default ports).
 DEFAULT_PORTS = {s.name: s.port for s in registry.SERVICES}
 
-SECRET_NAMES = ("TRACKING_SECRET",)
+SECRET_NAMES = ("TRACKING_SECRET", "SERVICE_TOKEN_KEYS", "METRICS_TOKEN")
 
 
 def amqp_uri() -> str:
@@ -68,16 +68,27 @@ def rpc_timeout() -> float:
 
 def tracking_secret() -> str:
     """TRACKING_SECRET, or a random one kept under var/ for local runs."""
-    value = os.environ.get("TRACKING_SECRET")
-    if value:
-        return value
-    path = VAR_DIR / "tracking_secret"
+    return os.environ.get("TRACKING_SECRET") or _local_secret("tracking_secret")
+
+
+def service_token_keys() -> list[str]:
+    """The keys that sign and check the internal credentials (services/common/auth):
+    SERVICE_TOKEN_KEYS, comma-separated; the first signs, every one is accepted, so
+    a key is rotated without downtime by putting the new one first, then, once every
+    replica runs with both, dropping the old. Locally, a random one kept under var/."""
+    given = [k.strip() for k in os.environ.get("SERVICE_TOKEN_KEYS", "").split(",") if k.strip()]
+    return given or [_local_secret("service_token_key")]
+
+
+def _local_secret(name: str) -> str:
+    """A random secret kept in var/<name>, made on first use, for local runs."""
+    path = VAR_DIR / name
     if not path.exists():
         # Several processes may start at once: each writes its own temp file and
         # links it into place; os.link fails if another got there first, so all
         # of them end up reading the one secret that won.
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=VAR_DIR, prefix=".tracking_secret.")
+        fd, tmp = tempfile.mkstemp(dir=VAR_DIR, prefix=f".{name}.")
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(32))

@@ -56,6 +56,7 @@ class Service:
     channels: tuple[Channel, ...] = ()  # the channels it takes complaints from; empty: not an intake
     migrations: bool = False           # has `python -m services.<name> migrate`
     calls: tuple[str, ...] = ()        # services whose HTTP API it calls (at config.service_url(peer))
+    rpc_calls: tuple[str, ...] = ()    # services it asks over nameko RPC (through RabbitMQ)
     autoscaled: bool = False           # scales with traffic: Kubernetes gives it an HPA
     load_cluster: bool = True          # started by loadtest's cluster (False: it needs an outside source
                                        # the cluster does not simulate, or is not on a complaint's path)
@@ -74,11 +75,12 @@ class Service:
 # Start order: the consumers first, so nothing waits on them; the intakes last.
 SERVICES: tuple[Service, ...] = (
     Service("tickets", 8004, NAMEKO, migrations=True),
-    Service("router", 8005, NAMEKO, migrations=True, autoscaled=True),
-    Service("notifier", 8006, NAMEKO, migrations=True),
-    Service("console", 8008, GUNICORN, migrations=True, calls=("router",), load_cluster=False),
+    Service("router", 8005, NAMEKO, migrations=True, rpc_calls=("tickets",), autoscaled=True),
+    Service("notifier", 8006, NAMEKO, migrations=True, rpc_calls=("tickets", "router")),
+    Service("console", 8008, GUNICORN, migrations=True, calls=("router",), rpc_calls=("tickets", "router"),
+            load_cluster=False),
     Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), calls=("console",),
-            autoscaled=True),
+            rpc_calls=("tickets",), autoscaled=True),
     Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", True, True),),
             migrations=True, autoscaled=True),
     Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True,

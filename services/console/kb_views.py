@@ -1,12 +1,13 @@
 """The knowledge base: agents' pages to read and add articles, and the JSON
-API the web intake asks while a customer writes (no sign-in: it only returns
-published articles and records whether one helped)."""
+API the web intake asks while a customer writes (with the intake's token, no
+sign-in: it only returns published articles and records whether one helped)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from services.common import web
+from services.common.auth.flask_guard import requires_token
 from services.common.contract.complaint import CATEGORIES
 
 from . import auth, metrics
@@ -52,6 +53,7 @@ def create_article():
 
 
 @api.get("/suggest")
+@requires_token("console")
 def suggest():
     """?q=what the customer wrote&category=&language=&limit= -> {"items": [...]}"""
     query = request.args.get("q", "")[:2000]
@@ -66,6 +68,7 @@ def suggest():
 
 
 @api.post("/articles/<int:article_id>/feedback")
+@requires_token("console")
 def feedback(article_id):
     """{"helped": true|false, "query": "..."} -> the article with its counts."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from . import auth, work_queue
-from .work_views import tickets
+from .work_views import router, tickets
 
 bp = Blueprint("supervisor", __name__)
 
@@ -13,13 +13,13 @@ bp = Blueprint("supervisor", __name__)
 @bp.get("/roster")
 @auth.requires("roster")
 def roster():
-    return render_template("roster.html", agents=auth.console().router.agents())
+    return render_template("roster.html", agents=router().agents())
 
 
 @bp.get("/waiting")
 @auth.requires("waiting")
 def waiting():
-    return render_template("waiting.html", items=auth.console().router.waiting())
+    return render_template("waiting.html", items=router().waiting())
 
 
 @bp.get("/chats")

@@ -12,7 +12,7 @@ from services.common.contract.complaint import CATEGORIES, CHANNELS
 from services.common.contract.vocabulary import PRIORITIES, STATUSES
 
 from . import auth, metrics, settings, work_queue
-from .clients import RemoteCallError, ServiceUnavailable
+from .clients import RemoteCallError, ServiceUnavailable, agent_of
 
 log = logging.getLogger("console")
 bp = Blueprint("work", __name__)
@@ -23,7 +23,13 @@ QUEUE_LIMIT = 100
 
 
 def tickets():
-    return auth.console().tickets
+    """The tickets service, asked for the signed-in agent."""
+    return auth.console().tickets.acting_for(agent_of(g.user))
+
+
+def router():
+    """The router, asked for the signed-in agent."""
+    return auth.console().router.acting_for(agent_of(g.user))
 
 
 @bp.url_value_preprocessor
@@ -84,7 +90,7 @@ def ticket(ref):
     ticket = load_ticket(ref)
     explanation = explain_error = None
     try:
-        explanation = auth.console().router.explain(ticket["reference"])
+        explanation = router().explain(ticket["reference"])
     except ServiceUnavailable:
         explain_error = "The router did not answer, so the routing explanation is not shown."
     except RemoteCallError as exc:
@@ -113,7 +119,7 @@ def reply(ref):
     status = request.form.get("status") or None
     if not body:
         return _back(ref, "Write the reply before sending it.", "error")
-    return _act(ref, "reply", lambda: tickets().reply(ref, g.user["name"], body, status),
+    return _act(ref, "reply", lambda: tickets().reply(ref, body, status),
                 "Reply sent to the customer.")
 
 
@@ -125,7 +131,7 @@ def change(ref):
     fields = {k: v for k, v in fields.items() if v != current.get(k)}
     if not fields:
         return _back(ref, "Nothing was changed.", "info")
-    return _act(ref, "change", lambda: tickets().change(ref, fields, g.user["name"]),
+    return _act(ref, "change", lambda: tickets().change(ref, fields),
                 "Saved: " + ", ".join(f"{k} {v.replace('_', ' ')}" for k, v in fields.items()) + ".")
 
 
@@ -137,7 +143,7 @@ def assign(ref):
     if not work_queue.may_reassign(g.user["role"], g.user["name"], expected, assignee):
         raise Forbidden("Only a supervisor can move a ticket that another agent holds.")
     # expected_assignee: refused if someone else reassigned it since the page was shown.
-    return _act(ref, "assign", lambda: tickets().assign(ref, assignee, g.user["name"], expected),
+    return _act(ref, "assign", lambda: tickets().assign(ref, assignee, expected),
                 f"Assigned to {assignee}." if assignee else "Unassigned.")
 
 
@@ -147,7 +153,7 @@ def add_note(ref):
     body = request.form.get("body", "").strip()
     if not body:
         return _back(ref, "Write the note before saving it.", "error")
-    return _act(ref, "note", lambda: tickets().add_note(ref, g.user["name"], body), "Note added.")
+    return _act(ref, "note", lambda: tickets().add_note(ref, body), "Note added.")
 
 
 def _act(ref, action, work, done):
@@ -167,6 +173,6 @@ def _back(ref, message, category):
 
 def _agent_names() -> list[str]:
     try:
-        return sorted(a["name"] for a in auth.console().router.agents())
+        return sorted(a["name"] for a in router().agents())
     except ServiceUnavailable:
         return [u["name"] for u in auth.console().store.list_users()]

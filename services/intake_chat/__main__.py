@@ -13,10 +13,15 @@ import sys
 from services.common import config, logs
 from services.common.channels.regions import RegionMap, RegionMapError
 from services.common.web import gunicorn_main
+from services.common.web.rate_limits import RateLimitConfigError
+
+from . import abuse
 
 ENV_SHOWN = ("AMQP_URI", "PUBLIC_BASE_URL", "MAX_BODY_BYTES", "RPC_TIMEOUT_SECONDS", "TRACKING_SECRET",
              "INTAKE_CHAT_WORKERS", "INTAKE_CHAT_THREADS", "PROMETHEUS_MULTIPROC_DIR", "CONSOLE_URL",
-             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN")
+             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN",
+             "RATE_LIMIT_ENABLED", "RATE_LIMIT_STORAGE_URI", "RATE_LIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS",
+             "INTAKE_RATE_LIMIT_PER_ADDRESS", "INTAKE_RATE_LIMIT_PER_CUSTOMER", "CHAT_SESSIONS_PER_ADDRESS_PER_HOUR")
 SAMPLE = ('{"name":"Ana","email":"ana@example.org","subject":"Charged twice",'
           '"body":"I was charged twice for order 1234.","category":"billing"}')
 
@@ -34,6 +39,11 @@ def main() -> int:
         RegionMap.from_env()
     except RegionMapError as exc:
         log.error("bad region map: %s", exc)
+        return 2
+    try:
+        abuse.check_settings()
+    except RateLimitConfigError as exc:
+        log.error("bad rate limit setting: %s", exc)
         return 2
     owned_dir = gunicorn_main.prepare_metrics("intake_chat")
     # Read (and, locally, create) the tracking secret once, before the workers

@@ -1,7 +1,8 @@
 """The Flask application: wiring, limits, error answers and response headers.
 
-Routes live in views.py, field rules in form.py; this module only assembles
-them with the publisher and the tickets client (both injectable for tests).
+Routes live in views.py, field rules in form.py, rate limits and the honeypot
+in abuse.py; this module only assembles them with the publisher and the
+tickets client (both injectable for tests).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
 from services.common.web import page_filters
 
-from . import chat_views, customer_views, metrics, payload, replies, views
+from . import abuse, chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient
 from .tickets_client import TicketsClient, TicketsUnavailable
 
@@ -68,6 +69,8 @@ def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
                                            regions)
     for blueprint in (views.bp, customer_views.bp, chat_views.bp):
         app.register_blueprint(blueprint)
+    # A wrong INTAKE_RATE_LIMIT_* or RATE_LIMIT_* stops the start (RateLimitConfigError), like the region map.
+    abuse.install(app)
     app.register_error_handler(TicketsUnavailable, views.tickets_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _internal)

@@ -37,6 +37,11 @@ SUBMISSION_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off", "")
 
+# The honeypot: an input on the form and the chat that people never see or
+# reach (hidden from sight, screen readers and the keyboard, its label says to
+# leave it empty) and that programs filling every input fill.
+HONEYPOT_FIELD = "website"
+
 
 class FormInvalid(ValueError):
     """Every bad field, keyed by input name: {"email": "not an email address"}."""
@@ -44,6 +49,14 @@ class FormInvalid(ValueError):
     def __init__(self, errors: dict[str, str]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())))
+
+
+def honeypot_filled(fields: dict) -> bool:
+    """True when the hidden field came back with anything in it (an empty one, or none, is a person)."""
+    value = fields.get(HONEYPOT_FIELD)
+    if value is None or value is False:
+        return False
+    return bool(value.strip()) if isinstance(value, str) else True
 
 
 def intake_id_for(submission_id: str, secret: str) -> str:

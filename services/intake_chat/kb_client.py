@@ -11,6 +11,7 @@ import os
 import requests
 
 from services.common import config
+from services.common.auth.tokens import ServiceCredentials
 
 log = logging.getLogger("intake_chat")
 
@@ -32,6 +33,7 @@ class KnowledgeBaseClient:
     def __init__(self, base_url: str | None = None, timeout_seconds: float | None = None):
         self.base_url = base_url or console_url()
         self.timeout = timeout() if timeout_seconds is None else timeout_seconds
+        self.credentials = ServiceCredentials("intake_chat")
 
     def suggest(self, query: str, category: str | None = None, language: str | None = None) -> list[dict]:
         params = {"q": query[:2000], "limit": 3}
@@ -48,7 +50,8 @@ class KnowledgeBaseClient:
 
     def _call(self, method, path, **kwargs) -> dict:
         try:
-            response = requests.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+            response = requests.request(method, self.base_url + path, timeout=self.timeout,
+                                        headers=self.credentials.headers("console"), **kwargs)
         except requests.RequestException as exc:
             raise KnowledgeBaseUnavailable(f"the console did not answer: {type(exc).__name__}") from exc
         if response.status_code == 404:

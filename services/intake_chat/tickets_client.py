@@ -18,7 +18,7 @@ class TicketsClient(RpcClient):
     unavailable = TicketsUnavailable
 
     def __init__(self, amqp_uri: str | None = None, timeout: float | None = None):
-        super().__init__("tickets", amqp_uri, timeout)
+        super().__init__("tickets", "intake_chat", amqp_uri, timeout)
 
     def get_public_view(self, reference: str) -> dict | None:
         """The ticket as its customer may see it, or None if it does not exist (yet).

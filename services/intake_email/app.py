@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 
+from services.common.auth.flask_guard import guard
 from services.common.web import readiness
 
 from . import metrics
@@ -12,7 +13,8 @@ from . import metrics
 
 def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
-    app = Flask("intake_email")
+    app = Flask("intake_email", static_folder=None)
+    guard(app, "intake_email")   # every path but health and metrics wants a token
 
     @app.get("/health/live")
     def live():

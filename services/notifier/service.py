@@ -13,11 +13,11 @@ import eventlet
 from kombu import Connection
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import config, web
+from services.common.auth.nameko_guard import CredentialedRpcProxy, guarded_http, metrics_http
 from services.common.channels import mail_identity
 from services.common.contract.events import (
     Event,
@@ -114,8 +114,8 @@ class NotifierService:
     name = "notifier"
 
     parts: Components = Parts()
-    tickets = RpcProxy("tickets")
-    router = RpcProxy("router")
+    tickets = CredentialedRpcProxy("tickets")
+    router = CredentialedRpcProxy("router")
 
     # --- the tickets service's events --------------------------------------------------
 
@@ -274,7 +274,7 @@ class NotifierService:
 
     # --- HTTP: the outbox for operators ------------------------------------------------------
 
-    @http("GET", "/notifications")
+    @guarded_http("GET", "/notifications")
     def http_list(self, request):
         def work():
             args = request.args
@@ -286,11 +286,11 @@ class NotifierService:
                                                    args.get("channel"), limit)}
         return web.respond(work, ERRORS)
 
-    @http("GET", "/notifications/<int:row_id>")
+    @guarded_http("GET", "/notifications/<int:row_id>")
     def http_get(self, request, row_id):
         return web.respond(lambda: self.parts.store.get(row_id), ERRORS)
 
-    @http("POST", "/notifications/<int:row_id>/retry")
+    @guarded_http("POST", "/notifications/<int:row_id>/retry")
     def http_retry(self, request, row_id):
         return web.respond(lambda: self.parts.store.retry(row_id, now()), ERRORS)
 
@@ -306,6 +306,6 @@ class NotifierService:
         with Connection(self.parts.amqp_uri, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1)
 
-    @http("GET", "/metrics")
+    @metrics_http("GET", "/metrics")
     def metrics(self, request):
         return metrics.render(self.parts.store.counts())

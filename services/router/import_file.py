@@ -1,11 +1,13 @@
 """`python -m services.router import-roster FILE`: send a roster file to the running router."""
 
+import getpass
 import json
 import sys
 import warnings
 from pathlib import Path
 
 from services.common import config
+from services.common.auth import tokens
 
 
 def import_file(path: str) -> int:
@@ -16,7 +18,10 @@ def import_file(path: str) -> int:
     text = Path(path).read_text(encoding="utf-8")
     kwargs = {"csv": text} if path.endswith(".csv") else {"agents": json.loads(text)}
     try:
-        with ServiceRpcProxy("router", {"AMQP_URI": config.amqp_uri()}, timeout=30) as router:
+        # Run by an operator where the deployment's keys are: a short token of their own.
+        token = tokens.mint_operator(f"cli-{getpass.getuser()}", days=1 / 24, audience=["router"])
+        with ServiceRpcProxy("router", {"AMQP_URI": config.amqp_uri()}, context_data={"auth_token": token},
+                             timeout=30) as router:
             result = router.import_roster(**kwargs)
     except RemoteError as exc:
         print(f"roster not imported: {exc.value}", file=sys.stderr)

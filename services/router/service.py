@@ -10,12 +10,13 @@ import logging
 import eventlet
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import web
-from services.common.contract.errors import CALLER_ERRORS, NotFound
+from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, guarded_rpc, metrics_http
+from services.common.auth.tokens import READ, WRITE
+from services.common.contract.errors import CALLER_ERRORS, Forbidden, NotFound
 from services.common.contract.events import TicketCreated, TicketMessageAdded, TicketUpdated
 from services.common.contract.vocabulary import OPEN_STATUS_VALUES
 from services.common.messaging import topology
@@ -30,8 +31,20 @@ from .schema import outbox
 
 log = logging.getLogger("router")
 
-ERRORS = ((NotFound, 404, "not_found"), (roster.RosterError, 422, "invalid"), (BadRequest, 400, "bad_request"),
-          (Lost, 409, "conflict"))
+ERRORS = ((NotFound, 404, "not_found"), (Forbidden, 403, "forbidden"), (roster.RosterError, 422, "invalid"),
+          (BadRequest, 400, "bad_request"), (Lost, 409, "conflict"))
+# Who may change the roster: an operator, or these roles signed in at the console.
+ROSTER_ROLES = ("supervisor", "admin")
+
+
+def roster_writer(caller) -> None:
+    """Refuses a roster change from anyone but an operator or a supervisor (an agent's
+    console token, another service's token): agents must not make agents."""
+    if caller is not None and (caller.operator or caller.role in ROSTER_ROLES):
+        return
+    who = (f"agent {caller.agent} ({caller.role})" if caller and caller.agent else
+           caller.subject if caller else "an unknown caller")
+    raise Forbidden(f"{who} may not change the roster: operators and supervisors do")
 
 
 class RouterDependency(DependencyProvider):
@@ -57,7 +70,8 @@ class RouterService:
     # Declares the tickets.assignments queue before the first publish, so a decision made
     # while the tickets service is down waits there instead of reaching no queue.
     events: EventRelay = EventRelay("router", declare=topology.kombu_assignments_queues)
-    tickets = RpcProxy("tickets")
+    tickets = CredentialedRpcProxy("tickets")
+    caller = CallerOf()
 
     # --- the tickets service's events ------------------------------------------
 
@@ -109,40 +123,43 @@ class RouterService:
 
     # --- roster API (HTTP and RPC) -------------------------------------------------
 
-    @http("GET", "/agents")
+    @guarded_http("GET", "/agents")
     def http_agents(self, request):
         return self._respond(lambda: {"items": self.router.roster.agents_as_dicts()})
 
-    @http("GET", "/agents/<name>")
+    @guarded_http("GET", "/agents/<name>")
     def http_agent(self, request, name):
         return self._respond(lambda: self.router.roster.agent(path_text(name, "agent name")))
 
-    @http("PUT", "/agents/<name>")
+    @guarded_http("PUT", "/agents/<name>")
     def http_put_agent(self, request, name):
         def work():
             body = json_body(request)
             return self.put_agent({**body, "name": path_text(name, "agent name")})
         return self._respond(work)
 
-    @http("PATCH", "/agents/<name>")
+    @guarded_http("PATCH", "/agents/<name>")
     def http_patch_agent(self, request, name):
         return self._respond(lambda: self.patch_agent(path_text(name, "agent name"), json_body(request)))
 
-    @http("DELETE", "/agents/<name>")
+    @guarded_http("DELETE", "/agents/<name>")
     def http_remove_agent(self, request, name):
         return self._respond(lambda: {"removed": name, "requeued": self.remove_agent(path_text(name, "agent name"))})
 
-    @http("POST", "/agents/<name>/vacations")
+    @guarded_http("POST", "/agents/<name>/vacations")
     def http_add_vacation(self, request, name):
         return self._respond(lambda: self.add_vacation(path_text(name, "agent name"), json_body(request)),
                              created=True)
 
-    @http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
+    @guarded_http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
-        return self._respond(lambda: self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id)
-                             or {"removed": vacation_id})
+        def work():
+            roster_writer(self.caller)
+            return self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id) \
+                or {"removed": vacation_id}
+        return self._respond(work)
 
-    @http("POST", "/roster")
+    @guarded_http("POST", "/roster")
     def http_import(self, request):
         def work():
             if request.mimetype in ("text/csv", "text/plain"):
@@ -150,44 +167,49 @@ class RouterService:
             return self.import_roster(agents=json_body(request, expect=(list, dict)))
         return self._respond(work)
 
-    @http("GET", "/waiting")
+    @guarded_http("GET", "/waiting")
     def http_waiting(self, request):
         return self._respond(lambda: {"items": self.router.mirror.waiting_as_dicts()})
 
-    @http("GET", "/tickets/<reference>/explain")
+    @guarded_http("GET", "/tickets/<reference>/explain")
     def http_explain(self, request, reference):
         return self._respond(lambda: self.router.explain(path_text(reference, "reference")))
 
-    @rpc
+    @guarded_rpc(scope=WRITE)
     def put_agent(self, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.put_agent(data))  # a new or changed agent may take waiting tickets
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def patch_agent(self, name, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.patch_agent(name, data))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def remove_agent(self, name):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.roster.remove_agent(name))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def add_vacation(self, name, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.add_vacation(name, data))
 
-    @rpc
+    @guarded_rpc(scope=WRITE)
     def import_roster(self, agents=None, csv=None):
+        roster_writer(self.caller)
         items = roster.parse_csv(csv) if csv is not None else roster.parse_json(agents)
         return self._then_sweep(self.router.import_roster(items))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def explain(self, reference):
         return self.router.explain(reference)
 
-    @rpc
+    @guarded_rpc(scope=READ)
     def waiting(self):
         return self.router.mirror.waiting_as_dicts()
 
-    @rpc
+    @guarded_rpc(scope=READ)
     def get_agent(self, name):
         """The agent's roster entry (contact, status, vacations), or None: the notifier
         asks this for an agent's address; it raises nothing for an unknown name."""
@@ -210,7 +232,7 @@ class RouterService:
     def ready(self, request):
         return web.readiness({"database": self.router.ping, "broker": self.events.ping})
 
-    @http("GET", "/metrics")
+    @metrics_http("GET", "/metrics")
     def metrics(self, request):
         return metrics.render(self.router.counts(), settings.agent_metrics_max())
 

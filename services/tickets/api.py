@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from services.common import web
 from services.common.contract.complaint import CATEGORIES, CHANNELS
-from services.common.contract.errors import Conflict, Invalid, NotFound
-from services.common.contract.vocabulary import PRIORITIES, STATUSES
+from services.common.contract.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from services.common.contract.vocabulary import PRIORITIES, STATUSES, ActorType
 from services.common.web import BadRequest
 
 from . import domain
@@ -18,6 +18,8 @@ from .queries import MAX_PER_PAGE, SORTS
 
 ERRORS = (
     (NotFound, 404, "not_found"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
     (Conflict, 409, "conflict"),
     (domain.IllegalTransition, 409, "illegal_transition"),
     (domain.TicketError, 422, "invalid"),
@@ -30,13 +32,32 @@ def respond(work, created=False):
     return web.respond(work, ERRORS, created)
 
 
-def actor(request, body: dict) -> str:
-    """Who acts. Agent sign-in comes with the console; until then the caller names
-    itself in X-Agent or 'actor', and the audit trail records it."""
-    name = request.headers.get("X-Agent") or body.get("actor")
-    if not isinstance(name, str) or not name.strip():
-        raise BadRequest("say who is acting: an X-Agent header or an 'actor' field")
-    return name.strip()[:100]
+def agent_acting(caller) -> str:
+    """The agent an agent's act is recorded for: the one the console signed into the
+    caller's token, or the operator whose token it is; never a name the caller writes."""
+    if caller is not None and (caller.agent or caller.operator):
+        return caller.actor[:100]
+    who = caller.subject if caller else "an unknown caller"
+    raise Forbidden(f"{who} cannot act as an agent: agents act through the console, operators with their "
+                    "own token")
+
+
+def note_author(caller) -> str:
+    """A note's author: the agent or operator, or the service itself for a system note
+    (the notifier records a callback it placed); never a name the caller writes."""
+    if caller is not None and not (caller.agent or caller.operator):
+        return caller.subject
+    return agent_acting(caller)
+
+
+def acting(caller, actor_type, actor) -> tuple[str, str | None]:
+    """(actor_type, actor) for the audit trail: an agent (or operator) as their token says;
+    a service only for a customer or itself, never as an agent."""
+    if caller is not None and (caller.agent or caller.operator):
+        return ActorType.AGENT.value, caller.actor[:100]
+    if actor_type == ActorType.AGENT:
+        agent_acting(caller)
+    return actor_type, actor or (caller.subject if caller else None)
 
 
 def search_filters(args) -> dict:

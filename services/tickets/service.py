@@ -11,11 +11,12 @@ import os
 from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import config, web
+from services.common.auth.nameko_guard import CallerOf, guarded_http, guarded_rpc, metrics_http
+from services.common.auth.tokens import READ, WRITE
 from services.common.contract.errors import CALLER_ERRORS
 from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
@@ -57,6 +58,7 @@ class TicketsService:
 
     store: TicketStore = Store()
     events: EventRelay = EventRelay("tickets")
+    caller = CallerOf()
 
     # --- messages in ------------------------------------------------------------
 
@@ -101,47 +103,49 @@ class TicketsService:
     # change, a claim another replica took) is the caller's answer, not our ERROR:
     # nameko logs expected exceptions as warnings.
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def get_ticket(self, reference):
         with caller_errors():
             return self.store.get(reference)
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def get_public_view(self, reference):
         with caller_errors():
             return self.store.public_view(reference)
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def search(self, filters):
         with caller_errors():
             return self.store.search(**api.search_filters(filters))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def change(self, reference, fields, actor_type="agent", actor=None):
-        return self._changed(lambda: self.store.change(reference, fields, actor_type, actor))
+        return self._changed(lambda: self.store.change(reference, fields, *api.acting(self.caller, actor_type, actor)))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def assign(self, reference, assignee, actor_type="agent", actor=None, expected_assignee="*"):
         """An agent's (or supervisor's) assignment; the router's decisions come as events."""
-        return self._changed(lambda: self.store.assign(reference, assignee, actor_type, actor, expected_assignee))
+        return self._changed(lambda: self.store.assign(reference, assignee, *api.acting(self.caller, actor_type, actor),
+                                                       expected_assignee))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def add_note(self, reference, author, body):
         with caller_errors():
-            return self.store.add_note(reference, author, body)
+            return self.store.add_note(reference, api.note_author(self.caller), body)
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def reply(self, reference, author, body, status=None):
         """An agent's answer to the customer -> {"ticket", "message"}; the notifier sends it."""
-        return self._changed(lambda: self.store.reply(reference, author, body, status))
+        return self._changed(lambda: self.store.reply(reference, api.agent_acting(self.caller), body, status))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def record_survey(self, reference, rating, comment=None, source="link"):
         return self._changed(lambda: self.store.record_survey(reference, rating, comment, source))
 
-    @rpc(expected_exceptions=CALLER_ERRORS)
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def set_follow_up(self, reference, channel, address, actor_type="customer", actor=None):
-        return self._changed(lambda: self.store.set_follow_up(reference, channel, address, actor_type, actor))
+        return self._changed(lambda: self.store.set_follow_up(reference, channel, address,
+                                                              *api.acting(self.caller, actor_type, actor)))
 
     def _changed(self, work):
         with caller_errors():
@@ -151,25 +155,25 @@ class TicketsService:
 
     # --- HTTP API (agents) ------------------------------------------------------
 
-    @http("GET", "/tickets")
+    @guarded_http("GET", "/tickets")
     def http_search(self, request):
         return api.respond(lambda: self.store.search(**api.search_filters(request.args)))
 
-    @http("GET", "/tickets/<reference>")
+    @guarded_http("GET", "/tickets/<reference>")
     def http_get(self, request, reference):
         return api.respond(lambda: self.store.get(reference))
 
-    @http("PATCH", "/tickets/<reference>")
+    @guarded_http("PATCH", "/tickets/<reference>")
     def http_change(self, request, reference):
         def work():
             body = json_body(request)
             fields = {k: body[k] for k in ("status", "priority", "category") if k in body}
             if not fields:
                 raise BadRequest("nothing to change: give status, priority and/or category")
-            return self.store.change(reference, fields, "agent", api.actor(request, body))
+            return self.store.change(reference, fields, "agent", api.agent_acting(self.caller))
         return self._respond_and_relay(work)
 
-    @http("POST", "/tickets/<reference>/assignee")
+    @guarded_http("POST", "/tickets/<reference>/assignee")
     def http_assign(self, request, reference):
         def work():
             body = json_body(request)
@@ -177,29 +181,29 @@ class TicketsService:
             if not isinstance(assignee, str) or not assignee.strip():
                 raise BadRequest("'assignee' is required (use DELETE to unassign)")
             expected = body.get("expected_assignee", "*")
-            return self.store.assign(reference, assignee.strip(), "agent", api.actor(request, body), expected)
+            return self.store.assign(reference, assignee.strip(), "agent", api.agent_acting(self.caller), expected)
         return self._respond_and_relay(work)
 
-    @http("DELETE", "/tickets/<reference>/assignee")
+    @guarded_http("DELETE", "/tickets/<reference>/assignee")
     def http_unassign(self, request, reference):
         return self._respond_and_relay(
-            lambda: self.store.assign(reference, None, "agent", api.actor(request, {})))
+            lambda: self.store.assign(reference, None, "agent", api.agent_acting(self.caller)))
 
-    @http("POST", "/tickets/<reference>/notes")
+    @guarded_http("POST", "/tickets/<reference>/notes")
     def http_note(self, request, reference):
         def work():
             body = json_body(request)
-            return self.store.add_note(reference, api.actor(request, body), body.get("body", ""))
+            return self.store.add_note(reference, api.agent_acting(self.caller), body.get("body", ""))
         return api.respond(work, created=True)
 
-    @http("POST", "/tickets/<reference>/replies")
+    @guarded_http("POST", "/tickets/<reference>/replies")
     def http_reply(self, request, reference):
         def work():
             body = json_body(request)
-            return self.store.reply(reference, api.actor(request, body), body.get("body"), body.get("status"))
+            return self.store.reply(reference, api.agent_acting(self.caller), body.get("body"), body.get("status"))
         return self._respond_and_relay(work, created=True)
 
-    @http("POST", "/tickets/<reference>/survey")
+    @guarded_http("POST", "/tickets/<reference>/survey")
     def http_survey(self, request, reference):
         def work():
             body = json_body(request)
@@ -209,11 +213,11 @@ class TicketsService:
                                             str(body.get("source") or "link"))
         return self._respond_and_relay(work)
 
-    @http("GET", "/dead-letters")
+    @guarded_http("GET", "/dead-letters")
     def http_dead_letters(self, request):
         return api.respond(lambda: {"items": self.store.list_dead_letters()})
 
-    @http("GET", "/quarantine")
+    @guarded_http("GET", "/quarantine")
     def http_quarantine(self, request):
         return api.respond(lambda: {"items": self.store.list_quarantine()})
 
@@ -233,7 +237,7 @@ class TicketsService:
     def ready(self, request):
         return web.readiness({"database": self.store.ping, "broker": self.events.ping})
 
-    @http("GET", "/metrics")
+    @metrics_http("GET", "/metrics")
     def metrics(self, request):
         depth = self.events.queue_depth
         return metrics.render(self.store, lambda: depth(topology.kombu_dead_letter_queue()),

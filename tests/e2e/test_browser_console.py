@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from testkit import api
 from testkit.browser import assert_accessible, sign_in, text_of, wait_until
 from testkit.ports import free_port
 from testkit.smtp_server import smtp_env, start_smtp
@@ -53,10 +54,10 @@ def test_unauthorised_requests_are_refused(system, seeded, browser, shots):
     console = system.url("console")
     ref = seeded["billing"]
     # No session: pages redirect to sign-in, JSON answers 401, forms without a CSRF token 400.
-    page = requests.get(f"{console}/tickets/{ref}", allow_redirects=False, timeout=10)
+    page = api.get(f"{console}/tickets/{ref}", allow_redirects=False, timeout=10)
     assert page.status_code == 302 and "/signin?next=" in page.headers["Location"]
-    assert requests.get(f"{console}/tickets/{ref}/conversation.json", timeout=10).status_code == 401
-    assert requests.get(f"{console}/roster", allow_redirects=False, timeout=10).status_code == 302
+    assert api.get(f"{console}/tickets/{ref}/conversation.json", timeout=10).status_code == 401
+    assert api.get(f"{console}/roster", allow_redirects=False, timeout=10).status_code == 302
 
     with requests.Session() as agent:
         signin = agent.get(f"{console}/signin", timeout=10).text
@@ -79,7 +80,7 @@ def test_unauthorised_requests_are_refused(system, seeded, browser, shots):
 
     # A customer's link with another ticket's token opens nothing.
     other = system.tracking_url(seeded["delivery"]).split("token=")[1]
-    assert requests.get(f"{system.url('intake_chat')}/complaints/{ref}?token={other}",
+    assert api.get(f"{system.url('intake_chat')}/complaints/{ref}?token={other}",
                         timeout=10).status_code == 404
 
     browser.get(f"{console}/queue")
@@ -162,7 +163,7 @@ def test_agent_signs_in_with_the_keyboard_filters_reassigns_and_replies(system, 
     shots.take("ticket-after-reassign-and-reply", show="#conversation")
 
     # The customer sees the reply on their tracking page, with who answered.
-    view = requests.get(system.tracking_url(seeded["delivery"]) + "&format=json", timeout=10).json()
+    view = api.get(system.tracking_url(seeded["delivery"]) + "&format=json", timeout=10).json()
     assert view["status"] == "pending_customer"
     assert view["messages"][-1] == {**view["messages"][-1], "direction": "out", "author": SUPERVISOR[0]}
     audit = [a["action"] for a in system.ticket(seeded["delivery"])["audit"]]
@@ -205,7 +206,7 @@ def test_an_agent_writes_a_knowledge_base_article(system, seeded, browser, shots
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_until(browser, lambda d: "published" in d.find_element(By.CSS_SELECTOR, ".flashes").text)
     shots.take("knowledge-base")
-    found = requests.get(f"{system.url('intake_chat')}/suggestions",
+    found = api.get(f"{system.url('intake_chat')}/suggestions",
                          params={"q": "I was charged twice", "category": "billing"}, timeout=10).json()
     assert [a["title"] for a in found["items"]] == ["Charged twice? Check for a pending authorisation"]
 

@@ -9,10 +9,10 @@ Screenshots: var/screenshots/test_browser_customer/<test>/ (printed by each test
 from __future__ import annotations
 
 import pytest
-import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from testkit import api
 from testkit.browser import assert_accessible, sign_in, text_of, wait_until
 from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
 
@@ -119,8 +119,8 @@ def test_customer_chats_and_an_agent_answers_from_the_console(system, seeded, br
     assert not browser.find_element(By.ID, "chat-offer").is_displayed()
 
     # Once resolved, the chat offers the survey.
-    requests.patch(f"{system.url('tickets')}/tickets/{reference}", json={"status": "resolved"},
-                   headers={"X-Agent": SUPERVISOR[0]}, timeout=10).raise_for_status()
+    api.patch(f"{system.url('tickets')}/tickets/{reference}", json={"status": "resolved"},
+                   agent=SUPERVISOR[0], timeout=10).raise_for_status()
     wait_until(browser, lambda d: d.find_element(By.ID, "chat-survey").is_displayed(), message="survey link")
     browser.find_element(By.ID, "chat-survey-link").click()
     wait_until(browser, lambda d: "Rate our answer" in d.find_element(By.TAG_NAME, "h1").text)

@@ -9,21 +9,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
 from services.common.contract.reference import tracking_token
+from testkit import api
 from testkit.ports import free_port
 from testkit.whole_system import SECRET
 
 
 def start(system, **fields):
     body = {"chat_id": uuid.uuid4().hex, "name": "Rui", "body": "Hello, my order is missing.", **fields}
-    resp = requests.post(f"{system.url('intake_chat')}/chat", json=body, timeout=30)
+    resp = api.post(f"{system.url('intake_chat')}/chat", json=body, timeout=30)
     return resp, body
 
 
 def post_message(system, ref, message_id, body="Are you there?", token=None):
-    return requests.post(f"{system.url('intake_chat')}/complaints/{ref}/messages",
+    return api.post(f"{system.url('intake_chat')}/complaints/{ref}/messages",
                          params={"token": token or tracking_token(ref, SECRET)},
                          json={"body": body, "message_id": message_id, "channel": "chat"}, timeout=30)
 
@@ -85,15 +85,15 @@ def test_the_customer_chooses_email_or_whatsapp_follow_up(system, chat):
     ref = chat["reference"]
     url = f"{system.url('intake_chat')}/complaints/{ref}/follow-up"
     token = tracking_token(ref, SECRET)
-    bad = requests.post(url, params={"token": token}, json={"channel": "email", "address": "nope"}, timeout=10)
+    bad = api.post(url, params={"token": token}, json={"channel": "email", "address": "nope"}, timeout=10)
     assert bad.status_code == 422 and "email address" in bad.json()["fields"]["address"]
-    bad = requests.post(url, params={"token": token}, json={"channel": "pigeon", "address": "x"}, timeout=10)
+    bad = api.post(url, params={"token": token}, json={"channel": "pigeon", "address": "x"}, timeout=10)
     assert bad.status_code == 422 and "channel" in bad.json()["fields"]
-    ok = requests.post(url, params={"token": token}, json={"channel": "whatsapp", "address": "00351 912 345 678"},
+    ok = api.post(url, params={"token": token}, json={"channel": "whatsapp", "address": "00351 912 345 678"},
                        timeout=10)
     assert ok.status_code == 200 and ok.json()["follow_up"] == {"channel": "whatsapp", "address": "+351912345678"}
     assert system.ticket(ref)["follow_up"] == {"channel": "whatsapp", "address": "+351912345678"}
-    assert requests.post(url, params={"token": "wrong"}, json={"channel": "email", "address": "a@b.org"},
+    assert api.post(url, params={"token": "wrong"}, json={"channel": "email", "address": "a@b.org"},
                          timeout=10).status_code == 404
 
 
@@ -102,16 +102,16 @@ def test_the_survey_opens_once_resolved_and_a_second_answer_replaces_the_first(s
     system.wait_ticket(ref)
     token = tracking_token(ref, SECRET)
     survey = f"{system.url('intake_chat')}/complaints/{ref}/survey"
-    early = requests.post(survey, params={"token": token}, json={"rating": 5}, timeout=10)
+    early = api.post(survey, params={"token": token}, json={"rating": 5}, timeout=10)
     assert early.status_code == 422 and "resolved" in early.json()["fields"]["rating"]
-    page = requests.get(survey, params={"token": token}, timeout=10)
+    page = api.get(survey, params={"token": token}, timeout=10)
     assert page.status_code == 200 and "once it is resolved" in page.text
-    requests.patch(f"{system.url('tickets')}/tickets/{ref}", json={"status": "resolved"},
-                   headers={"X-Agent": "hugo"}, timeout=10).raise_for_status()
-    assert requests.post(survey, params={"token": token}, json={"rating": 9}, timeout=10).status_code == 422
-    assert requests.post(survey, params={"token": token}, json={"rating": 2}, timeout=10).status_code == 200
+    api.patch(f"{system.url('tickets')}/tickets/{ref}", json={"status": "resolved"},
+                   agent="hugo", timeout=10).raise_for_status()
+    assert api.post(survey, params={"token": token}, json={"rating": 9}, timeout=10).status_code == 422
+    assert api.post(survey, params={"token": token}, json={"rating": 2}, timeout=10).status_code == 200
     # The form (a browser) answers with the tracking page, thanking them.
-    form = requests.post(survey, params={"token": token}, data={"rating": "4", "comment": "Better now"},
+    form = api.post(survey, params={"token": token}, data={"rating": "4", "comment": "Better now"},
                          headers={"Accept": "text/html"}, timeout=10)
     assert form.status_code == 200 and "Thank you for rating" in form.text and "You rated us 4 of 5" in form.text
     assert system.ticket(ref)["survey"]["rating"] == 4
@@ -124,13 +124,13 @@ def test_the_tracking_page_form_adds_a_message_to_the_ticket(system):
     url = f"{system.url('intake_chat')}/complaints/{ref}/messages"
     submission = uuid.uuid4().hex
     for _ in range(2):  # a double click
-        resp = requests.post(url, params={"token": tracking_token(ref, SECRET)}, allow_redirects=False,
+        resp = api.post(url, params={"token": tracking_token(ref, SECRET)}, allow_redirects=False,
                              data={"body": "I ordered a medium.", "submission_id": submission},
                              headers={"Accept": "text/html"}, timeout=10)
         assert resp.status_code == 303 and "done=message" in resp.headers["Location"]
     ticket = system.wait_ticket(ref, lambda t: len(t["messages"]) == 2, message="second message")
     assert ticket["messages"][1]["body"] == "I ordered a medium." and ticket["messages"][1]["channel"] == "web"
-    empty = requests.post(url, params={"token": tracking_token(ref, SECRET)}, data={"body": "", "submission_id":
+    empty = api.post(url, params={"token": tracking_token(ref, SECRET)}, data={"body": "", "submission_id":
                                                                                     uuid.uuid4().hex},
                           headers={"Accept": "text/html"}, timeout=10)
     assert empty.status_code == 422 and "write your message first" in empty.text
@@ -145,15 +145,15 @@ def test_suggestions_come_from_the_console_and_never_block_the_customer(system):
                                 "technical", "en", "dave")
     store.engine.dispose()
     intake = system.url("intake_chat")
-    found = requests.get(f"{intake}/suggestions", params={"q": "my router keeps dropping", "language": "en"},
+    found = api.get(f"{intake}/suggestions", params={"q": "my router keeps dropping", "language": "en"},
                          timeout=10).json()
     assert found == {"items": [{"id": article["id"], "title": "Reset your router",
                                 "body": "Unplug it for 30 seconds, then plug it back in."}]}
-    assert requests.post(f"{intake}/suggestions/{article['id']}/feedback", json={"helped": True, "query": "router"},
+    assert api.post(f"{intake}/suggestions/{article['id']}/feedback", json={"helped": True, "query": "router"},
                          timeout=10).json() == {"status": "recorded"}
-    assert requests.post(f"{intake}/suggestions/99999/feedback", json={"helped": False},
+    assert api.post(f"{intake}/suggestions/99999/feedback", json={"helped": False},
                          timeout=10).status_code == 404
-    assert requests.get(f"{intake}/suggestions", params={"q": "ab"}, timeout=10).json() == {"items": []}
+    assert api.get(f"{intake}/suggestions", params={"q": "ab"}, timeout=10).json() == {"items": []}
 
 
 

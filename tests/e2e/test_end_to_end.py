@@ -10,9 +10,8 @@ import subprocess
 import sys
 import threading
 
-import requests
-
 from services.common import config
+from testkit import api
 from testkit.paths import ROOT
 from testkit.ports import free_port
 from testkit.waiting import wait_for
@@ -25,32 +24,32 @@ def test_a_complaint_posted_over_http_becomes_a_ticket(database_url, rabbit, ser
     tickets = services.start("tickets", DATABASE_URL=database_url)
     intake = services.start("intake_chat")
 
-    resp = requests.post(f"{intake.url}/complaints", json=COMPLAINT, timeout=10)
+    resp = api.post(f"{intake.url}/complaints", json=COMPLAINT, timeout=10)
     assert resp.status_code == 202, resp.text
     receipt = resp.json()
     reference, token = receipt["reference"], receipt["tracking_token"]
     assert re.fullmatch(r"C-[0-9A-HJKMNP-TV-Z]{10}", reference)
 
-    ticket = wait_for(lambda: (r := requests.get(f"{tickets.url}/tickets/{reference}")).ok and r.json(),
+    ticket = wait_for(lambda: (r := api.get(f"{tickets.url}/tickets/{reference}")).ok and r.json(),
                       message="the ticket in the API")
     assert ticket["status"] == "new" and ticket["category"] == "billing" and ticket["channel"] == "web"
     assert ticket["customer"]["email"] == "ana@example.org"
     assert ticket["messages"][0]["body"] == COMPLAINT["body"]
-    found = requests.get(f"{tickets.url}/tickets", params={"q": "charged twice"}).json()
+    found = api.get(f"{tickets.url}/tickets", params={"q": "charged twice"}).json()
     assert [t["reference"] for t in found["items"]] == [reference]
 
     # The customer follows it with the token, and only with it.
-    tracking = requests.get(f"{intake.url}/complaints/{reference}", params={"token": token},
+    tracking = api.get(f"{intake.url}/complaints/{reference}", params={"token": token},
                             headers={"Accept": "application/json"}, timeout=10)
     assert tracking.status_code == 200 and tracking.json()["status"] == "new"
     assert tracking.json()["messages"][0]["body"] == COMPLAINT["body"]
-    assert requests.get(f"{intake.url}/complaints/{reference}", params={"token": "guess"},
+    assert api.get(f"{intake.url}/complaints/{reference}", params={"token": "guess"},
                         headers={"Accept": "application/json"}).status_code == 404
 
     # An agent moves it on; the customer sees the new status.
-    requests.patch(f"{tickets.url}/tickets/{reference}", json={"status": "in_progress"},
-                   headers={"X-Agent": "bob"}).raise_for_status()
-    assert requests.get(f"{intake.url}/complaints/{reference}", params={"token": token},
+    api.patch(f"{tickets.url}/tickets/{reference}", json={"status": "in_progress"},
+                   agent="bob").raise_for_status()
+    assert api.get(f"{intake.url}/complaints/{reference}", params={"token": token},
                         headers={"Accept": "application/json"}).json()["status"] == "in_progress"
 
 
@@ -58,14 +57,14 @@ def test_a_browser_retry_of_one_submission_is_one_ticket(tmp_path, rabbit, servi
     tickets = services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'retry.db'}")
     intake = services.start("intake_chat")
     body = {**COMPLAINT, "submission_id": "form-7f1c2a"}
-    references = {requests.post(f"{intake.url}/complaints", json=body).json()["reference"] for _ in range(3)}
+    references = {api.post(f"{intake.url}/complaints", json=body).json()["reference"] for _ in range(3)}
     assert len(references) == 1
     reference = references.pop()
-    wait_for(lambda: requests.get(f"{tickets.url}/tickets/{reference}").ok, message="the ticket")
-    wait_for(lambda: 'outcome="duplicate"} 2.0' in requests.get(f"{tickets.url}/metrics").text,
+    wait_for(lambda: api.get(f"{tickets.url}/tickets/{reference}").ok, message="the ticket")
+    wait_for(lambda: 'outcome="duplicate"} 2.0' in api.get(f"{tickets.url}/metrics").text,
              message="the two retries absorbed")
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
-    assert len(requests.get(f"{tickets.url}/tickets/{reference}").json()["messages"]) == 1
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 1
+    assert len(api.get(f"{tickets.url}/tickets/{reference}").json()["messages"]) == 1
 
 
 def _mails(folder) -> list[str]:
@@ -101,9 +100,9 @@ def test_make_run_starts_everything_and_says_where_to_send_a_complaint(tmp_path,
         started = {m.group(1) for line in lines if (m := re.search(r"\| starting (\w+)", line))}
         assert {"mail", "tickets", "router", "notifier", "intake_chat"} <= started, started
 
-        resp = requests.post(f"http://127.0.0.1:{ports['INTAKE_CHAT_PORT']}/complaints", json=COMPLAINT)
+        resp = api.post(f"http://127.0.0.1:{ports['INTAKE_CHAT_PORT']}/complaints", json=COMPLAINT)
         reference = resp.json()["reference"]
-        wait_for(lambda: requests.get(f"{tickets}/tickets/{reference}").ok, message="the ticket")
+        wait_for(lambda: api.get(f"{tickets}/tickets/{reference}").ok, message="the ticket")
         assert (tmp_path / "var" / "tickets.db").exists()  # the embedded default: SQLite under var/
 
         # The customer's acknowledgement reached the local mail sink...
@@ -113,8 +112,8 @@ def test_make_run_starts_everything_and_says_where_to_send_a_complaint(tmp_path,
         assert f"/complaints/{reference}?token=" in ack[0]
         # ... and resolving the ticket sends the satisfaction survey.
         for status in ("in_progress", "resolved"):
-            requests.patch(f"{tickets}/tickets/{reference}", json={"status": status},
-                           headers={"X-Agent": "bob"}).raise_for_status()
+            api.patch(f"{tickets}/tickets/{reference}", json={"status": status},
+                           agent="bob").raise_for_status()
         wait_for(lambda: [m for m in _mails(mail) if reference in m and f"/complaints/{reference}/survey" in m],
                  timeout=60, message="the survey in var/mail/new")
     finally:

@@ -20,6 +20,7 @@ import requests
 
 from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 from testkit.complaints import web_complaint as complaint
 from testkit.waiting import wait_for
 
@@ -41,7 +42,7 @@ def sigterm_and_wait(service) -> tuple[int, float]:
 def references_in(tickets) -> set[str]:
     found, page = set(), 1
     while True:
-        body = requests.get(f"{tickets.url}/tickets", params={"per_page": 100, "page": page}, timeout=10).json()
+        body = api.get(f"{tickets.url}/tickets", params={"per_page": 100, "page": page}, timeout=10).json()
         found |= {t["reference"] for t in body["items"]}
         if page * 100 >= body["total"]:
             return found
@@ -49,7 +50,7 @@ def references_in(tickets) -> set[str]:
 
 
 def ticket_count(tickets) -> int:
-    return requests.get(f"{tickets.url}/tickets", params={"per_page": 1}, timeout=30).json()["total"]
+    return api.get(f"{tickets.url}/tickets", params={"per_page": 1}, timeout=30).json()["total"]
 
 
 def test_tickets_stopped_mid_backlog_loses_and_doubles_nothing(postgres_url, rabbit, services, capsys):
@@ -80,7 +81,7 @@ def test_tickets_stopped_mid_backlog_loses_and_doubles_nothing(postgres_url, rab
     assert references_in(again) == {c.reference for c in backlog}
     assert ticket_count(again) == len(backlog)
     assert rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 0
-    assert requests.get(f"{again.url}/quarantine", timeout=10).json()["items"] == []
+    assert api.get(f"{again.url}/quarantine", timeout=10).json()["items"] == []
 
 
 def _count_tickets_in_database(url: str) -> int:
@@ -155,7 +156,7 @@ def test_web_intake_finishes_requests_in_flight_and_every_202_becomes_a_ticket(p
         # Complaints keep coming while the intake stops; each gets a 202 or an error, never a silent loss.
         while not stop.is_set():
             try:
-                resp = requests.post(f"{intake.url}/complaints", data=BODY, timeout=30,
+                resp = api.post(f"{intake.url}/complaints", data=BODY, timeout=30,
                                      headers={"Content-Type": "application/json"})
                 (accepted.append(resp.json()["reference"]) if resp.status_code == 202
                  else failed.append(str(resp.status_code)))

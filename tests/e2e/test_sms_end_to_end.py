@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
+from testkit import api
 from testkit.fake_twilio import FakeTwilio
 from testkit.ports import free_port
 from testkit.twilio_intakes import ticket
@@ -47,7 +47,7 @@ def system(tmp_path, database_url, services, fake_twilio):
 
 
 def only_ticket(tickets) -> dict | None:
-    listed = requests.get(f"{tickets.url}/tickets", params={"channel": "sms"}, timeout=5).json()["items"]
+    listed = api.get(f"{tickets.url}/tickets", params={"channel": "sms"}, timeout=5).json()["items"]
     return ticket(tickets, listed[0]["reference"]) if len(listed) == 1 else None
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from testkit import api
 from testkit.twilio_intakes import queued, start_intake
 from testkit.twilio_requests import sid, whatsapp_message
 
@@ -43,7 +44,7 @@ def webhook(request, database_url, services, rabbit, tmp_path):
 def post_signed(twilio, path: str, fields: list[tuple[str, str]], **kwargs) -> requests.Response:
     """Form fields (names may repeat) signed as Twilio signs them."""
     signature = twilio.validator.compute_signature(twilio.public_url + path, MultiDict(fields))
-    return requests.post(twilio.local_url + path, data=fields, timeout=20,
+    return api.post(twilio.local_url + path, data=fields, timeout=20,
                          headers={"X-Twilio-Signature": signature}, **kwargs)
 
 
@@ -59,7 +60,7 @@ def post_signed(twilio, path: str, fields: list[tuple[str, str]], **kwargs) -> r
 def test_a_body_twilio_could_not_have_signed_is_refused_403_not_a_server_error(webhook, rabbit, content_type, body):
     name, paths, twilio = webhook
     for path in paths:
-        resp = requests.post(twilio.local_url + path, data=body, timeout=20,
+        resp = api.post(twilio.local_url + path, data=body, timeout=20,
                              headers={"Content-Type": content_type, "X-Twilio-Signature": "c2lnbmVk"})
         assert resp.status_code == 403, f"{path}: {resp.status_code} {resp.text[:200]}"
         assert "signed by Twilio" in resp.text
@@ -106,7 +107,7 @@ def test_no_unsigned_request_of_any_kind_gets_a_server_error(webhook, data):
     signature = data.draw(st.one_of(st.none(), HEADER_TEXT), label="signature")
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
-    resp = requests.post(twilio.local_url + path + query, data=body, headers=headers, timeout=20)
+    resp = api.post(twilio.local_url + path + query, data=body, headers=headers, timeout=20)
     assert resp.status_code < 500, f"{path}{query}: {resp.status_code} {resp.text[:300]}"
 
 

@@ -27,5 +27,15 @@ class Invalid(ValueError):
     """The request breaks a rule (a status change not allowed, an unknown priority); the message says which."""
 
 
+@deserialize_to_instance
+class Unauthorized(Exception):
+    """No credential, or one that is not valid for this service (HTTP 401)."""
+
+
+@deserialize_to_instance
+class Forbidden(PermissionError):
+    """A valid credential that does not allow this call or this act (HTTP 403)."""
+
+
 # What a caller should treat as "the other side said no", as opposed to "the other side failed".
-CALLER_ERRORS = (NotFound, Conflict, Invalid)
+CALLER_ERRORS = (NotFound, Conflict, Invalid, Unauthorized, Forbidden)

@@ -7,10 +7,14 @@ late reply to a timed-out call never leaks into the next request. An error
 raised *inside* the remote service (a refused status change, an unknown
 ticket) is a normal answer: it comes back as RemoteCallError with the remote
 exception's type and message, and the connection is kept.
+
+Every call presents the calling service's own token (services/common/auth),
+naming the agent it is made for when there is one (`call_as`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import warnings
@@ -24,6 +28,7 @@ with warnings.catch_warnings():
     from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
     from nameko.standalone.rpc import ServiceRpcProxy
 
+    from services.common.auth.tokens import ServiceCredentials
     from services.common.contract.errors import CALLER_ERRORS
 
 log = logging.getLogger(__name__)
@@ -50,15 +55,33 @@ class RemoteCallError(RuntimeError):
 class RpcClient:
     unavailable = ServiceUnavailable
 
-    def __init__(self, service: str, amqp_uri: str | None = None, timeout: float | None = None):
+    def __init__(self, service: str, caller: str, amqp_uri: str | None = None, timeout: float | None = None):
+        """`service` is called by `caller`, the name of the service this client runs in."""
         self.service = service
+        self.credentials = ServiceCredentials(caller)
         self.amqp_uri = amqp_uri or config.amqp_uri()
         self.timeout = config.rpc_timeout() if timeout is None else timeout
         self._local = threading.local()
 
+    agent: dict | None = None
+
+    def acting_for(self, agent: dict | None):
+        """This client, calling for `agent` (sharing its connections)."""
+        bound = copy.copy(self)
+        bound.agent = agent
+        return bound
+
     def call(self, method: str, *args, **kwargs):
+        return self.call_as(self.agent, method, *args, **kwargs)
+
+    def call_as(self, agent: dict | None, method: str, *args, **kwargs):
+        """The call made for `agent` ({"name", "role", "groups"}, as the console signed them in)."""
         try:
-            return getattr(self._proxy(), method)(*args, **kwargs)
+            proxy = self._proxy()
+            # The standalone proxy sends its worker context's data as the message's headers;
+            # nameko's key for a caller's token is "auth_token".
+            self._local.runner._worker_ctx.data["auth_token"] = self.credentials.token(self.service, agent)
+            return getattr(proxy, method)(*args, **kwargs)
         except CALLER_ERRORS as exc:  # the kernel's typed errors (NotFound, Conflict, Invalid)
             raise RemoteCallError(type(exc).__name__, str(exc)) from None
         except RemoteError as exc:

@@ -6,8 +6,8 @@ published test vectors, is tests/unit/test_twilio_signatures.py."""
 from __future__ import annotations
 
 import pytest
-import requests
 
+from testkit import api
 from testkit.twilio_intakes import metric, queued, start_intake
 from testkit.twilio_requests import Twilio, sid, whatsapp_message
 from testkit.waiting import wait_for
@@ -45,7 +45,7 @@ def test_a_request_rewritten_by_a_proxy_validates_and_forgeries_are_refused(name
     assert metric(proc.url, "complaints_intake_rejected_total", channel=channel, reason="bad_signature") == 5
     assert queued(rabbit) == []
     # Probes need no signature.
-    assert requests.get(f"{proc.url}/health/live", timeout=5).status_code == 200
+    assert api.get(f"{proc.url}/health/live", timeout=5).status_code == 200
 
     genuine = twilio.post(path + "?attempt=1", request())
     assert genuine.status_code == 200, genuine.text

@@ -21,6 +21,7 @@ from services.common.storage.db import make_engine
 from services.console.migrate import upgrade
 from services.console.schema import metadata, sessions
 from services.console.store import ConsoleError, ConsoleStore
+from testkit import api
 from testkit.paths import ROOT
 from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
 
@@ -187,17 +188,17 @@ def test_sign_in_never_redirects_to_another_site(people):
 
 def test_knowledge_base_api_health_and_metrics(people):
     console = people.url("console")
-    assert requests.get(f"{console}/api/kb/suggest", params={"q": "x", "limit": "lots"}, timeout=10).status_code == 400
-    assert requests.post(f"{console}/api/kb/articles/1/feedback", json={"helped": "yes"}, timeout=10).status_code == 400
-    assert requests.post(f"{console}/api/kb/articles/999/feedback", json={"helped": True},
+    assert api.get(f"{console}/api/kb/suggest", params={"q": "x", "limit": "lots"}, timeout=10).status_code == 400
+    assert api.post(f"{console}/api/kb/articles/1/feedback", json={"helped": "yes"}, timeout=10).status_code == 400
+    assert api.post(f"{console}/api/kb/articles/999/feedback", json={"helped": True},
                          timeout=10).status_code == 404
-    assert requests.get(f"{console}/api/kb/suggest", params={"q": "nothing matches this"},
+    assert api.get(f"{console}/api/kb/suggest", params={"q": "nothing matches this"},
                         timeout=10).json() == {"items": []}
-    assert requests.get(f"{console}/health/ready", timeout=10).json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert api.get(f"{console}/health/ready", timeout=10).json()["checks"] == {"database": "ok", "broker": "ok"}
     signed_in(people, *SUPERVISOR)
     log = people.procs["console"].log()
     assert "created administrator sam" in log and SUPERVISOR[1] not in log  # the bootstrap password is never logged
-    metrics = requests.get(f"{console}/metrics", timeout=10).text
+    metrics = api.get(f"{console}/metrics", timeout=10).text
     assert re.search(r'complaints_console_signins_total\{outcome="ok"\} [1-9]', metrics)
     assert re.search(r'complaints_console_kb_suggestions_total\{outcome="none"\} [1-9]', metrics)
 

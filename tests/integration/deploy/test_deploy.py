@@ -9,6 +9,7 @@ tests/unit/test_deploy_files.py."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib.util
 import subprocess
@@ -57,8 +58,8 @@ def test_compose_renders_with_docker_and_references_only_what_exists(compose):
     assert validate.compose_problems(source, rendered) == []
     assert validate.compose_registry_problems(rendered) == []
     services = rendered["services"]
-    # The whole system: every service of the registry, the broker, the database, the migrations.
-    assert set(validate.registry.names()) | {"rabbitmq", "postgres", "migrate"} == set(services)
+    # The whole system: every service of the registry, the broker, the database, Redis, the migrations.
+    assert set(validate.registry.names()) | {"rabbitmq", "postgres", "redis", "migrate"} == set(services)
     assert validate.migration_problems("compose", services["migrate"]["command"]) == []
     plugins = (ROOT / "deploy" / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
@@ -69,6 +70,10 @@ def test_compose_renders_with_docker_and_references_only_what_exists(compose):
         assert svc["environment"]["AUTO_MIGRATE"] == "0" and svc["environment"]["HTTP_HOST"] == "0.0.0.0"
         assert svc["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     assert services["tickets"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # The web intake's workers share their rate-limit counts in Redis, and start without it.
+    assert services["intake_chat"]["environment"]["RATE_LIMIT_STORAGE_URI"] == "redis://redis:6379/0"
+    assert services["intake_chat"]["depends_on"]["redis"]["condition"] == "service_started"
+    assert "ports" not in services["redis"]
 
 
 def test_compose_refuses_to_start_without_its_secrets(tmp_path):
@@ -182,6 +187,72 @@ def test_the_servicemonitor_scrapes_every_service_of_the_system(overlay):
     assert any("no port named 'web'" in p for p in validate.servicemonitor_problems(wrong))
 
 
+def _policy(docs, name):
+    return next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == name)
+
+
+def test_network_policies_let_in_exactly_the_callers_the_registry_declares(manifests):
+    assert validate.network_policy_problems(manifests) == []
+    router = _policy(manifests, "router")
+    assert router["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "router"}}
+    console = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "console"}}}
+    assert console in router["spec"]["ingress"][1]["from"]
+    # tickets is asked over RabbitMQ only: nothing in the namespace may open its port.
+    assert [peer for rule in _policy(manifests, "tickets")["spec"]["ingress"] for peer in rule["from"]
+            if "namespaceSelector" not in peer] == []
+    deny = _policy(manifests, "default-deny-ingress")["spec"]
+    assert deny["policyTypes"] == ["Ingress"] and not deny.get("ingress")
+
+
+def test_the_example_overlay_names_the_namespaces_of_prometheus_and_the_ingress_controller(overlay):
+    scrape = _policy(overlay, "notifier")["spec"]["ingress"][0]["from"][0]
+    assert scrape == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus",
+                                                      "app.kubernetes.io/managed-by": "prometheus-operator"}}}
+    public = _policy(overlay, "intake-whatsapp")["spec"]["ingress"][1]["from"]
+    assert public == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+
+
+def test_the_network_policy_check_catches_a_wrong_policy(overlay):
+    docs = copy.deepcopy(overlay)
+    router = _policy(docs, "router")["spec"]["ingress"]
+    # The web intake does not call the router: letting it in, and leaving the console out, are both wrong.
+    router[1]["from"] = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "intake-chat"}}}]
+    # One Prometheus for all: a second one, let in to the router only, is a mistake an overlay patch makes.
+    router[0]["from"][0]["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}
+    tickets = _policy(docs, "tickets")["spec"]["ingress"]
+    tickets.append({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+                    "ports": [{"port": "http"}]})
+    _policy(docs, "console")["spec"]["ingress"][2]["ports"] = [{"port": 8080}]
+    _policy(docs, "intake-voice")["spec"]["ingress"][1].pop("from")
+    docs.remove(_policy(docs, "notifier"))
+    problems = "\n".join(validate.network_policy_problems(docs))
+    for expected in (
+            "router: a NetworkPolicy lets intake_chat in, but the registry does not declare that intake_chat "
+            "calls router",
+            "router: console calls it (the registry's `calls`), but no NetworkPolicy lets console in",
+            "NetworkPolicy/tickets (tickets): lets namespaces {\"matchLabels\":{\"kubernetes.io/metadata.name\":"
+            "\"ingress-nginx\"}} in from outside the namespace, but tickets is no public front",
+            "NetworkPolicy/console (console): opens {'port': 8080}, but console serves only TCP 8008",
+            "NetworkPolicy/intake-voice (intake_voice): a rule with no `from` lets anyone in",
+            "notifier: no NetworkPolicy of its own",
+            "notifier: Prometheus cannot scrape /metrics",
+            "the Prometheus is let in as 2 different peers"):
+        assert expected in problems
+    # Without the default deny, a pod no other policy selects (the migration Job's) accepts anything.
+    docs = copy.deepcopy(overlay)
+    docs.remove(_policy(docs, "default-deny-ingress"))
+    problems = validate.network_policy_problems(docs)
+    assert "Job/migrate: no default-deny NetworkPolicy (Ingress, no rules) selects its pods" in problems
+    assert len(problems) == len(validate.registry.SERVICES) + 1  # every Deployment, and the Job
+    # An Ingress to a service the policies keep the ingress controller out of would never answer.
+    docs = copy.deepcopy(overlay)
+    ingress = next(d for d in docs if d["kind"] == "Ingress")
+    ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "tickets"
+    assert any("routes complaints.example.org/ to tickets, which is no public front" in p
+               for p in validate.network_policy_problems(docs))
+
+
 def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
     assert {d["metadata"].get("namespace") for d in overlay if d["kind"] != "Namespace"} == {"complaints"}
     images = {c["image"] for w in validate.workloads(overlay) for c in w.containers}
@@ -193,6 +264,11 @@ def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
     refs = tickets["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     assert refs[0]["configMapRef"]["name"] == config["metadata"]["name"] != "complaints-config"
     assert tickets["spec"]["replicas"] == 3
+    # The web intake's replicas share their rate-limit counts in Redis, and behind the
+    # Ingress count each client by the address the ingress saw.
+    assert config["data"]["TRUSTED_PROXY_HOPS"] == "1"
+    secret = next(d for d in overlay if d["kind"] == "Secret")
+    assert base64.b64decode(secret["data"]["RATE_LIMIT_STORAGE_URI"]).startswith(b"redis://")
 
 
 # --- the image ------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pika
 import pytest
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.channels.regions import RegionMapError
@@ -25,6 +24,7 @@ from services.common.contract.reference import tracking_token
 from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
 from services.intake_chat.app import create_app
+from testkit import api
 
 SECRET = "intake-chat-test-secret"
 REFERENCE_RE = re.compile(r"^C-[0-9A-HJKMNP-TV-Z]{10}$")
@@ -554,7 +554,7 @@ def test_the_service_process_takes_complaints_and_stops_gracefully(services, rab
     proc = services.start("intake_chat", AMQP_URI=rabbit.amqp_uri, MAX_BODY_BYTES=4096,
                           RPC_TIMEOUT_SECONDS=1, INTAKE_CHAT_WORKERS=2)
 
-    resp = requests.post(f"{proc.url}/complaints", json=ANA, timeout=10)
+    resp = api.post(f"{proc.url}/complaints", json=ANA, timeout=10)
     assert resp.status_code == 202, resp.text
     ref = resp.json()["reference"]
     assert [c.reference for c in queued(rabbit)] == [ref]
@@ -574,18 +574,18 @@ def test_the_service_process_takes_complaints_and_stops_gracefully(services, rab
 
     # Metrics add up every worker, whichever one answers the scrape.
     for _ in range(3):
-        text = requests.get(f"{proc.url}/metrics", timeout=5).text
+        text = api.get(f"{proc.url}/metrics", timeout=5).text
         assert metric(text, "complaints_intake_received_total", channel="web") == 1
         assert metric(text, "complaints_intake_rejected_total", channel="web", reason="too_large") == 1
 
     tracking = urlsplit(resp.headers["Location"])
     assert tracking.path == f"/complaints/{ref}"
     started = time.monotonic()
-    view = requests.get(f"{proc.url}{tracking.path}?{tracking.query}", timeout=10,
+    view = api.get(f"{proc.url}{tracking.path}?{tracking.query}", timeout=10,
                         headers={"Accept": "application/json"})
     assert view.status_code == 503  # no tickets service on this vhost
     assert time.monotonic() - started < 4
-    assert requests.get(f"{proc.url}/health/ready", timeout=10).status_code == 200
+    assert api.get(f"{proc.url}/health/ready", timeout=10).status_code == 200
 
     proc.stop()
     assert proc.proc.returncode == 0

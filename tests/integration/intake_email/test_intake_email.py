@@ -11,13 +11,13 @@ import json
 import signal
 
 import pytest
-import requests
 
 from services.common.contract.complaint import ComplaintReceived
 from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
 from services.intake_email.complaint import build_complaint, external_id
 from services.intake_email.parsing import parse_email
+from testkit import api
 from testkit.email_intake import (
     SLOW,
     count_tickets,
@@ -90,7 +90,7 @@ def test_a_mailbox_of_every_kind_of_message_drains_into_tickets(database_url, po
     assert ticket(tickets, reference_of(after_malformed)) is not None
 
     # Auto-reply, bounce and our own mail: no ticket, recorded with the reason.
-    skipped = requests.get(f"{intake.url}/skipped", timeout=5).json()
+    skipped = api.get(f"{intake.url}/skipped", timeout=5).json()
     assert sorted((s["reason"], s["subject"]) for s in skipped["items"]) == [
         ("auto_reply", "Out of office: Re: your ticket"), ("bounce", "Undelivered Mail Returned to Sender"),
         ("own_mail", "[C-0000000000] We received your complaint")]
@@ -99,11 +99,11 @@ def test_a_mailbox_of_every_kind_of_message_drains_into_tickets(database_url, po
         assert metric(intake, "complaints_email_skipped_total", mailbox="support-inbox", reason=reason) == 1
 
     # The malformed message: quarantined with its bytes and the reason, visibly.
-    quarantined = requests.get(f"{intake.url}/quarantine", timeout=5).json()
+    quarantined = api.get(f"{intake.url}/quarantine", timeout=5).json()
     [item] = quarantined["items"]
     assert item["reason"] == "not an email: no header lines" and item["uid"] == names.index("malformed") + 1
     assert "raw_base64" not in item
-    raw = requests.get(f"{intake.url}{item['raw_url']}", timeout=5)
+    raw = api.get(f"{intake.url}{item['raw_url']}", timeout=5)
     assert raw.content == sample("malformed") and raw.headers["Content-Type"] == "message/rfc822"
 
     box = "support-inbox"
@@ -114,7 +114,7 @@ def test_a_mailbox_of_every_kind_of_message_drains_into_tickets(database_url, po
     status = mailbox_status(intake)
     assert (status["state"], status["mode"], status["handled"]) == (
         "connected", "idle", {"ingested": len(COMPLAINTS) + 1, "skipped": 3, "quarantined": 1})
-    assert requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
+    assert api.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
     # Reading marked nothing as read, and the password never reached the log.
     assert all(b"\\Seen" not in flags for flags in dovecot.flags().values())
     assert dovecot.password not in intake.log()
@@ -206,7 +206,7 @@ def test_a_dropped_connection_reconnects_and_keeps_ingesting(postgres_url, dovec
     wait_for(lambda: ticket(tickets, reference_of(first)), timeout=SLOW, message="the first ticket")
 
     dovecot.stop()   # every connection drops, and the server is gone for a while
-    wait_for(lambda: requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 503, timeout=SLOW,
+    wait_for(lambda: api.get(f"{intake.url}/health/ready", timeout=10).status_code == 503, timeout=SLOW,
              message="not ready while the mailbox is unreachable")
     assert mailbox_status(intake)["state"] == "disconnected"
     dovecot.restart()
@@ -215,7 +215,7 @@ def test_a_dropped_connection_reconnects_and_keeps_ingesting(postgres_url, dovec
     dovecot.append([second])
     wait_for(lambda: ticket(tickets, reference_of(second)), timeout=SLOW, message="the ticket after the drop")
     assert metric(intake, "complaints_email_poll_errors_total", mailbox="support-inbox") >= 1
-    assert requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
+    assert api.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
     assert count_tickets(tickets) == 2
 
 
@@ -288,7 +288,7 @@ def test_the_checkpoint_waits_for_the_broker(postgres_url, dovecot, services, ra
     wait_for(lambda: metric(intake, "complaints_email_poll_errors_total", mailbox="support-inbox") >= 2,
              timeout=SLOW, message="publishes failing")
     assert last_uid(intake) == 0 and mailbox_status(intake)["handled"] == {}
-    assert requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 503
+    assert api.get(f"{intake.url}/health/ready", timeout=10).status_code == 503
     intake.stop()
 
     tickets = start_tickets(services, postgres_url)
@@ -312,7 +312,7 @@ def test_tls_and_starttls_mailboxes_and_an_untrusted_certificate(postgres_url, s
         untrusted = wait_for(lambda: (m := mailbox_status(intake, 2))["last_error"] and m, timeout=SLOW,
                              message="the untrusted server refused")
         assert untrusted["state"] == "disconnected" and "CERTIFICATE_VERIFY_FAILED" in untrusted["last_error"]
-        ready = requests.get(f"{intake.url}/health/ready", timeout=10)
+        ready = api.get(f"{intake.url}/health/ready", timeout=10)
         assert ready.status_code == 503 and ready.json()["checks"]["mailbox:untrusted"].startswith("failed")
         assert server.password not in intake.log()
     finally:
@@ -326,7 +326,7 @@ def test_a_message_over_the_size_limit_is_quarantined_with_its_headers(postgres_
     tickets = start_tickets(services, postgres_url)
     intake = start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", dovecot, EMAIL_MAX_MESSAGE_BYTES="2000")
     wait_for(lambda: ticket(tickets, reference_of(small)), timeout=SLOW, message="the small one's ticket")
-    [item] = requests.get(f"{intake.url}/quarantine", params={"raw": "1"}, timeout=5).json()["items"]
+    [item] = api.get(f"{intake.url}/quarantine", params={"raw": "1"}, timeout=5).json()["items"]
     assert item["reason"].startswith(f"too large: {len(big)} bytes") and item["size"] == len(big)
     assert base64.b64decode(item["raw_base64"]) == big.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
     assert ticket(tickets, reference_of(big)) is None and count_tickets(tickets) == 1
@@ -335,9 +335,9 @@ def test_a_message_over_the_size_limit_is_quarantined_with_its_headers(postgres_
 def test_without_a_mailbox_it_starts_says_so_and_stays_healthy(services, tmp_path):
     intake = services.start("intake_email", DATABASE_URL=f"sqlite:///{tmp_path / 'email.db'}")
     assert "no mailbox configured" in intake.log()
-    assert requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
-    assert requests.get(f"{intake.url}/mailboxes", timeout=5).json() == {"mailboxes": []}
-    assert "complaints_email_messages_seen_total" in requests.get(f"{intake.url}/metrics", timeout=5).text
+    assert api.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
+    assert api.get(f"{intake.url}/mailboxes", timeout=5).json() == {"mailboxes": []}
+    assert "complaints_email_messages_seen_total" in api.get(f"{intake.url}/metrics", timeout=5).text
     intake.stop()
     assert intake.proc.returncode == 0
 

@@ -9,10 +9,10 @@ intake decodes and repairs the text before it publishes it."""
 
 from __future__ import annotations
 
-import requests
 from sqlalchemy import create_engine, text
 
 from services.intake_email import migrate
+from testkit import api
 from testkit.email_intake import (
     SLOW,
     count_tickets,
@@ -81,13 +81,13 @@ def test_mail_with_raw_8bit_headers_nul_and_odd_structure_becomes_readable_ticke
     assert metric(intake, "complaints_email_reused_message_ids_total", mailbox="support-inbox") == 1
     assert ticket(tickets, reference_of(last)) is not None
 
-    skipped = requests.get(f"{intake.url}/skipped", timeout=5).json()["items"]
+    skipped = api.get(f"{intake.url}/skipped", timeout=5).json()["items"]
     assert sorted((s["reason"], s["subject"], s["detail"]) for s in skipped) == [
         ("bounce", "Delivery failure", "null sender address (From: MAILER DAEMON <>)"),
         ("bulk", f"Weekly{REPLACED} offers", "Precedence: bulk")]
     assert mailbox_status(intake)["handled"] == {"ingested": len(tickets_first) + 2, "skipped": 2}
-    assert requests.get(f"{intake.url}/quarantine", timeout=5).json()["total"] == 0
-    assert requests.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
+    assert api.get(f"{intake.url}/quarantine", timeout=5).json()["total"] == 0
+    assert api.get(f"{intake.url}/health/ready", timeout=10).status_code == 200
 
 
 def test_a_message_whose_outcome_the_database_refuses_is_quarantined_and_the_mailbox_goes_on(
@@ -104,10 +104,10 @@ def test_a_message_whose_outcome_the_database_refuses_is_quarantined_and_the_mai
     intake = start_intake(services, database_url, dovecot)
 
     wait_for(lambda: ticket(tickets, reference_of(after)), timeout=SLOW, message="the next message's ticket")
-    [item] = requests.get(f"{intake.url}/quarantine", timeout=5).json()["items"]
+    [item] = api.get(f"{intake.url}/quarantine", timeout=5).json()["items"]
     assert item["uid"] == 1 and item["reason"].startswith("its outcome could not be stored: ")
     assert "refused by a test trigger" in item["reason"]
-    assert requests.get(f"{intake.url}{item['raw_url']}", timeout=5).content == poison
+    assert api.get(f"{intake.url}{item['raw_url']}", timeout=5).content == poison
     assert mailbox_status(intake)["handled"] == {"quarantined": 1, "ingested": 1}
     assert metric(intake, "complaints_email_poll_errors_total", mailbox="support-inbox") == 0
     errors = [line for line in intake.log().splitlines() if " ERROR " in line]
@@ -140,7 +140,7 @@ def test_a_reused_message_id_from_another_sender_is_a_ticket_of_its_own_that_say
     intake = start_intake(services, f"sqlite:///{tmp_path / 'email.db'}", dovecot)
     wait_for(lambda: count_tickets(tickets) == 2, timeout=SLOW, message="two tickets")
     wait_for(lambda: last_uid(intake) == 2, timeout=SLOW, message="both handled")
-    found = requests.get(f"{tickets.url}/tickets", params={"customer": "ines@example.org"}, timeout=5).json()
+    found = api.get(f"{tickets.url}/tickets", params={"customer": "ines@example.org"}, timeout=5).json()
     [theirs] = found["items"]
     [msg] = ticket(tickets, theirs["reference"])["messages"]
     assert msg["body"] == "Still down today, and the technician never came."

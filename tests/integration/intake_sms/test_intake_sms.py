@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import requests
-
+from testkit import api
 from testkit.ports import free_port
 from testkit.twilio_intakes import metric, queued
 from testkit.twilio_requests import AUTH_TOKEN, Twilio, sid, twiml
@@ -178,7 +177,7 @@ def test_without_the_broker_twilio_gets_503_and_its_retry_is_published(tmp_path,
     assert refused.status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
     assert metric(down.url, "complaints_intake_rejected_total", channel="sms", reason="broker_unavailable") == 1
-    assert requests.get(f"{down.url}/health/ready", timeout=10).status_code == 503
+    assert api.get(f"{down.url}/health/ready", timeout=10).status_code == 503
     down.stop()
     assert queued(rabbit) == []
 
@@ -206,6 +205,6 @@ def test_status_callbacks_are_kept_and_counted(tmp_path, services):
 
 def test_the_probes_answer_without_a_signature(tmp_path, services):
     proc, _ = start_sms(services, tmp_path)
-    assert requests.get(f"{proc.url}/health/live", timeout=5).json() == {"status": "ok"}
-    assert requests.get(f"{proc.url}/health/ready", timeout=5).json()["checks"] == {"rabbitmq": "ok",
+    assert api.get(f"{proc.url}/health/live", timeout=5).json() == {"status": "ok"}
+    assert api.get(f"{proc.url}/health/ready", timeout=5).json()["checks"] == {"rabbitmq": "ok",
                                                                                     "database": "ok"}

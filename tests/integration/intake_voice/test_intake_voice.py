@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from sqlalchemy import text
 
 from services.common.messaging import topology
 from services.intake_voice import complaints
 from services.intake_voice.outcomes import Outcomes, Refused
+from testkit import api
 from testkit.fake_twilio import FakeTwilio
 from testkit.ports import free_port
 from testkit.twilio_intakes import metric, queued, start_intake, ticket
@@ -277,7 +277,7 @@ def test_a_caller_who_hangs_up_leaves_a_missed_call_with_their_number(tmp_path, 
     assert twilio.post("/status", call_params(call_sid, status="completed", CallDuration="9")).status_code == 204
 
     def missed():
-        items = requests.get(f"{tickets_sqlite.url}/tickets", params={"channel": "voice"}, timeout=5).json()["items"]
+        items = api.get(f"{tickets_sqlite.url}/tickets", params={"channel": "voice"}, timeout=5).json()["items"]
         return items[0] if items else None
 
     summary = wait_for(missed, timeout=20, message="the missed call's ticket")
@@ -348,7 +348,7 @@ def test_without_the_broker_callbacks_get_503_and_twilios_retry_publishes(tmp_pa
 
     # ...and the end of that call brings it, as a callback request with the caller's number.
     assert twilio_up.post("/status", call_params(callback_sid, status="completed")).status_code == 204
-    listed = wait_for(lambda: [t for t in requests.get(f"{tickets_sqlite.url}/tickets", timeout=5).json()["items"]
+    listed = wait_for(lambda: [t for t in api.get(f"{tickets_sqlite.url}/tickets", timeout=5).json()["items"]
                                if t["subject"] == "Callback request"], timeout=20, message="the callback request")
     [message] = ticket(tickets_sqlite, listed[0]["reference"])["messages"]
     assert message["external_id"] == callback_sid

@@ -10,11 +10,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
 from services.common.contract.reference import tracking_token
 from services.common.messaging import topology
 from services.intake_whatsapp import messages
+from testkit import api
 from testkit.fake_twilio import FakeTwilio
 from testkit.ports import free_port
 from testkit.twilio_intakes import metric, queued, start_intake, ticket
@@ -130,13 +129,13 @@ def test_five_simultaneous_deliveries_of_one_message_make_one_ticket_and_thank_t
         found = wait_for(lambda: ticket(tickets, reference), timeout=20, message="the ticket")
         wait_for(lambda: queue_drained(rabbit), timeout=20, message="every delivery consumed")
         assert len(found["messages"]) == 1
-        listed = requests.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
+        listed = api.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
         assert [t["reference"] for t in listed] == [reference]
         wait_for(lambda: metric(notifier.url, "complaints_notifications_events_total",
                                 event_type="ticket_created") >= 1, timeout=20, message="the notifier saw the ticket")
         time.sleep(1)  # a send would be due within 0.2 s
         assert fake_twilio.requests == []
-        assert requests.get(f"{notifier.url}/notifications", params={"reference": reference},
+        assert api.get(f"{notifier.url}/notifications", params={"reference": reference},
                             timeout=5).json()["items"] == []
         assert metric(proc.url, "complaints_intake_received_total", channel="whatsapp") == 1
         assert metric(proc.url, "complaints_intake_duplicates_total", channel="whatsapp") == 4
@@ -224,7 +223,7 @@ def test_the_same_message_racing_through_every_worker_is_one_message_with_one_re
     assert len(set(acknowledged)) == 1
 
     def stored():
-        listed = requests.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
+        listed = api.get(f"{tickets.url}/tickets", params={"channel": "whatsapp"}, timeout=5).json()["items"]
         return [m for t in listed for m in ticket(tickets, t["reference"])["messages"]]
 
     wait_for(lambda: len(stored()) >= 5, timeout=30, message="the five distinct messages stored")
@@ -264,7 +263,7 @@ def test_without_the_broker_twilio_gets_503_and_its_retry_makes_the_ticket(tmp_p
     assert refused.status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
     assert "C-" not in refused.text
-    assert requests.get(f"{down.url}/health/ready", timeout=10).status_code == 503
+    assert api.get(f"{down.url}/health/ready", timeout=10).status_code == 503
     down.stop()
 
     # Twilio retries (the same MessageSid) once the broker is back.
@@ -284,7 +283,7 @@ def test_without_its_database_the_intake_answers_503_and_publishes_nothing(tmp_p
     assert "database" in resp.json()["detail"]
     assert int(resp.headers["Retry-After"]) > 0
     assert queued(rabbit) == []
-    ready = requests.get(f"{proc.url}/health/ready", timeout=10)
+    ready = api.get(f"{proc.url}/health/ready", timeout=10)
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"].startswith("failed")
 

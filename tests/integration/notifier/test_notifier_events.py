@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 from nameko.standalone.events import event_dispatcher
 
 from services.common.contract.events import (
@@ -25,6 +24,7 @@ from services.common.contract.events import (
 )
 from services.common.contract.vocabulary import ActorType, Priority, Status
 from services.common.time.clock import iso, now
+from testkit import api
 from testkit.smtp_server import smtp_env
 from testkit.waiting import wait_for
 
@@ -75,17 +75,17 @@ def created(ticket: TicketSnapshot) -> TicketCreated:
 
 
 def notifications(notifier, **params) -> list[dict]:
-    return requests.get(f"{notifier.url}/notifications", params=params, timeout=5).json()["items"]
+    return api.get(f"{notifier.url}/notifications", params=params, timeout=5).json()["items"]
 
 
 def metrics(notifier) -> str:
-    return requests.get(f"{notifier.url}/metrics", timeout=5).text
+    return api.get(f"{notifier.url}/metrics", timeout=5).text
 
 
 def test_one_assignment_alerts_the_agent_once_even_when_the_event_comes_twice(services, notifier, dispatch, smtp,
                                                                               twilio, rabbit, tmp_path):
     router = services.start("router", DATABASE_URL=f"sqlite:///{tmp_path / 'router.db'}")
-    requests.put(f"{router.url}/agents/ana", json=ANA, timeout=10).raise_for_status()
+    api.put(f"{router.url}/agents/ana", json=ANA, timeout=10).raise_for_status()
     dispatch(created(snapshot(email="ana@example.org")))
     assigned = TicketUpdated(ticket=snapshot(assignee="ana", version=2, email="ana@example.org"),
                              changes={"assignee": {"before": None, "after": "ana"}},
@@ -111,7 +111,7 @@ def test_one_assignment_alerts_the_agent_once_even_when_the_event_comes_twice(se
 
 def test_an_agent_assigning_by_hand_is_a_manual_assignment(services, notifier, dispatch, smtp, tmp_path):
     router = services.start("router", DATABASE_URL=f"sqlite:///{tmp_path / 'router.db'}")
-    requests.put(f"{router.url}/agents/ana", json=ANA, timeout=10).raise_for_status()
+    api.put(f"{router.url}/agents/ana", json=ANA, timeout=10).raise_for_status()
     dispatch(TicketUpdated(ticket=snapshot(assignee="ana", version=2, email="ana@example.org"),
                            changes={"assignee": {"before": "bob", "after": "ana"}},
                            actor_type=ActorType.AGENT, actor="bob"))

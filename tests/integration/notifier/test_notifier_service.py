@@ -9,13 +9,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.contract.events import CustomerView, Identity, MessageSnapshot, TicketCreated, TicketSnapshot
 from services.common.contract.reference import tracking_token
 from services.common.contract.vocabulary import Priority, Status
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 from testkit.smtp_server import smtp_env
 from testkit.waiting import wait_for
 
@@ -41,7 +41,7 @@ class System:
     def start_router(self, agents=()):
         self.router = self.services.start("router", DATABASE_URL=self.db("router"), ROUTER_SWEEP_SECONDS="0.5")
         for agent in agents:
-            requests.put(f"{self.router.url}/agents/{agent['name']}", json=agent, timeout=10).raise_for_status()
+            api.put(f"{self.router.url}/agents/{agent['name']}", json=agent, timeout=10).raise_for_status()
         return self
 
     def start_notifier(self, database_url=None, **env):
@@ -55,14 +55,14 @@ class System:
         return c
 
     def ticket(self, reference):
-        resp = requests.get(f"{self.tickets.url}/tickets/{reference}", timeout=5)
+        resp = api.get(f"{self.tickets.url}/tickets/{reference}", timeout=5)
         return resp.json() if resp.status_code == 200 else None
 
     def notifications(self, **params):
-        return requests.get(f"{self.notifier.url}/notifications", params=params, timeout=5).json()["items"]
+        return api.get(f"{self.notifier.url}/notifications", params=params, timeout=5).json()["items"]
 
     def metrics(self):
-        return requests.get(f"{self.notifier.url}/metrics", timeout=5).text
+        return api.get(f"{self.notifier.url}/metrics", timeout=5).text
 
 
 @pytest.fixture
@@ -146,14 +146,14 @@ def test_a_notifier_started_after_the_tickets_catches_up_on_acknowledgements(sys
 
 
 def agent_reply(system, reference, body, status=None, agent="bob"):
-    resp = requests.post(f"{system.tickets.url}/tickets/{reference}/replies", headers={"X-Agent": agent},
+    resp = api.post(f"{system.tickets.url}/tickets/{reference}/replies", agent=agent,
                          json={"body": body, **({"status": status} if status else {})}, timeout=10)
     assert resp.status_code == 201, resp.text
     return resp.json()["message"]
 
 
 def change(system, reference, **fields):
-    resp = requests.patch(f"{system.tickets.url}/tickets/{reference}", headers={"X-Agent": "bob"}, json=fields,
+    resp = api.patch(f"{system.tickets.url}/tickets/{reference}", agent="bob", json=fields,
                           timeout=10)
     assert resp.status_code == 200, resp.text
 
@@ -275,7 +275,7 @@ def test_a_refused_recipient_and_twilio_errors_are_retried_then_visibly_failed(s
     # An operator fixes the cause and retries.
     system.smtp.refuse.clear()
     row = by_ref[refused.reference]
-    assert requests.post(f"{system.notifier.url}/notifications/{row['id']}/retry", timeout=5).json()["status"] \
+    assert api.post(f"{system.notifier.url}/notifications/{row['id']}/retry", timeout=5).json()["status"] \
         == "pending"
     one_mail(system.smtp, "nobody@example.org", refused.reference)
 
@@ -346,7 +346,7 @@ def test_without_automatic_calling_a_callback_becomes_a_task_for_the_agent(syste
 def test_the_web_form_path_acknowledgement_then_survey_then_answer_by_link(system):
     system.start_tickets().start_notifier()
     intake = system.services.start("intake_chat")
-    resp = requests.post(f"{intake.url}/complaints", json={
+    resp = api.post(f"{intake.url}/complaints", json={
         "name": "Ana", "email": "form@example.org", "subject": "Charged twice",
         "body": "I was charged twice for order 1234.", "category": "billing"}, timeout=10)
     assert resp.status_code == 202, resp.text
@@ -357,7 +357,7 @@ def test_the_web_form_path_acknowledgement_then_survey_then_answer_by_link(syste
     change(system, reference, status="resolved")
     survey = one_mail(system.smtp, "form@example.org", "resolved")
     assert f"/complaints/{reference}/survey?" in survey.get_content()
-    answered = requests.post(f"{system.tickets.url}/tickets/{reference}/survey",
+    answered = api.post(f"{system.tickets.url}/tickets/{reference}/survey",
                              json={"rating": 5, "comment": "Sorted in a day"}, timeout=10)
     assert answered.status_code == 200 and answered.json()["survey"]["rating"] == 5
     assert system.ticket(reference)["survey"]["comment"] == "Sorted in a day"

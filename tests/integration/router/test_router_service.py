@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import requests
 from kombu import Connection, Exchange, Queue, binding
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
@@ -27,6 +26,7 @@ from services.common.contract.events import (
 )
 from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 from testkit.paths import ROOT
 from testkit.waiting import wait_for
 
@@ -65,7 +65,7 @@ def assignments(rabbit) -> dict[str, list[str]]:
 
 
 def explained(router, reference):
-    return requests.get(f"{router.url}/tickets/{reference}/explain", timeout=5).json()
+    return api.get(f"{router.url}/tickets/{reference}/explain", timeout=5).json()
 
 
 def no_errors(*processes):
@@ -86,7 +86,7 @@ def test_two_routers_under_a_burst_never_over_assign_and_announce_each_decision_
     # Several router replicas share PostgreSQL; SQLite is the single-process default.
     tickets, (router_a, router_b) = start_system(services, rabbit, postgres_url, routers=2)
     agents = [{"name": f"agent{i}", "skills": ["billing"], "capacity": 4} for i in range(5)]
-    requests.post(f"{router_a.url}/roster", json=agents, timeout=30).raise_for_status()
+    api.post(f"{router_a.url}/roster", json=agents, timeout=30).raise_for_status()
 
     publisher = ComplaintPublisher(rabbit.amqp_uri)
     burst = [complaint() for _ in range(30)]  # 30 tickets for 20 places
@@ -96,14 +96,14 @@ def test_two_routers_under_a_burst_never_over_assign_and_announce_each_decision_
 
     def settled():
         announced = assignments(rabbit)
-        waiting = requests.get(f"{router_a.url}/waiting").json()["items"]
+        waiting = api.get(f"{router_a.url}/waiting").json()["items"]
         return (len(announced) == 20 and len(waiting) == 10) and announced
 
     announced = wait_for(settled, timeout=60, interval=0.5, message="20 assigned, 10 waiting")
     assert all(len(names) == 1 for names in announced.values()), announced  # one event per decision
     per_agent = Counter(names[0] for names in announced.values())
     assert per_agent == {a["name"]: 4 for a in agents}  # full, never over
-    roster = {a["name"]: a for a in requests.get(f"{router_b.url}/agents").json()["items"]}
+    roster = {a["name"]: a for a in api.get(f"{router_b.url}/agents").json()["items"]}
     assert all(roster[name]["load"] == 4 for name in per_agent)
     for ref in refs:
         kinds = [d["kind"] for d in explained(router_b, ref)["decisions"]]
@@ -111,22 +111,22 @@ def test_two_routers_under_a_burst_never_over_assign_and_announce_each_decision_
 
     # Capacity frees up: resolving one ticket lets a waiting one in, on either replica.
     done = next(iter(announced))
-    requests.patch(f"{tickets.url}/tickets/{done}", json={"status": "resolved"},
-                   headers={"X-Agent": "bob"}).raise_for_status()
+    api.patch(f"{tickets.url}/tickets/{done}", json={"status": "resolved"},
+                   agent="bob").raise_for_status()
     wait_for(lambda: len(assignments(rabbit)) == 21, timeout=30, message="one waiting ticket assigned")
     no_errors(router_a, router_b)
 
 
 def test_sample_roster_vacation_and_explain(tmp_path, rabbit, services):
     tickets, (router,) = start_system(services, rabbit, f"sqlite:///{tmp_path / 'r.db'}")
-    resp = requests.post(f"{router.url}/roster", json=json.loads(SAMPLE_ROSTER.read_text()), timeout=30)
+    resp = api.post(f"{router.url}/roster", json=json.loads(SAMPLE_ROSTER.read_text()), timeout=30)
     assert resp.status_code == 200, resp.text
 
     publisher = ComplaintPublisher(rabbit.amqp_uri)
     pt_delivery = complaint("delivery", region="pt", language="pt")
     publisher.publish(pt_delivery)
     [first] = wait_for(lambda: assignments(rabbit).get(pt_delivery.reference), message="assignment")
-    roster = {a["name"]: a for a in requests.get(f"{router.url}/agents").json()["items"]}
+    roster = {a["name"]: a for a in api.get(f"{router.url}/agents").json()["items"]}
     assert "delivery" in roster[first]["skills"] and "pt" in roster[first]["regions"]
 
     decision = explained(router, pt_delivery.reference)["decisions"][0]
@@ -136,7 +136,7 @@ def test_sample_roster_vacation_and_explain(tmp_path, rabbit, services):
 
     # The agent goes on vacation: their ticket moves to someone else, explained and announced.
     now = datetime.now(UTC)
-    resp = requests.post(f"{router.url}/agents/{first}/vacations", json={
+    resp = api.post(f"{router.url}/agents/{first}/vacations", json={
         "starts_at": (now - timedelta(minutes=1)).isoformat(), "ends_at": (now + timedelta(days=3)).isoformat(),
         "note": "holiday"})
     assert resp.status_code == 201, resp.text
@@ -149,9 +149,9 @@ def test_sample_roster_vacation_and_explain(tmp_path, rabbit, services):
     assert (event.previous, event.assignment.kind) == (first, "handover")
 
     # Bad roster input is refused with every field named.
-    bad = requests.put(f"{router.url}/agents/zed", json={"capacity": "lots", "status": "sleeping"})
+    bad = api.put(f"{router.url}/agents/zed", json={"capacity": "lots", "status": "sleeping"})
     assert bad.status_code == 422 and "capacity" in bad.json()["detail"] and "status" in bad.json()["detail"]
-    metrics = requests.get(f"{router.url}/metrics").text
+    metrics = api.get(f"{router.url}/metrics").text
     assert 'complaints_routing_decisions_total{kind="assign",outcome="assigned"}' in metrics
     assert f'complaints_agent_load{{agent="{second}"}} 1.0' in metrics
     no_errors(router)
@@ -163,9 +163,9 @@ def test_tickets_created_before_the_router_started_are_adopted(tmp_path, rabbit,
     tickets = services.start("tickets", DATABASE_URL=db)
     early = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(early)
-    wait_for(lambda: requests.get(f"{tickets.url}/tickets/{early.reference}").ok, message="the ticket")
+    wait_for(lambda: api.get(f"{tickets.url}/tickets/{early.reference}").ok, message="the ticket")
     router = services.start("router", DATABASE_URL=db, ROUTER_SWEEP_SECONDS="0.5", ROUTER_RECONCILE_SECONDS="1")
-    requests.put(f"{router.url}/agents/alice", json={"skills": ["billing"], "capacity": 3}).raise_for_status()
+    api.put(f"{router.url}/agents/alice", json={"skills": ["billing"], "capacity": 3}).raise_for_status()
     assert wait_for(lambda: assignments(rabbit).get(early.reference), timeout=30, message="adoption") == ["alice"]
 
 
@@ -183,9 +183,9 @@ def test_a_decision_waits_in_the_assignments_queue_once_however_often_its_event_
     (a redelivery) gives one decision, one TicketAssigned waiting in tickets.assignments
     for the tickets service, and no ERROR."""
     router = services.start("router", DATABASE_URL=f"sqlite:///{tmp_path / 'alone.db'}")
-    requests.put(f"{router.url}/agents/ines", json={"skills": ["billing"], "regions": ["pt"], "capacity": 1}
+    api.put(f"{router.url}/agents/ines", json={"skills": ["billing"], "regions": ["pt"], "capacity": 1}
                  ).raise_for_status()
-    requests.put(f"{router.url}/agents/uma", json={"skills": ["billing"], "capacity": 9}).raise_for_status()
+    api.put(f"{router.url}/agents/uma", json={"skills": ["billing"], "capacity": 9}).raise_for_status()
     wait_for(lambda: rabbit.queue("evt-tickets-ticket_created--router.on_ticket_created"), message="its queue")
     at = datetime.now(UTC).isoformat()
     ticket = TicketSnapshot(reference="C-PT00000001", status="new", priority="medium", channel="sms", version=1,
@@ -200,7 +200,7 @@ def test_a_decision_waits_in_the_assignments_queue_once_however_often_its_event_
     # Then another ticket's event: once it is decided, the three deliveries before it were handled.
     marker = replace(ticket, reference="C-PT00000002", region=None, region_source=None)
     tickets_event(rabbit, {**payload, "event_id": str(uuid.uuid4()), **replace(event, ticket=marker).to_payload()})
-    wait_for(lambda: requests.get(f"{router.url}/tickets/C-PT00000002/explain").ok, message="the second decision")
+    wait_for(lambda: api.get(f"{router.url}/tickets/C-PT00000002/explain").ok, message="the second decision")
     time.sleep(1)
     wait_for(lambda: len(published(rabbit, topology.ASSIGNMENTS_QUEUE)) >= 2, timeout=20, message="the decisions")
     [decision, second] = published(rabbit, topology.ASSIGNMENTS_QUEUE)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pika
 import pytest
-import requests
 from kombu import Connection
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
@@ -19,6 +18,7 @@ from services.common.contract.events import Assignment, TicketAssigned, TicketUn
 from services.common.messaging import topology
 from services.common.messaging.outbox_rows import event_row
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 
 
 def poll(predicate, timeout=15.0, message="condition"):
@@ -51,7 +51,7 @@ def decision(event) -> dict:
 
 
 def ticket(tickets, reference) -> dict | None:
-    resp = requests.get(f"{tickets.url}/tickets/{reference}", timeout=5)
+    resp = api.get(f"{tickets.url}/tickets/{reference}", timeout=5)
     return resp.json() if resp.status_code == 200 else None
 
 
@@ -60,7 +60,7 @@ def counted(tickets, outcome) -> float:
 
 
 def gauge(tickets, sample) -> float:
-    for line in requests.get(f"{tickets.url}/metrics", timeout=5).text.splitlines():
+    for line in api.get(f"{tickets.url}/metrics", timeout=5).text.splitlines():
         if line.startswith(sample + " "):
             return float(line.split()[-1])
     return 0.0
@@ -98,8 +98,8 @@ def test_a_decision_delivered_twice_assigns_once_and_logs_no_error(running, rabb
 
 def test_an_agents_choice_wins_over_a_late_decision_and_the_router_may_take_it_back(running, rabbit):
     tickets, reference = running
-    requests.post(f"{tickets.url}/tickets/{reference}/assignee", json={"assignee": "carla"},
-                  headers={"X-Agent": "carla"}, timeout=5).raise_for_status()
+    api.post(f"{tickets.url}/tickets/{reference}/assignee", json={"assignee": "carla"},
+                  agent="carla", timeout=5).raise_for_status()
     publish(rabbit, "ticket_assigned", decision(assigned(reference, "ana")))
     poll(lambda: counted(tickets, "superseded") == 1, message="superseded")
     assert ticket(tickets, reference)["assignee"] == "carla"

@@ -5,12 +5,14 @@ service. The rules in plain Python are tests/unit/test_tickets_reply_rules.py.""
 from __future__ import annotations
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id
 from services.tickets import domain
 from services.tickets.schema import outbox
 from services.tickets.store import NotFound
+from testkit import api
 from testkit.complaints import web_complaint
 
 
@@ -154,7 +156,6 @@ def test_the_public_view_shows_replies_survey_and_follow_up_but_no_internal_ids(
 
 
 def test_replies_and_survey_over_http_and_rpc(tmp_path, rabbit, services):
-    import requests
     from nameko.standalone.rpc import ServiceRpcProxy
 
     from services.common.messaging.publisher import ComplaintPublisher
@@ -164,19 +165,20 @@ def test_replies_and_survey_over_http_and_rpc(tmp_path, rabbit, services):
     c = complaint()
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
     url = f"{tickets.url}/tickets/{c.reference}"
-    wait_for(lambda: requests.get(url, timeout=5).status_code == 200, message="the ticket")
+    wait_for(lambda: api.get(url, timeout=5).status_code == 200, message="the ticket")
 
-    resp = requests.post(f"{url}/replies", json={"body": "Refunded.", "status": "resolved"},
-                         headers={"X-Agent": "bob"}, timeout=5)
+    resp = api.post(f"{url}/replies", json={"body": "Refunded.", "status": "resolved"},
+                         agent="bob", timeout=5)
     assert resp.status_code == 201, resp.text
     assert resp.json()["ticket"]["status"] == "resolved" and resp.json()["message"]["author"] == "bob"
-    assert requests.post(f"{url}/replies", json={"body": "x"}, timeout=5).status_code == 400  # who?
+    assert requests.post(f"{url}/replies", json={"body": "x"}, headers={"X-Agent": "bob"},
+                         timeout=5).status_code == 401  # no credential, whatever a header claims
 
-    assert requests.post(f"{url}/survey", json={"rating": 9}, timeout=5).status_code == 422
-    resp = requests.post(f"{url}/survey", json={"rating": 4, "comment": "fine"}, timeout=5)
+    assert api.post(f"{url}/survey", json={"rating": 9}, timeout=5).status_code == 422
+    resp = api.post(f"{url}/survey", json={"rating": 4, "comment": "fine"}, timeout=5)
     assert resp.status_code == 200 and resp.json()["survey"]["rating"] == 4
 
-    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(), timeout=10) as proxy:
         proxy.record_survey(c.reference, 5, "better on second thought")
         proxy.set_follow_up(c.reference, "sms", "+351912345678")
         view = proxy.get_public_view(c.reference)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.contract.complaint import ComplaintReceived, new_intake_id, utc_now_iso
 from services.common.contract.errors import Conflict, Invalid, NotFound
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 
 
 def test_rpc_errors_arrive_typed_with_the_rules_message(tmp_path, rabbit, services):
@@ -22,10 +22,10 @@ def test_rpc_errors_arrive_typed_with_the_rules_message(tmp_path, rabbit, servic
     c = ComplaintReceived.from_dict({**data, "external_id": data["intake_id"]})
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
     deadline = time.monotonic() + 15
-    while requests.get(f"{tickets.url}/tickets/{c.reference}", timeout=5).status_code != 200:
+    while api.get(f"{tickets.url}/tickets/{c.reference}", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "the ticket never appeared"
         time.sleep(0.1)
-    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(), timeout=10) as proxy:
         with pytest.raises(NotFound):
             proxy.get_ticket("C-0000000000")
         with pytest.raises(Invalid, match="cannot change status from new to closed; allowed from new: "):
@@ -39,6 +39,6 @@ def test_rpc_errors_arrive_typed_with_the_rules_message(tmp_path, rabbit, servic
             proxy.assign(c.reference, "bob", "agent", "sup", None)
         assert proxy.assign(c.reference, "ana", "agent", "sup", None)["assignee"] == "ana"  # already so: no error
     # The HTTP API keeps its table: an illegal transition is 409, a broken rule 422.
-    patch = requests.patch(f"{tickets.url}/tickets/{c.reference}", json={"status": "closed"},
-                           headers={"X-Agent": "ana"}, timeout=5)
+    patch = api.patch(f"{tickets.url}/tickets/{c.reference}", json={"status": "closed"},
+                           agent="ana", timeout=5)
     assert patch.status_code == 409 and patch.json()["error"] == "illegal_transition"

@@ -16,13 +16,14 @@ import requests
 from services.common.contract.reference import reference_for
 from services.common.messaging import topology
 from services.common.messaging.publisher import ComplaintPublisher
+from testkit import api
 from testkit.complaints import web_complaint as complaint
 from testkit.paths import ROOT
 from testkit.waiting import wait_for
 
 
 def ticket(service, reference):
-    resp = requests.get(f"{service.url}/tickets/{reference}", timeout=5)
+    resp = api.get(f"{service.url}/tickets/{reference}", timeout=5)
     return resp.json() if resp.status_code == 200 else None
 
 
@@ -61,11 +62,11 @@ def test_a_message_delivered_three_times_is_one_ticket(database_url, rabbit, ser
         publisher.publish(c)
     found = wait_for(lambda: ticket(tickets, c.reference), message="the ticket")
     wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0 and
-             "outcome=\"duplicate\"} 2.0" in requests.get(f"{tickets.url}/metrics").text,
+             "outcome=\"duplicate\"} 2.0" in api.get(f"{tickets.url}/metrics").text,
              message="all three deliveries consumed")
     assert found["subject"] == "Charged twice" and found["customer"]["email"] == "ana@example.org"
     assert len(ticket(tickets, c.reference)["messages"]) == 1
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 1
 
 
 def test_a_complaint_sent_while_the_service_is_down_is_processed_when_it_starts(database_url, rabbit, services):
@@ -97,7 +98,7 @@ def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(database_url, r
     thread = wait_for(lambda: (t := ticket(tickets, first.reference)) and len(t["messages"]) == 2 and t,
                       message="the reply on the first ticket")
     assert [m["channel"] for m in thread["messages"]] == ["web", "email"]
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 1
     # The customer may track the reply by the reference it was given: it leads to the same ticket.
     assert ticket(tickets, reply.reference)["reference"] == first.reference
 
@@ -105,36 +106,38 @@ def test_a_reply_carrying_the_reference_lands_on_the_same_ticket(database_url, r
 def test_agents_work_tickets_through_the_http_api(tmp_path, rabbit, services):
     tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'api.db'}")
     url = f"{tickets.url}/tickets/{c.reference}"
-    agent = {"X-Agent": "bob"}
+    agent = api.headers(agent="bob")   # the token the console signs for agent bob
 
-    resp = requests.patch(url, json={"status": "in_progress", "priority": "high"}, headers=agent)
+    resp = api.patch(url, json={"status": "in_progress", "priority": "high"}, headers=agent)
     assert resp.status_code == 200 and resp.json()["status"] == "in_progress"
-    resp = requests.patch(url, json={"status": "closed"}, headers=agent)
+    resp = api.patch(url, json={"status": "closed"}, headers=agent)
     assert resp.status_code == 409 and "in_progress to closed" in resp.json()["detail"]
-    resp = requests.patch(url, json={"priority": "whenever"}, headers=agent)
+    resp = api.patch(url, json={"priority": "whenever"}, headers=agent)
     assert resp.status_code == 422 and "whenever" in resp.json()["detail"]
-    resp = requests.patch(url, json={"status": "resolved"})
-    assert resp.status_code == 400 and "X-Agent" in resp.json()["detail"]
-    resp = requests.patch(url, data="{not json", headers={**agent, "Content-Type": "application/json"})
+    # A bare header names nobody: the acting agent comes from the signed token only.
+    resp = requests.patch(url, json={"status": "resolved"}, headers={"X-Agent": "bob"})
+    assert resp.status_code == 401 and "Authorization: Bearer" in resp.json()["detail"]
+    resp = api.patch(url, data="{not json", headers={**agent, "Content-Type": "application/json"})
     assert resp.status_code == 400 and "not valid JSON" in resp.json()["detail"]
 
-    assert requests.post(f"{url}/assignee", json={"assignee": "alice"}, headers=agent).json()["assignee"] == "alice"
-    resp = requests.post(f"{url}/assignee", json={"assignee": "carol", "expected_assignee": None}, headers=agent)
+    assert api.post(f"{url}/assignee", json={"assignee": "alice"}, headers=agent).json()["assignee"] == "alice"
+    resp = api.post(f"{url}/assignee", json={"assignee": "carol", "expected_assignee": None}, headers=agent)
     assert resp.status_code == 409
-    assert requests.post(f"{url}/notes", json={"body": "called the bank"}, headers=agent).status_code == 201
-    assert requests.delete(f"{url}/assignee", headers=agent).json()["assignee"] is None
+    assert api.post(f"{url}/notes", json={"body": "called the bank"}, headers=agent).status_code == 201
+    assert api.delete(f"{url}/assignee", headers=agent).json()["assignee"] is None
 
     full = ticket(tickets, c.reference)
     assert full["notes"][0]["body"] == "called the bank"
     assert [a["action"] for a in full["audit"]] == ["created", "changed", "assigned", "note_added", "unassigned"]
+    assert {a["actor"] for a in full["audit"][1:]} == {"bob"}
 
-    listing = requests.get(f"{tickets.url}/tickets", params={"status": "in_progress", "q": "order 1234"}).json()
+    listing = api.get(f"{tickets.url}/tickets", params={"status": "in_progress", "q": "order 1234"}).json()
     assert [t["reference"] for t in listing["items"]] == [c.reference]
-    bad = requests.get(f"{tickets.url}/tickets", params={"status": "sleeping"})
+    bad = api.get(f"{tickets.url}/tickets", params={"status": "sleeping"})
     assert bad.status_code == 400 and "sleeping" in bad.json()["detail"]
-    assert requests.get(f"{tickets.url}/tickets/C-0000000000").status_code == 404
+    assert api.get(f"{tickets.url}/tickets/C-0000000000").status_code == 404
 
-    metrics = requests.get(f"{tickets.url}/metrics").text
+    metrics = api.get(f"{tickets.url}/metrics").text
     assert 'complaints_tickets_open{priority="high",status="in_progress"} 1.0' in metrics
 
 
@@ -147,8 +150,8 @@ def test_events_reach_subscribers_from_the_outbox(tmp_path, rabbit, services):
     for event in ("ticket_created", "ticket_updated"):
         channel.queue_bind("test-subscriber", "tickets.events", routing_key=event)
     tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'ev.db'}")
-    requests.post(f"{tickets.url}/tickets/{c.reference}/assignee", json={"assignee": "alice"},
-                  headers={"X-Agent": "sup"})
+    api.post(f"{tickets.url}/tickets/{c.reference}/assignee", json={"assignee": "alice"},
+                  agent="sup")
 
     received = []
 
@@ -171,12 +174,12 @@ def test_an_invalid_message_is_quarantined_with_its_raw_content(tmp_path, rabbit
     tickets = start_tickets(services, rabbit, f"sqlite:///{tmp_path / 'q.db'}")
     bad = {"schema_version": 1, "channel": "fax", "body": "hello"}
     publish_raw(rabbit, json.dumps(bad).encode())
-    items = wait_for(lambda: requests.get(f"{tickets.url}/quarantine").json()["items"], message="quarantine")
+    items = wait_for(lambda: api.get(f"{tickets.url}/quarantine").json()["items"], message="quarantine")
     assert "channel" in items[0]["reason"] and "fax" in items[0]["reason"]
     assert json.loads(items[0]["raw"]) == bad
     assert 'complaints_tickets_quarantined_total{reason="invalid_contract"} 1.0' in \
-        requests.get(f"{tickets.url}/metrics").text
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 0
+        api.get(f"{tickets.url}/metrics").text
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 0
 
 
 def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, rabbit, services):
@@ -197,7 +200,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_replayed(tmp_path, r
 
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE messages_away RENAME TO messages")
-    recorded = wait_for(lambda: requests.get(f"{tickets.url}/dead-letters").json()["items"],
+    recorded = wait_for(lambda: api.get(f"{tickets.url}/dead-letters").json()["items"],
                         message="the watcher's record")
     assert recorded[0]["state"] == "park" and recorded[0]["reference"] == c.reference
     assert rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 1
@@ -213,9 +216,9 @@ def test_intakes_read_the_public_view_over_rpc(tmp_path, rabbit, services):
     from nameko.standalone.rpc import ServiceRpcProxy
 
     tickets, c = tickets_with_one_ticket(services, rabbit, f"sqlite:///{tmp_path / 'rpc.db'}")
-    requests.post(f"{tickets.url}/tickets/{c.reference}/notes", json={"body": "internal only"},
-                  headers={"X-Agent": "bob"})
-    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+    api.post(f"{tickets.url}/tickets/{c.reference}/notes", json={"body": "internal only"},
+                  agent="bob")
+    with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(), timeout=10) as proxy:
         view = proxy.get_public_view(c.reference)
         missing = proxy.get_public_view("C-0000000000")
     assert view["status"] == "new" and view["messages"][0]["body"] == c.body
@@ -237,7 +240,7 @@ def test_undecodable_messages_are_dead_lettered_with_their_bytes(tmp_path, rabbi
     wait_for(lambda: rabbit.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, timeout=90, message="both parked")
     parked = sorted(m["payload"] for m in rabbit.get_messages(topology.DEAD_LETTER_QUEUE))
     assert parked == ["<xml/>", "{broken json"]
-    metrics = requests.get(f"{tickets.url}/metrics").text
+    metrics = api.get(f"{tickets.url}/metrics").text
     assert 'complaints_tickets_quarantined_total{reason="undecodable"} 2.0' in metrics
     assert "complaints_tickets_dead_letters 2.0" in metrics
     # The service is still consuming.
@@ -261,7 +264,7 @@ def test_a_follow_up_that_overtakes_its_first_message_still_joins_its_ticket(rab
     found = wait_for(lambda: (t := ticket(tickets, first.reference)) and len(t["messages"]) == 2 and t,
                      timeout=20, message="both messages on the first ticket")
     assert [m["body"] for m in found["messages"]] == ["My order never came", "It was order 1234"]
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 1
 
 
 # --- text no database can hold, and complaints that die anyway ---------------------
@@ -287,7 +290,7 @@ def test_text_with_lone_surrogates_and_nul_becomes_a_ticket_that_says_what_was_r
     assert "replaced by \ufffd" in note
     assert "- body: lone \\ud800 surrogate and a NUL \\u0000 here" in note
     assert "- customer.name: J\\udce9r\\u00f4me" in note and "- subject: Charged\\u0000 twice" in note
-    assert 'complaints_tickets_repaired_total{channel="web"} 1.0' in requests.get(f"{tickets.url}/metrics").text
+    assert 'complaints_tickets_repaired_total{channel="web"} 1.0' in api.get(f"{tickets.url}/metrics").text
 
 
 def test_a_complaint_the_database_refuses_as_received_becomes_a_ticket_with_its_raw_content(database_url, rabbit,
@@ -299,7 +302,7 @@ def test_a_complaint_the_database_refuses_as_received_becomes_a_ticket_with_its_
     publish_raw(rabbit, json.dumps(data).encode())  # "score": Infinity
     found = wait_for(lambda: ticket(tickets, reference_for(data["intake_id"])), message="the ticket")
     assert wait_for(lambda: rabbit.queue_depth(topology.COMPLAINTS_QUEUE) == 0, message="the queue drained")
-    assert requests.get(f"{tickets.url}/tickets").json()["total"] == 1
+    assert api.get(f"{tickets.url}/tickets").json()["total"] == 1
     if database_url.startswith("sqlite"):
         assert found["messages"][0]["body"] == "Caf\u00e9 closed on me" and not found["notes"]
         return
@@ -307,7 +310,7 @@ def test_a_complaint_the_database_refuses_as_received_becomes_a_ticket_with_its_
     notes = [n["body"] for n in found["notes"]]
     assert "could not be stored as it was received" in notes[0] and "Infinity" in notes[0]
     assert notes[1].startswith("Raw message as received:") and '"body": "Caf\\u00e9 closed on me"' in notes[1]
-    assert "complaints_tickets_stored_as_ascii_total 1.0" in requests.get(f"{tickets.url}/metrics").text
+    assert "complaints_tickets_stored_as_ascii_total 1.0" in api.get(f"{tickets.url}/metrics").text
 
 
 def test_a_dead_lettered_complaint_shows_as_delayed_and_is_replayed_once_the_database_is_back(tmp_path, rabbit,
@@ -324,21 +327,22 @@ def test_a_dead_lettered_complaint_shows_as_delayed_and_is_replayed_once_the_dat
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
 
     def public_view():
-        with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, timeout=10) as proxy:
+        with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(),
+                             timeout=10) as proxy:
             return proxy.get_public_view(c.reference)
 
     delayed = wait_for(public_view, timeout=90, message="the tracking view of the dead-lettered complaint")
     assert delayed["status"] == "delayed" and delayed["delayed_since"]
-    listed = requests.get(f"{tickets.url}/dead-letters").json()["items"]
+    listed = api.get(f"{tickets.url}/dead-letters").json()["items"]
     assert listed[0]["reference"] == c.reference and listed[0]["ticketed"] is False
 
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE audit_away RENAME TO audit")
     assert wait_for(lambda: ticket(tickets, c.reference), timeout=90, message="the replayed ticket")
     assert public_view()["status"] == "new"
-    assert wait_for(lambda: requests.get(f"{tickets.url}/dead-letters").json()["items"][0]["ticketed"])
+    assert wait_for(lambda: api.get(f"{tickets.url}/dead-letters").json()["items"][0]["ticketed"])
     assert 'complaints_tickets_dead_letters_moved_total{action="replay"}' in \
-        requests.get(f"{tickets.url}/metrics").text
+        api.get(f"{tickets.url}/metrics").text
 
 
 def test_a_complaint_parked_by_the_old_code_for_its_surrogates_is_ticketed_by_a_replay(database_url, rabbit,
