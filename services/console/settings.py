@@ -83,8 +83,11 @@ def lockout_policy() -> LockoutPolicy:
 
 def proxy_hops() -> int:
     """How many reverse proxies in front add X-Forwarded-For: the client address is
-    the one they saw. 0 (the default) trusts no such header."""
-    return _whole("CONSOLE_PROXY_HOPS", 0, 0)
+    the one they saw. 0 (the default) trusts no such header. One setting for a whole
+    installation behind one ingress: TRUSTED_PROXY_HOPS, unless the console's own is set."""
+    if "CONSOLE_PROXY_HOPS" in os.environ:
+        return _whole("CONSOLE_PROXY_HOPS", 0, 0)
+    return _whole("TRUSTED_PROXY_HOPS", 0, 0)
 
 
 def reset_minutes() -> float:
