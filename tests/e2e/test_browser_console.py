@@ -266,7 +266,8 @@ def test_a_supervisor_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(sys
     browser.find_element(By.CSS_SELECTOR, ".steps details summary").click()
     assert pyotp.parse_uri(browser.find_element(By.ID, "totp-uri").get_attribute("href")).secret == secret
 
-    _type_in(browser, {"code": pyotp.TOTP(secret).now()}, "ol.steps form button[type=submit]")
+    spent = pyotp.TOTP(secret).now()
+    _type_in(browser, {"code": spent}, "ol.steps form button[type=submit]")
     wait_until(browser, lambda d: d.find_elements(By.ID, "recovery-codes"), message="recovery codes shown")
     codes = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#recovery-codes code")]
     assert len(codes) == 10
@@ -281,8 +282,9 @@ def test_a_supervisor_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(sys
     wait_until(browser, lambda d: "/signin/code" in d.current_url, message="asked for a code")
     shots.take("enter-your-code")
     assert_accessible(browser, "code page")
-    # The code used to set the app up is spent; the app's next one is good (within the window).
-    _type_in(browser, {"code": pyotp.TOTP(secret).now()})
+    # The code used to set the app up is spent (the same code: the clock may have moved on since);
+    # the app's next one is good (within the window).
+    _type_in(browser, {"code": spent})
     wait_until(browser, lambda d: "/signin/code" in d.current_url and d.find_elements(By.CSS_SELECTOR,
                ".error-summary"), message="the spent code refused")
     _type_in(browser, {"code": pyotp.TOTP(secret).at(time.time() + 30)})
