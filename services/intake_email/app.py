@@ -14,7 +14,7 @@ from . import metrics
 
 def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
-    app = Flask("intake_email")
+    app = Flask("intake_email", static_folder=None)
     guard(app, "intake_email")   # every path but health and metrics wants a token
     front.install(app, security_headers.JSON_API, description="intake_email")
     app.register_error_handler(HTTPException, http_error)  # a 404 or 405 in JSON too, not an HTML page

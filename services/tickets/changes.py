@@ -8,7 +8,7 @@ from __future__ import annotations
 from services.common.contract.complaint import CATEGORIES
 from services.common.contract.errors import Conflict
 from services.common.contract.events import Assignment, TicketUpdated
-from services.common.contract.storable_text import is_storable, storable
+from services.common.contract.storable_text import is_storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Status
 from services.common.time.clock import iso
 
@@ -72,9 +72,9 @@ def apply_router_decision(engine, reference: str, assignee: str | None, previous
 
 
 def add_note(engine, reference: str, author: str, body: str) -> dict:
-    if not author or not isinstance(body, str) or not body.strip():
-        raise domain.TicketError("a note needs an author and a body (text)")
-    body = storable(body)  # a NUL (PostgreSQL refuses it) or a lone surrogate becomes U+FFFD
+    if not author:
+        raise domain.TicketError("a note needs an author")
+    body = domain.check_text("note", body)
 
     def work(conn, at):
         row = repo.require(conn, reference)
