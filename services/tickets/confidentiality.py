@@ -1,7 +1,8 @@
-"""Confidential cases: which tickets are confidential, who may see them, who may
-mark and unmark them, and what the access log records. Plain Python: no nameko,
-Flask or SQL here (the queries apply `Viewer.visible_groups`, the service edge
-the rest).
+"""Confidential cases: which tickets are confidential, who may mark and unmark
+them, and what the access log records; who may see them is the kernel's rule
+(services/common/contract/confidential.py, Viewer), shared with the router, the
+notifier and the console. Plain Python: no nameko, Flask or SQL here (the
+queries apply `Viewer.visible_groups`, the service edge the rest).
 
 A ticket is confidential when its category is one of CONFIDENTIAL_CATEGORIES,
 when the complaint came flagged (the customer ticked "This is a confidential
@@ -25,19 +26,22 @@ also needs membership of the group, so nobody outside it can open a case up.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-DEFAULT_GROUP = "confidential"
-SUPERVISING_ROLES = ("supervisor", "admin")
-GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+from services.common.contract.confidential import (  # noqa: F401  (the rule, as this service names it)
+    AGENT,
+    DEFAULT_GROUP,
+    GROUP_RE,
+    OPERATOR,
+    SERVICE,
+    Viewer,
+    viewer_of,
+)
 
 # What a person did that the access log records.
 VIEW, LIST_HIT, EXPORT, ALERT = "view", "list-hit", "export", "alert"
 ACTIONS = (VIEW, LIST_HIT, EXPORT, ALERT)
-# Who: an agent (through the console), an operator (own token); a service is not logged.
-AGENT, OPERATOR, SERVICE = "agent", "operator", "service"
 COALESCE_SECONDS = 60
 
 WITHHELD = "(withheld: a confidential complaint; members of the {group} group may read it)"
@@ -75,51 +79,6 @@ def confidential_at_intake(category: str | None, flagged: bool, settings: Settin
 def group_on_marking(current_group: str | None, settings: Settings) -> str:
     """A ticket keeps the group it was given (CONFIDENTIAL_GROUP may change later)."""
     return current_group or settings.group
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking, as these rules see them."""
-    actor: str
-    actor_type: str                      # AGENT, OPERATOR or SERVICE
-    groups: frozenset[str] = frozenset()
-    role: str | None = None
-
-    @property
-    def person(self) -> bool:
-        return self.actor_type != SERVICE
-
-    @property
-    def supervises(self) -> bool:
-        return self.actor_type == OPERATOR or (self.actor_type == AGENT and self.role in SUPERVISING_ROLES)
-
-    def sees(self, confidential: bool, group: str | None) -> bool:
-        return not confidential or not self.person or _group(group) in self.groups
-
-    @property
-    def visible_groups(self) -> frozenset[str] | None:
-        """The confidential groups whose tickets this viewer sees; None: all of them."""
-        return None if not self.person else self.groups
-
-    def logged(self, confidential: bool) -> bool:
-        """Whether this viewer's sight of a ticket goes to the access log."""
-        return bool(confidential) and self.person
-
-    def may_read_access_log(self, group: str | None) -> bool:
-        return self.person and self.supervises and _group(group) in self.groups
-
-
-def viewer_of(caller) -> Viewer:
-    """The viewer a verified caller (services/common/auth/tokens.Caller) is. No caller at
-    all sees no confidential case: a worker without a verified caller proves nothing."""
-    if caller is None:
-        return Viewer("unknown", AGENT)
-    groups = frozenset(caller.groups or ())
-    if caller.agent:
-        return Viewer(caller.agent, AGENT, groups, caller.role)
-    if caller.operator:
-        return Viewer(caller.operator, OPERATOR, groups)
-    return Viewer(caller.subject, SERVICE)
 
 
 def check_marking(viewer: Viewer, confidential: bool, group: str | None, wanted) -> bool | None:
