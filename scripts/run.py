@@ -207,7 +207,8 @@ def banner(running: list[Service]) -> str:
                   "--data-binary @samples/roster.json)"]
     if "console" in names:
         lines += [f"Agent console: http://localhost:{config.port('console')}/signin",
-                  "              (first supervisor: CONSOLE_BOOTSTRAP_ADMIN=name:password make run)"]
+                  "              (first administrator: CONSOLE_BOOTSTRAP_ADMIN=name:password make run;\n"
+                  "               a password of 12 characters or more, then a second factor at first sign-in)"]
     hooks = [f"{label} http://localhost:{config.port(name)}{path}" for name, label, path in (
         ("intake_whatsapp", "WhatsApp", "/messages"), ("intake_sms", "SMS", "/messages"),
         ("intake_voice", "voice", "/calls")) if name in names]

@@ -200,6 +200,7 @@ class System:
     def _start_intakes(self) -> None:
         from services.common.messaging.publisher import ComplaintPublisher
         from services.common.storage.db import make_engine
+        from services.intake_chat import migrate as chat_migrate
         from services.intake_chat.app import create_app as chat_app
         from services.intake_chat.tickets_client import TicketsClient
         from services.intake_voice import migrate as voice_migrate
@@ -209,6 +210,7 @@ class System:
 
         whatsapp_migrate.upgrade(self.url)
         voice_migrate.upgrade(self.url)
+        chat_migrate.upgrade(self.url)
         self.engine = make_engine(self.url)
         self.publisher = ComplaintPublisher(self.rabbit.amqp_uri)
         self.tickets_client = TicketsClient(self.rabbit.amqp_uri, timeout=20)

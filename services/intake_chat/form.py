@@ -72,6 +72,14 @@ def intake_id_for(submission_id: str, secret: str) -> str:
     return str(uuid.uuid5(namespace, submission_id))
 
 
+def client_key(complaint: ComplaintReceived) -> str | None:
+    """The idempotency key its client sent, as it is kept in external_id: the
+    submission or chat id, or "<reference>:<message_id>" for a further message.
+    None when none was sent (parse then uses the random intake id): every such
+    post is a complaint of its own."""
+    return None if complaint.external_id == complaint.intake_id else complaint.external_id
+
+
 def new_submission_id() -> str:
     """A fresh idempotency key, one per rendering of the form."""
     return uuid.uuid4().hex
