@@ -99,8 +99,9 @@ class Router:
                           context=f"the customer wrote again and {row.assignee} can no longer take it")
 
     def confidential_case(self, reference: str, at: datetime | None = None) -> policy.Decision | None:
-        """A ticket became a confidential case while assigned: an assignee outside its group
-        hands it to a member, or it waits for one (taken back from them)."""
+        """A ticket became a confidential case while assigned, or a person gave a case to
+        someone: an assignee outside its group hands it to a member, or it waits for one
+        (taken back from them)."""
         at = at or now()
         row = self.mirror.ticket(reference)
         if not row.assignee:
@@ -110,7 +111,7 @@ class Router:
         if assignee is not None and row.confidential_group in assignee.groups:
             return None
         return self.route(reference, at, kind="reroute", exclude=row.assignee,
-                          context=f"the ticket became a confidential case and {row.assignee} is not in the "
+                          context=f"a confidential case stays in its group and {row.assignee} is not in the "
                                   f"{row.confidential_group} group")
 
     def sweep(self) -> None:

@@ -40,7 +40,8 @@ class TicketMirror:
                     actor: str | None = None, direction: str | None = None, echo: bool = False) -> str | None:
         """Apply one tickets event once. Returns what should happen next: 'route' (the
         ticket needs an agent), 'follow_up' (a customer wrote), 'confidential' (an assigned
-        ticket just became a confidential case: its assignee may not be in the group), or
+        ticket just became a confidential case, or a person assigned a case: the assignee
+        may not be in its group), or
         None. `echo`: the event applies the router's own decision, so its assignee change
         is not news."""
         at = now()
@@ -82,8 +83,9 @@ class TicketMirror:
                          channel=fields["channel"])
         if waiting:
             return "route"
-        if assignee and open_now and fields["confidential_group"] and not row.confidential_group:
-            return "confidential"
+        if assignee and open_now and fields["confidential_group"] and (
+                not row.confidential_group or ("assignee" in changes and not echo)):
+            return "confidential"  # it just became a case, or a person gave a case to someone
         if event_type == "ticket_message_added" and direction == "in" and assignee and open_now:
             return "follow_up"
         return None

@@ -91,7 +91,7 @@ def test_a_ticket_that_becomes_a_case_leaves_an_assignee_outside_the_group(route
     decision = router.ticket_event(TicketUpdated, delivery(TicketUpdated(
         marked, {"confidential": {"before": False, "after": True}}, ActorType.AGENT, "sup")))
     assert decision.winner == "carla" and decision.rule.startswith(
-        "the ticket became a confidential case and abe is not in the confidential group")
+        "a confidential case stays in its group and abe is not in the confidential group")
     assert router.roster.agent("abe")["load"] == 0 and router.roster.agent("carla")["load"] == 1
 
 
@@ -118,3 +118,13 @@ def test_explain_and_the_waiting_queue_show_a_case_to_nobody_outside_its_group(r
     assert router.explain(case.reference, MEMBER)["confidential_group"] == "confidential"
     assert [w["reference"] for w in router.mirror.waiting_as_dicts(OUTSIDER)] == [plain.reference]
     assert {w["reference"] for w in router.mirror.waiting_as_dicts(MEMBER)} == {case.reference, plain.reference}
+
+
+def test_a_case_given_by_hand_to_someone_outside_the_group_goes_to_a_member(router):
+    case = snapshot(**CASE)
+    assert router.ticket_event(TicketCreated, created(case)).winner == "carla"
+    announced(router)
+    by_hand = snapshot(reference=case.reference, assignee="abe", version=3, **CASE)
+    decision = router.ticket_event(TicketUpdated, delivery(TicketUpdated(
+        by_hand, {"assignee": {"before": "carla", "after": "abe"}}, ActorType.AGENT, "sup")))
+    assert decision.winner == "carla" and "abe is not in the confidential group" in decision.rule
