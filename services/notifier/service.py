@@ -232,8 +232,11 @@ class NotifierService:
                                                  "reference": row.reference})
 
     def _record_alert(self, reference, agent):
-        with eventlet.Timeout(settings.rpc_timeout()):
-            return self.tickets.record_alert(reference, agent)
+        try:
+            with eventlet.Timeout(settings.rpc_timeout()):
+                return self.tickets.record_alert(reference, agent)
+        except eventlet.Timeout:  # not an Exception: made one, so the row is retried like a failed send
+            raise RuntimeError("the tickets service did not record the alert in time") from None
 
     def _add_note(self, reference, author, body):
         with eventlet.Timeout(settings.rpc_timeout()):
