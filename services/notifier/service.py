@@ -17,8 +17,9 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import config, web
-from services.common.auth.nameko_guard import CredentialedRpcProxy, guarded_http, metrics_http
+from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, metrics_http
 from services.common.channels import mail_identity
+from services.common.contract.confidential import viewer_of
 from services.common.contract.events import (
     Event,
     Received,
@@ -37,7 +38,7 @@ from services.common.time.clock import now
 from services.common.web import BadRequest, json_response, path_text
 from services.common.web.nameko_front import WebFront
 
-from . import backoff, metrics, settings
+from . import backoff, listing, metrics, settings
 from .handling import Notifier
 from .plan import TEMPLATE_VARIABLES, Links, Planner
 from .senders import PermanentError, Senders
@@ -117,6 +118,7 @@ class NotifierService:
     parts: Components = Parts()
     tickets = CredentialedRpcProxy("tickets")
     router = CredentialedRpcProxy("router")
+    caller = CallerOf()
     web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- the tickets service's events --------------------------------------------------
@@ -205,6 +207,9 @@ class NotifierService:
                 break
             started = time.monotonic()
             try:
+                alerted = (row.payload or {}).get("alerted")
+                if alerted:  # a confidential case: its access log says so before the agent hears of it
+                    self._record_alert(row.reference, alerted)
                 provider_id = parts.senders.send(row, now(), self._add_note)
             except Exception as exc:  # any failure is retried or made visible, never dropped
                 error = f"{type(exc).__name__}: {exc}"
@@ -227,6 +232,13 @@ class NotifierService:
             metrics.SEND_SECONDS.labels(row.channel).observe(time.monotonic() - started)
             log.info("notification sent", extra={"id": row.id, "purpose": row.purpose, "channel": row.channel,
                                                  "reference": row.reference})
+
+    def _record_alert(self, reference, agent):
+        try:
+            with eventlet.Timeout(settings.rpc_timeout()):
+                return self.tickets.record_alert(reference, agent)
+        except eventlet.Timeout:  # not an Exception: made one, so the row is retried like a failed send
+            raise RuntimeError("the tickets service did not record the alert in time") from None
 
     def _add_note(self, reference, author, body):
         with eventlet.Timeout(settings.rpc_timeout()):
@@ -284,18 +296,20 @@ class NotifierService:
                 limit = int(args.get("limit", 100))
             except ValueError:
                 raise BadRequest("limit must be a whole number") from None
+            viewer = viewer_of(self.caller)
             filters = [path_text(args[n], n) if args.get(n) else None
                        for n in ("status", "reference", "purpose", "channel")]  # no NUL for PostgreSQL
-            return {"items": self.parts.store.list(*filters, limit)}
+            return {"items": [listing.shown(item, viewer) for item in self.parts.store.list(*filters, limit)]}
         return web.respond(work, ERRORS)
 
     @guarded_http("GET", "/notifications/<int(max=2147483647):row_id>")
     def http_get(self, request, row_id):
-        return web.respond(lambda: self.parts.store.get(row_id), ERRORS)
+        return web.respond(lambda: listing.shown(self.parts.store.get(row_id), viewer_of(self.caller)), ERRORS)
 
     @guarded_http("POST", "/notifications/<int(max=2147483647):row_id>/retry")
     def http_retry(self, request, row_id):
-        return web.respond(lambda: self.parts.store.retry(row_id, now()), ERRORS)
+        return web.respond(lambda: listing.shown(self.parts.store.retry(row_id, now()), viewer_of(self.caller)),
+                           ERRORS)
 
     @http("GET", "/health/live")
     def live(self, request):

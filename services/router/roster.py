@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 
 from services.common.contract.complaint import EMAIL_RE, PHONE_RE
+from services.common.contract.confidential import GROUP_RE
 from services.common.contract.storable_text import is_storable
 
 from .policy import STATUSES
@@ -42,8 +43,8 @@ def parse_json(items) -> list[dict]:
 
 def parse_csv(text: str) -> list[dict]:
     """Columns: name, display_name, email, skills (billing:2;delivery), regions (eu;us),
-    languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164).
-    Lists are separated by ';'."""
+    languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164) and groups
+    (confidential;billing-team). Lists are separated by ';'."""
     try:
         return _parse_csv(text)
     except csv.Error as exc:  # e.g. a bare carriage return inside a field
@@ -58,7 +59,7 @@ def _parse_csv(text: str) -> list[dict]:
     agents = []
     for line, row in enumerate(reader, start=2):
         item = {k: (v or "").strip() for k, v in row.items() if k}
-        for key in ("skills", "regions", "languages"):
+        for key in ("skills", "regions", "languages", "groups"):
             item[key] = [p.strip() for p in item.get(key, "").split(";") if p.strip()]
         for key in ("display_name", "email", "status", "capacity", "phone", "whatsapp"):
             if not item.get(key):
@@ -96,6 +97,8 @@ def agent(item, errors: dict[str, str], prefix: str = "", partial: bool = False)
     for key in ("regions", "languages"):
         if key in item or not partial:
             out[key] = _words(item.get(key, []), errors, prefix + key)
+    if "groups" in item or not partial:  # who may take confidential cases (their group)
+        out["groups"] = _groups(item.get("groups") or [], errors, prefix + "groups")
     if "capacity" in item or not partial:
         out["capacity"] = _number(item.get("capacity", 5), errors, prefix + "capacity")
     if "channel_capacity" in item:
@@ -190,6 +193,13 @@ def _words(value, errors, key) -> list[str]:
     return sorted(set(value))
 
 
+def _groups(value, errors, key) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and GROUP_RE.fullmatch(v) for v in value):
+        errors[key] = "expected a list of group names (letters, digits, . _ -, at most 64 each)"
+        return []
+    return sorted(set(value))
+
+
 def _number(value, errors, key) -> float:
     try:
         number = float(value)
@@ -210,6 +220,8 @@ def _check_unique(agents, errors, where) -> None:
     seen = set()
     for i, a in enumerate(agents):
         name = a.get("name")
+        if not isinstance(name, str):  # already an error of its own (and a list cannot be counted)
+            continue
         if name in seen:
             errors[where(i)] = f"{name!r} appears twice"
         seen.add(name)

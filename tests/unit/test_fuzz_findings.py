@@ -19,6 +19,12 @@ def test_a_vacation_starting_before_the_first_utc_moment_is_a_field_error():
     assert "out of the range of dates" in errors["starts_at"]
 
 
+def test_a_roster_whose_names_are_not_text_is_refused_name_by_name():
+    with pytest.raises(roster.RosterError) as refused:
+        roster.parse_json({"agents": [{"name": [None]}, {"name": [[], None]}]})
+    assert set(refused.value.errors) == {"[0].name", "[1].name"}
+
+
 def test_a_csv_roster_with_a_bare_carriage_return_in_a_field_is_refused_as_csv():
     with pytest.raises(roster.RosterError) as refused:
         roster.parse_csv("name,display_name\nana,A\rna\n")

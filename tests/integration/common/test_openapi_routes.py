@@ -36,7 +36,7 @@ PAGES = {
                 ("GET", "/signin/code"), ("POST", "/signin/code"), ("GET", "/two-step/setup"),
                 ("POST", "/two-step/setup"), ("GET", "/account"), ("POST", "/account/two-step/off"),
                 ("GET", "/forgot"), ("POST", "/forgot"), ("GET", "/reset/{token}"), ("POST", "/reset/{token}"),
-                ("GET", "/audit")},
+                ("GET", "/audit"), ("POST", "/tickets/{ref}/confidential")},
     "intake_chat": {("GET", "/"), ("GET", "/complaints/new"), ("GET", "/chat"), ("GET", "/complaints/{ref}/survey")},
 }
 
