@@ -6,6 +6,7 @@ import pika
 from flask import Blueprint, jsonify
 
 from services.common import config, web
+from services.common.auth.flask_guard import metrics_view
 
 from . import auth, metrics
 
@@ -23,6 +24,7 @@ def ready():
 
 
 @bp.get("/metrics")
+@metrics_view
 def prometheus():
     return metrics.render()
 

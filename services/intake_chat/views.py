@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from services.common.auth.flask_guard import metrics_view
 from services.common.contract import reference
 from services.common.messaging.publisher import BrokerUnavailable
 
@@ -172,5 +173,6 @@ def ready():
 
 
 @bp.get("/metrics")
+@metrics_view
 def prometheus():
     return metrics.render()

@@ -10,7 +10,7 @@ from functools import wraps
 from flask import Flask, g, request
 
 from . import refusals, tokens
-from .nameko_guard import metrics_allowed, refusal
+from .refusals import metrics_allowed, refusal
 from .tokens import READ, WRITE
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,16 @@ def requires_token(service: str):
             return _check(service) or view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def metrics_view(view):
+    """A Flask /metrics view: open, or behind METRICS_TOKEN when it is set."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not metrics_allowed(request.headers.get("Authorization")):
+            return refusal(401, "metrics need 'Authorization: Bearer <METRICS_TOKEN>'")
+        return view(*args, **kwargs)
+    return wrapper
 
 
 def _check(service: str):

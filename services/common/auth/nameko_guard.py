@@ -12,18 +12,15 @@ need the "read" scope, everything else "write" (an RPC says which it is).
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
-import os
 
 from nameko.extensions import DependencyProvider
 from nameko.messaging import HeaderEncoder
 from nameko.rpc import MethodProxy, Rpc, RpcProxy, ServiceProxy
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
 
 from . import refusals, tokens
+from .refusals import metrics_allowed, refusal
 from .tokens import READ, WRITE, Caller
 
 log = logging.getLogger(__name__)
@@ -31,14 +28,6 @@ log = logging.getLogger(__name__)
 ENVIRON_KEY = "complaints.caller"
 CONTEXT_KEY = "verified_caller"   # set only by a guarded entrypoint, from the token it checked
 TOKEN_KEY = "auth_token"          # nameko's own key for a caller's token in the message headers
-
-
-def refusal(status: int, detail: str) -> Response:
-    kind = "unauthorized" if status == 401 else "forbidden"
-    response = Response(json.dumps({"error": kind, "detail": detail}), status=status, mimetype="application/json")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="complaints"'
-    return response
 
 
 def check(token: str | None, service: str, scope: str) -> Caller:
@@ -159,14 +148,6 @@ class MetricsHttp(HttpRequestHandler):
 
 
 metrics_http = MetricsHttp.decorator
-
-
-def metrics_allowed(authorization: str | None) -> bool:
-    wanted = os.environ.get("METRICS_TOKEN")
-    if not wanted:
-        return True
-    given = tokens.bearer(authorization) or ""
-    return hmac.compare_digest(given.encode(), wanted.encode())
 
 
 def _refused(service, reason, method, what, exc) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common import config, intake_metrics
+from services.common.auth.flask_guard import metrics_view
 from services.common.contract.complaint import ComplaintReceived
 from services.common.contract.reference import tracking_url
 from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
@@ -157,6 +158,7 @@ def probes(name: str) -> Blueprint:
         return response
 
     @bp.get("/metrics")
+    @metrics_view
     def metrics():
         return gunicorn_main.metrics_response()
 

@@ -186,3 +186,15 @@ def test_rpc_without_a_valid_credential_is_refused_with_a_typed_error(running, r
         with pytest.raises(Forbidden, match="cannot act as an agent"):
             tickets.reply(reference, "mallory", "pwned")
     assert state(procs, reference) == before
+
+
+def test_metrics_can_be_kept_behind_their_own_token(tmp_path, rabbit, services):
+    started = [services.start(name, DATABASE_URL=f"sqlite:///{tmp_path / name}.db", METRICS_TOKEN="scrape-me")
+               for name in ("tickets", "intake_email", "intake_sms")]
+    for proc in started:
+        assert requests.get(proc.url + "/metrics", timeout=5).status_code == 401, proc.name
+        # An operator's token is not the metrics token: Prometheus holds only the latter.
+        assert api.get(proc.url + "/metrics", timeout=5).status_code == 401, proc.name
+        scraped = requests.get(proc.url + "/metrics", headers={"Authorization": "Bearer scrape-me"}, timeout=5)
+        assert scraped.status_code == 200 and "# TYPE" in scraped.text, proc.name
+        assert requests.get(proc.url + "/health/live", timeout=5).status_code == 200, proc.name
