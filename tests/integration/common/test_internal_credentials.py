@@ -53,7 +53,7 @@ def http_routes(name):
 
 
 def fill(rule: str, reference: str) -> str:
-    rule = re.sub(r"<int:[^>]+>", "1", rule)
+    rule = re.sub(r"<int(\([^)]*\))?:[^>]+>", "1", rule)
     return rule.replace("<reference>", reference).replace("<name>", "mallory")
 
 
