@@ -17,7 +17,7 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import config, web
-from services.common.auth.nameko_guard import CredentialedRpcProxy, guarded_http, metrics_http
+from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, metrics_http
 from services.common.channels import mail_identity
 from services.common.contract.events import (
     Event,
@@ -32,6 +32,9 @@ from services.common.contract.events import (
 )
 from services.common.contract.reference import tracking_url
 from services.common.contract.vocabulary import Priority
+from services.common.privacy.background import apply_retention
+from services.common.privacy.nameko_side import ErasureReports, consume_requests, erasure_requested, export_response
+from services.common.privacy.retention import Retention
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
@@ -39,11 +42,13 @@ from services.common.web import BadRequest, json_response
 from . import backoff, metrics, settings
 from .handling import Notifier
 from .plan import TEMPLATE_VARIABLES, Links, Planner
+from .privacy import NotifierPrivacy
 from .senders import PermanentError, Senders
 from .store import NotFound, NotifierStore
 from .templates import Templates
 
 SEND_BATCH = 50  # rows per timer tick, so other timers get their turn
+RETENTION = Retention.from_env()  # a bad RETENTION_* value stops the start
 
 log = logging.getLogger("notifier")
 
@@ -116,6 +121,8 @@ class NotifierService:
     parts: Components = Parts()
     tickets = CredentialedRpcProxy("tickets")
     router = CredentialedRpcProxy("router")
+    reports: ErasureReports = ErasureReports()
+    caller = CallerOf()
 
     # --- the tickets service's events --------------------------------------------------
 
@@ -187,6 +194,21 @@ class NotifierService:
         pending = self.parts.notifier.pending_callback(reference)
         if pending is not None:
             self.parts.notifier.callback(reference, self._agent(pending[0]), now())
+
+    # --- privacy ------------------------------------------------------------------------
+
+    @consume_requests("notifier")
+    def on_erasure_requested(self, body):
+        """A person's erasure: their messages' copies erased, unsent ones cancelled; reported."""
+        erasure_requested(NotifierPrivacy(self.parts.store.engine), body, self.reports)
+
+    @timer(interval=RETENTION.check_seconds, eager=True)
+    def apply_retention(self):
+        apply_retention(NotifierPrivacy(self.parts.store.engine), RETENTION)
+
+    @guarded_http("POST", "/privacy/export")
+    def http_export(self, request):
+        return export_response(NotifierPrivacy(self.parts.store.engine), self.caller, request)
 
     # --- sending -------------------------------------------------------------------------
 
