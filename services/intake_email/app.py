@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 
 from services.common.auth.flask_guard import guard
+from services.common.privacy import flask_side
 from services.common.web import readiness
 
 from . import metrics
@@ -15,6 +16,7 @@ def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
     app = Flask("intake_email")
     guard(app, "intake_email")   # every path but health and metrics wants a token
+    app.register_blueprint(flask_side.blueprint(service.privacy))   # POST /privacy/export
 
     @app.get("/health/live")
     def live():

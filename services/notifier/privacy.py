@@ -25,7 +25,7 @@ from sqlalchemy import Text, cast, func, or_, select, update
 from services.common.contract.events import ErasureEntry, SubjectErasureRequested
 from services.common.contract.vocabulary import Status
 from services.common.privacy.archive import rows as json_rows
-from services.common.privacy.parts import ERASED, KEPT, PSEUDONYMISED, entry
+from services.common.privacy.parts import ERASED, KEPT, PSEUDONYMISED, counted, entry
 from services.common.privacy.pseudonym import is_pseudonym, pseudonym
 from services.common.privacy.retention import Retention
 from services.common.privacy.subject import ERASED as ERASED_TEXT
@@ -91,7 +91,7 @@ class NotifierPrivacy:
         cutoff = rules.contact_cutoff(at)
         if cutoff is not None:
             done[("notifier_tickets", PSEUDONYMISED)] = _drain(lambda: self._expired_copies(cutoff, at))
-        return dict(done)
+        return counted(done)
 
     def _expired_messages(self, cutoff, at) -> int:
         """Messages sent (or given up) before the cut-off: bodies erased, recipients pseudonymised."""

@@ -12,7 +12,7 @@ from sqlalchemy import delete, false, func, select, update
 
 from services.common.contract.vocabulary import Status
 from services.common.privacy.archive import json_ready
-from services.common.privacy.parts import DELETED
+from services.common.privacy.parts import DELETED, counted
 from services.common.privacy.retention import Retention
 from services.common.privacy.subject import Subject
 from services.common.time.clock import now
@@ -61,7 +61,7 @@ class TicketsPrivacy:
                 done[("quarantine", DELETED)] += conn.execute(delete(quarantine).where(quarantine.c.at < raw)).rowcount
                 done[("outbox", DELETED)] += conn.execute(delete(outbox).where(
                     outbox.c.published_at.is_not(None), outbox.c.published_at < raw)).rowcount
-        return dict(done)
+        return counted(done)
 
     def _expired_contacts(self, cutoff: datetime) -> Counter:
         """Resolved or closed before the cut-off, not erased yet, not on hold: each ticket's

@@ -34,3 +34,8 @@ class PrivacyParts(Protocol):
 def entry(table: str, action: str, rows: int, reason: str | None = None) -> ErasureEntry:
     """A report line; a table with nothing about the person says so ("none")."""
     return ErasureEntry(table, action if rows or action == KEPT else NONE, rows, reason)
+
+
+def counted(done) -> dict[tuple[str, str], int]:
+    """What a retention round changed: (table, action) -> rows, without the zeros."""
+    return {k: v for k, v in done.items() if v}
