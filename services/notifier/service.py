@@ -35,6 +35,7 @@ from services.common.contract.vocabulary import Priority
 from services.common.privacy.background import apply_retention
 from services.common.privacy.nameko_side import ErasureReports, consume_requests, erasure_requested, export_response
 from services.common.privacy.retention import Retention
+from services.common.privacy.subject import redact
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
@@ -234,13 +235,13 @@ class NotifierService:
                     metrics.NOTIFICATIONS.labels(row.channel, "failed").inc()
                     log.error("notification failed", extra={"id": row.id, "purpose": row.purpose,
                                                              "channel": row.channel, "reference": row.reference,
-                                                             "attempts": attempts, "error": error[:300]})
+                                                             "attempts": attempts, "error": redact(error[:300])})
                 else:
                     delay = backoff.retry_delay(attempts, s.retry_base, s.retry_cap)
                     parts.store.mark_retry(row.id, error, now() + timedelta(seconds=delay), now())
                     metrics.NOTIFICATIONS.labels(row.channel, "retried").inc()
                     log.warning("notification send failed; retry in %.0fs", delay, extra={
-                        "id": row.id, "channel": row.channel, "attempts": attempts, "error": error[:300]})
+                        "id": row.id, "channel": row.channel, "attempts": attempts, "error": redact(error[:300])})
                 continue
             parts.store.mark_sent(row.id, provider_id, now())
             metrics.NOTIFICATIONS.labels(row.channel, "sent").inc()

@@ -29,6 +29,7 @@ from services.common.contract.events import (
     received,
 )
 from services.common.contract.reference import normalize_reference
+from services.common.privacy.subject import redact
 from services.common.web import BadRequest
 
 from . import dead_letters, domain, metrics, privacy_requests, replay, salvage
@@ -68,7 +69,7 @@ def complaint(store: TicketStore, body) -> None:
     except ContractError as exc:
         qid = store.quarantine(f"invalid ComplaintReceived: {exc}", _raw(body))
         metrics.QUARANTINED.labels("invalid_contract").inc()
-        log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": str(exc)})
+        log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": redact(str(exc))})
         return
     _await_verified_reference(store, c)
     try:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from services.common.privacy import archive, transport
 from services.common.privacy.pseudonym import is_pseudonym, pseudonym
 from services.common.privacy.retention import Retention, RetentionError
-from services.common.privacy.subject import ERASED, Subject, SubjectError, read_request
+from services.common.privacy.subject import ERASED, Subject, SubjectError, read_request, redact
 
 PROPERTY = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 200)), deadline=None)
 ANA = Subject.given(email="Ana.Lima@Example.org", phone="+351 912 345 678", name="Ana Lima")
@@ -113,3 +113,10 @@ def test_an_erasure_waits_for_the_services_the_registry_or_the_installation_name
         ("tickets", "intake_sms", "notifier")
     with pytest.raises(ValueError, match="router"):
         transport.expected_services({"PRIVACY_SERVICES": "router"})
+
+
+def test_log_lines_carrying_a_remote_error_mask_every_address_and_number():
+    error = ("SMTPRecipientsRefused: {'ana@example.org': (550, b'<ana@example.org> unknown')}; "
+             "Twilio: the 'To' number +351 912 345 678 (whatsapp:00351912345678) is invalid, at 2026-11-28 17:21:03")
+    assert redact(error) == ("SMTPRecipientsRefused: {'[email]': (550, b'<[email]> unknown')}; "
+                             "Twilio: the 'To' number [phone] (whatsapp:[phone]) is invalid, at 2026-11-28 17:21:03")

@@ -251,3 +251,17 @@ def read_request(body) -> tuple[Subject, tuple[str, ...]]:
     if errors:
         raise SubjectError(errors)
     return subject, _unique(references)
+
+
+_ANY_EMAIL = re.compile(r"[\w.+\-]+(?:@|%40)[\w\-]+(?:\.[\w\-]+)+")
+# International numbers (+ or 00 first, separators allowed) and long runs of digits;
+# not dates, times or short ids.
+_ANY_PHONE = re.compile(r"(?<![\w+])(?:(?:\+|00)\d(?:[\s.\-()]?\d){6,15}|\d{9,15})(?!\w)")
+
+
+def redact(text: str | None) -> str | None:
+    """Any email address or phone number in a text masked, whoever's: for log lines that
+    carry a remote error (an SMTP refusal names its recipient), which no erasure reaches."""
+    if not text:
+        return text
+    return _ANY_PHONE.sub("[phone]", _ANY_EMAIL.sub("[email]", text))
