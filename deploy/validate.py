@@ -63,8 +63,9 @@ CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 PENDING_METRICS: dict[str, str] = {}
 # Services whose HTTP intake or decisions scale with traffic: they get an HPA.
 AUTOSCALED = {s.name for s in registry.SERVICES if s.autoscaled}
-# Compose services that are not the system's own: the broker, the database, the migration one-shot.
-COMPOSE_INFRASTRUCTURE = {"rabbitmq", "postgres", "migrate"}
+# Compose services that are not the system's own: the broker, the database, the rate-limit
+# counters (Redis), the migration one-shot.
+COMPOSE_INFRASTRUCTURE = {"rabbitmq", "postgres", "redis", "migrate"}
 
 MODULE_RE = re.compile(r"\bservices\.([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.common import config, registry  # noqa: E402
+from services.common.auth import tokens  # noqa: E402
 
 PY = sys.executable
 
@@ -171,6 +172,15 @@ def has_package(name: str) -> bool:
     return (ROOT / "services" / name / "__main__.py").is_file()
 
 
+def operator_token_file() -> Path:
+    """A day's operator token for whoever ran `make run`, kept under var/ (never printed)."""
+    path = config.VAR_DIR / "operator_token"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tokens.mint_operator("local", days=1) + "\n")
+    path.chmod(0o600)
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def banner(running: list[Service]) -> str:
     names = {s.name for s in running}
     rule = "-" * 72
@@ -185,16 +195,20 @@ def banner(running: list[Service]) -> str:
             f"Web form:     {chat}/",
             f"Web chat:     {chat}/chat",
         ]
+    token = operator_token_file()
+    auth = f"-H \"Authorization: Bearer $(cat {token})\""
     if "tickets" in names:
-        lines.append(f"Tickets API:  http://localhost:{config.port('tickets')}/tickets")
+        lines += ["", f"Internal APIs want a token: a local operator's (valid a day) is in {token}",
+                  f"Tickets API:  curl {auth} http://localhost:{config.port('tickets')}/tickets"]
     if "router" in names:
         router = f"http://localhost:{config.port('router')}"
         lines += [f"Router:       {router}/agents   (load the sample roster:",
-                  f"              curl -X POST {router}/roster -H 'Content-Type: application/json' "
+                  f"              curl -X POST {router}/roster {auth} -H 'Content-Type: application/json' "
                   "--data-binary @samples/roster.json)"]
     if "console" in names:
         lines += [f"Agent console: http://localhost:{config.port('console')}/signin",
-                  "              (first supervisor: CONSOLE_BOOTSTRAP_ADMIN=name:password make run)"]
+                  "              (first administrator: CONSOLE_BOOTSTRAP_ADMIN=name:password make run;\n"
+                  "               a password of 12 characters or more, then a second factor at first sign-in)"]
     hooks = [f"{label} http://localhost:{config.port(name)}{path}" for name, label, path in (
         ("intake_whatsapp", "WhatsApp", "/messages"), ("intake_sms", "SMS", "/messages"),
         ("intake_voice", "voice", "/calls")) if name in names]

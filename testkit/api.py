@@ -39,8 +39,8 @@ def rpc_context(agent: str | None = None, **claims) -> dict:
     return {"auth_token": token(agent, **claims)}
 
 
-def request(method: str, url: str, agent: str | None = None, **kwargs) -> requests.Response:
-    kwargs["headers"] = {**headers(agent), **(kwargs.get("headers") or {})}
+def request(method: str, url: str, agent: str | None = None, role: str = "agent", **kwargs) -> requests.Response:
+    kwargs["headers"] = {**headers(agent, role=role), **(kwargs.get("headers") or {})}
     return requests.request(method, url, **kwargs)
 
 

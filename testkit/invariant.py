@@ -187,7 +187,12 @@ class System:
         self.tickets = service_process("tickets", env, self.tmp / "tickets.log").start(timeout=90)
         for name, value in {**env, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_WHATSAPP_URL": WHATSAPP_URL,
                             "PUBLIC_VOICE_URL": VOICE_URL, "RPC_TIMEOUT_SECONDS": "20",
-                            "PUBLIC_BASE_URL": "https://example.com"}.items():
+                            "PUBLIC_BASE_URL": "https://example.com",
+                            # Hundreds of complaints from one address (and one customer) on purpose: the
+                            # limiter runs on every post, but never refuses one.
+                            "INTAKE_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+                            "INTAKE_RATE_LIMIT_PER_CUSTOMER": "1000000/minute",
+                            "CHAT_SESSIONS_PER_ADDRESS_PER_HOUR": "1000000"}.items():
             monkeypatch.setenv(name, value)
         self._start_intakes()
         return self
@@ -195,6 +200,7 @@ class System:
     def _start_intakes(self) -> None:
         from services.common.messaging.publisher import ComplaintPublisher
         from services.common.storage.db import make_engine
+        from services.intake_chat import migrate as chat_migrate
         from services.intake_chat.app import create_app as chat_app
         from services.intake_chat.tickets_client import TicketsClient
         from services.intake_voice import migrate as voice_migrate
@@ -204,6 +210,7 @@ class System:
 
         whatsapp_migrate.upgrade(self.url)
         voice_migrate.upgrade(self.url)
+        chat_migrate.upgrade(self.url)
         self.engine = make_engine(self.url)
         self.publisher = ComplaintPublisher(self.rabbit.amqp_uri)
         self.tickets_client = TicketsClient(self.rabbit.amqp_uri, timeout=20)

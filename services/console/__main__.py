@@ -1,11 +1,19 @@
-"""python -m services.console [run | migrate | add-user NAME --role agent|supervisor [--display-name TEXT]]
+"""python -m services.console [COMMAND]
 
-run (default): apply migrations unless AUTO_MIGRATE=0, create the supervisor
+run (default): apply migrations unless AUTO_MIGRATE=0, create the administrator
   named in CONSOLE_BOOTSTRAP_ADMIN=name:password if there is none by that name,
   then serve under gunicorn (CONSOLE_WORKERS, CONSOLE_THREADS).
 migrate: apply migrations and exit.
-add-user: create a console user; the password comes from CONSOLE_PASSWORD or a
-  prompt. The name should be the agent's roster name, so "My queue" is theirs.
+add-user NAME [--role agent|supervisor|admin] [--display-name TEXT] [--email ADDRESS]:
+  create a console user; the password comes from CONSOLE_PASSWORD or a prompt.
+  The name should be the agent's roster name, so "My queue" is theirs; the
+  email address is where a password reset link goes.
+edit-user NAME [--role ROLE] [--email ADDRESS] [--display-name TEXT] [--active yes|no]:
+  change a user; a new role or deactivation signs them out everywhere.
+set-password NAME: a new password (CONSOLE_PASSWORD or a prompt); signs them out everywhere.
+reset-two-step NAME: forget the user's authenticator app and recovery codes (a lost
+  phone) and sign them out; a supervisor or administrator sets up a new app at the
+  next sign-in.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from services.common import config, logs
 from services.common.web import gunicorn_main
 
 from . import settings
+from .schema import ROLES
 
 
 def _store():
@@ -42,8 +51,8 @@ def _bootstrap(log) -> None:
     store = _store()
     try:
         if store.user(wanted[0]) is None:
-            store.add_user(wanted[0], wanted[1], "supervisor")
-            log.info("created supervisor %s from CONSOLE_BOOTSTRAP_ADMIN", wanted[0])
+            store.add_user(wanted[0], wanted[1], "admin")
+            log.info("created administrator %s from CONSOLE_BOOTSTRAP_ADMIN", wanted[0])
     finally:
         store.engine.dispose()
 
@@ -56,6 +65,7 @@ def _load_app():
 
 def run() -> int:
     log = logs.setup("console")
+    settings.check()  # a wrong sign-in setting stops the start here, with its name
     owned_dir = gunicorn_main.prepare_metrics("console")
     config.tracking_secret()  # the CSRF key derives from it: create it once, before the fork
     if os.environ.get("AUTO_MIGRATE", "1") != "0":
@@ -68,32 +78,106 @@ def run() -> int:
                                owned_metrics_dir=owned_dir)
 
 
-def add_user(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.console add-user")
-    parser.add_argument("name")
-    parser.add_argument("--role", choices=("agent", "supervisor"), default="agent")
-    parser.add_argument("--display-name")
-    args = parser.parse_args(argv)
-    logs.setup("console")
-    _migrate()
+def _password(name: str) -> str | None:
     password = os.environ.get("CONSOLE_PASSWORD")
-    if not password:
-        password = getpass.getpass(f"Password for {args.name}: ")
-        if getpass.getpass("Again: ") != password:
-            print("The passwords differ; nothing was created.", file=sys.stderr)
-            return 1
+    if password:
+        return password
+    password = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("Again: ") != password:
+        print("The passwords differ; nothing was changed.", file=sys.stderr)
+        return None
+    return password
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"python -m services.console {command}")
+    parser.add_argument("name")
+    return parser
+
+
+def _with_store(action) -> int:
+    """Run action(store) -> message; a ConsoleError is printed and exits 1."""
     from .store import ConsoleError
 
+    logs.setup("console")
+    _migrate()
     store = _store()
     try:
-        user = store.add_user(args.name, password, args.role, args.display_name)
+        print(action(store))
+        return 0
     except ConsoleError as exc:
-        print(f"Not created: {exc}", file=sys.stderr)
+        print(f"Not done: {exc}", file=sys.stderr)
         return 1
     finally:
         store.engine.dispose()
-    print(f"Created {user['role']} {user['name']}.")
-    return 0
+
+
+def add_user(argv: list[str]) -> int:
+    parser = _parser("add-user")
+    parser.add_argument("--role", choices=ROLES, default="agent")
+    parser.add_argument("--display-name")
+    parser.add_argument("--email")
+    args = parser.parse_args(argv)
+    password = _password(args.name)
+    if password is None:
+        return 1
+
+    def add(store):
+        user = store.add_user(args.name, password, args.role, args.display_name, args.email)
+        return f"Created {user['role']} {user['name']}."
+    return _with_store(add)
+
+
+def edit_user(argv: list[str]) -> int:
+    parser = _parser("edit-user")
+    parser.add_argument("--role", choices=ROLES)
+    parser.add_argument("--email", help="an empty value removes the address")
+    parser.add_argument("--display-name")
+    parser.add_argument("--active", choices=("yes", "no"))
+    args = parser.parse_args(argv)
+    active = None if args.active is None else args.active == "yes"
+
+    def edit(store):
+        user = store.edit_user(args.name, args.role, args.email, args.display_name, active)
+        return (f"{user['name']}: {user['role']}, email {user['email'] or 'none'}, "
+                f"{'active' if user['active'] else 'inactive'}.")
+    return _with_store(edit)
+
+
+def set_password(argv: list[str]) -> int:
+    parser = _parser("set-password")
+    args = parser.parse_args(argv)
+    password = _password(args.name)
+    if password is None:
+        return 1
+
+    def change(store):
+        store.set_password(args.name, password)
+        return f"New password set for {args.name}; their sessions have ended."
+    return _with_store(change)
+
+
+def reset_two_step(argv: list[str]) -> int:
+    parser = _parser("reset-two-step")
+    args = parser.parse_args(argv)
+
+    def reset(store):
+        from .store import ConsoleError
+
+        user = store.user(args.name)
+        if user is None:
+            raise ConsoleError(f"no user {args.name!r}")
+        had = store.second_factors.remove(user["id"])
+        store.close_sessions(user["id"])
+        store.audit.record("totp_reset", user["name"], "command line",
+                           "app and recovery codes forgotten" if had else "there was none")
+        return (f"Two-step sign-in of {user['name']} reset; their sessions have ended." if had
+                else f"{user['name']} had no two-step sign-in; their sessions have ended.")
+    return _with_store(reset)
+
+
+COMMANDS = {"add-user": add_user, "edit-user": edit_user, "set-password": set_password,
+            "reset-two-step": reset_two_step}
 
 
 def main(argv: list[str]) -> int:
@@ -104,8 +188,8 @@ def main(argv: list[str]) -> int:
         logs.setup("console")
         _migrate()
         return 0
-    if command == "add-user":
-        return add_user(argv[1:])
+    if command in COMMANDS:
+        return COMMANDS[command](argv[1:])
     print(__doc__, file=sys.stderr)
     return 2
 

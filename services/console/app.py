@@ -16,7 +16,19 @@ from services.common import config
 from services.common.storage.db import make_engine
 from services.common.web import page_filters
 
-from . import auth, auth_views, kb_views, metrics, ops_views, settings, supervisor_views, work_views
+from . import (
+    audit_views,
+    auth,
+    auth_views,
+    kb_views,
+    metrics,
+    ops_views,
+    reset_views,
+    settings,
+    supervisor_views,
+    two_step_views,
+    work_views,
+)
 from .clients import RouterClient, ServiceUnavailable, TicketsClient
 from .store import ConsoleStore
 
@@ -50,7 +62,8 @@ def create_app(store: ConsoleStore | None = None, tickets=None, router=None) -> 
     app.extensions["console"] = Console(store or ConsoleStore(make_engine(settings.database_url())),
                                         tickets or TicketsClient(), router or RouterClient())
     csrf = CSRFProtect(app)
-    for blueprint in (auth_views.bp, work_views.bp, kb_views.bp, supervisor_views.bp, ops_views.bp):
+    for blueprint in (auth_views.bp, two_step_views.bp, reset_views.bp, audit_views.bp, work_views.bp, kb_views.bp,
+                      supervisor_views.bp, ops_views.bp):
         app.register_blueprint(blueprint)
     # The knowledge-base API is called server to server by the web intake (no
     # cookies, no forms); everything else that changes state is a form with a token.

@@ -1,29 +1,43 @@
 """The console's SQL: users and passwords, sessions, knowledge base and feedback.
+Its sign-in records have rooms of their own, reached from the store:
+second_factors.py (TOTP, recovery codes), sign_in_locks.py, password_resets.py
+and audit_log.py.
 
 Passwords are hashed with werkzeug.security (scrypt, salted); a session is a
 random cookie value of which only the SHA-256 is stored, so a copy of the
-table opens nothing.
+table opens nothing. A session is signed in, or halfway (stage second_factor
+or enrol: the password was right, a code is still wanted); it ends after its
+lifetime, or sooner when idle.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.common.contract.complaint import CATEGORIES, LANGUAGE_RE
+from services.common.contract.complaint import CATEGORIES, EMAIL_RE, LANGUAGE_RE
+from services.common.time.clock import now, utc
 
-from . import kb_search
+from . import kb_search, settings
+from .audit_log import AuditLog
+from .password_resets import PasswordResets
 from .schema import ROLES, articles, feedback, sessions, users
+from .second_factors import SecondFactors
+from .sign_in_locks import SignInLocks
+from .sign_in_rules import password_problem
 
-MIN_PASSWORD = 8
 MAX_TITLE = 200
 MAX_ARTICLE = 20_000
+SIGNED_IN, SECOND_FACTOR, ENROL = "signed_in", "second_factor", "enrol"
+# A session's last_seen_at is written at most this often (not on every request), or
+# every quarter of the idle timeout if that is shorter.
+_TOUCH_EVERY = timedelta(seconds=60)
 # Checked against when a name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password")
 
@@ -32,45 +46,53 @@ class ConsoleError(ValueError):
     """A request the console refuses; the message says why."""
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _email(value: str | None) -> str | None:
+    value = (value or "").strip().lower()
+    if value and (len(value) > 254 or not EMAIL_RE.fullmatch(value)):
+        raise ConsoleError(f"{value!r} is not an email address")
+    return value or None
+
+
 class ConsoleStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, min_password: int | None = None):
         self.engine = engine
+        self.min_password = min_password or settings.password_min_length()
+        self.second_factors = SecondFactors(engine)
+        self.locks = SignInLocks(engine)
+        self.resets = PasswordResets(engine)
+        self.audit = AuditLog(engine)
 
     # --- users ------------------------------------------------------------------
 
-    def add_user(self, name: str, password: str, role: str, display_name: str | None = None) -> dict:
+    def add_user(self, name: str, password: str, role: str, display_name: str | None = None,
+                 email: str | None = None) -> dict:
         name = (name or "").strip()
         if not name or len(name) > 100:
             raise ConsoleError("a user needs a name of 1 to 100 characters (their roster name)")
         if role not in ROLES:
             raise ConsoleError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-        if len(password or "") < MIN_PASSWORD:
-            raise ConsoleError(f"the password needs at least {MIN_PASSWORD} characters")
+        self._check_password(password, name)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(users).values(name=name, display_name=display_name, role=role,
                                                   password_hash=generate_password_hash(password), active=True,
-                                                  created_at=now()))
+                                                  created_at=now(), email=_email(email)))
         except IntegrityError:
-            raise ConsoleError(f"there is already a user {name!r}") from None
+            raise ConsoleError(f"there is already a user {name!r} or one with that email address") from None
         return self.user(name)
 
+    def _check_password(self, password: str, name: str) -> None:
+        problem = password_problem(password, name, self.min_password)
+        if problem:
+            raise ConsoleError(problem)
+
     def set_password(self, name: str, password: str) -> None:
-        if len(password or "") < MIN_PASSWORD:
-            raise ConsoleError(f"the password needs at least {MIN_PASSWORD} characters")
+        """A new password ends every session of the user."""
+        self._check_password(password, name)
         with self.engine.begin() as conn:
             done = conn.execute(update(users).where(users.c.name == name)
                                 .values(password_hash=generate_password_hash(password))).rowcount
@@ -79,10 +101,54 @@ class ConsoleStore:
         if not done:
             raise ConsoleError(f"no user {name!r}")
 
+    def edit_user(self, name: str, role: str | None = None, email: str | None = None,
+                  display_name: str | None = None, active: bool | None = None) -> dict:
+        """Change what is given. A new role or (de)activation ends the user's sessions:
+        a privilege that changes is taken up at the next sign-in, with a new session."""
+        values = {}
+        if role is not None:
+            if role not in ROLES:
+                raise ConsoleError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+            values["role"] = role
+        if email is not None:
+            values["email"] = _email(email)
+        if display_name is not None:
+            values["display_name"] = display_name.strip() or None
+        if active is not None:
+            values["active"] = active
+        if not values:
+            raise ConsoleError("nothing to change")
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(select(users).where(users.c.name == name)).first()
+                if row is None:
+                    raise ConsoleError(f"no user {name!r}")
+                conn.execute(update(users).where(users.c.id == row.id).values(**values))
+                if role not in (None, row.role) or active not in (None, row.active):
+                    conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
+        except IntegrityError:
+            raise ConsoleError(f"another user has the email address {values.get('email')!r}") from None
+        return self.user(name)
+
     def user(self, name: str) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
         return _user_dict(row) if row else None
+
+    def user_by_id(self, user_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return _user_dict(row) if row else None
+
+    def user_for_reset(self, name_or_email: str) -> dict | None:
+        """The active user with this name or email address, if they have an address to mail."""
+        typed = (name_or_email or "").strip()[:254]
+        if not typed:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where((users.c.name == typed) | (users.c.email == typed.lower()))
+                               .order_by((users.c.name == typed).desc())).first()
+        return _user_dict(row) if row is not None and row.active and row.email else None
 
     def list_users(self) -> list[dict]:
         with self.engine.connect() as conn:
@@ -98,29 +164,67 @@ class ConsoleStore:
 
     # --- sessions -----------------------------------------------------------------
 
-    def open_session(self, user_id: int, hours: float) -> str:
+    def open_session(self, user_id: int, hours: float, stage: str = SIGNED_IN) -> str:
         token = secrets.token_urlsafe(32)
         at = now()
         with self.engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.expires_at < at))
             conn.execute(insert(sessions).values(token_hash=_hash_token(token), user_id=user_id, created_at=at,
-                                                 expires_at=at + timedelta(hours=hours)))
+                                                 expires_at=at + timedelta(hours=hours), stage=stage,
+                                                 last_seen_at=at))
         return token
 
-    def session_user(self, token: str | None) -> dict | None:
+    def session(self, token: str | None, idle_minutes: float | None = None) -> tuple[dict, str] | None:
+        """(user, stage) of a live session; None when there is none, it expired, it was
+        idle longer than idle_minutes (then it is ended), or the user was deactivated."""
         if not token:
             return None
+        key, at = _hash_token(token), now()
         with self.engine.connect() as conn:
-            row = conn.execute(select(users, sessions.c.expires_at).join(sessions, sessions.c.user_id == users.c.id)
-                               .where(sessions.c.token_hash == _hash_token(token))).first()
-        if row is None or not row.active or _aware(row.expires_at) <= now():
+            row = conn.execute(select(users, sessions.c.expires_at, sessions.c.stage, sessions.c.last_seen_at)
+                               .join(sessions, sessions.c.user_id == users.c.id)
+                               .where(sessions.c.token_hash == key)).first()
+        if row is None or not row.active or utc(row.expires_at) <= at:
             return None
-        return _user_dict(row)
+        seen = utc(row.last_seen_at)
+        if idle_minutes is not None and at - seen > timedelta(minutes=idle_minutes):
+            self.close_session(token)
+            return None
+        if at - seen >= min(_TOUCH_EVERY, timedelta(minutes=(idle_minutes or 60) / 4)):
+            with self.engine.begin() as conn:
+                conn.execute(update(sessions).where(sessions.c.token_hash == key).values(last_seen_at=at))
+        return _user_dict(row), row.stage
+
+    def session_user(self, token: str | None, idle_minutes: float | None = None) -> dict | None:
+        """The user of a signed-in session (not one halfway through signing in)."""
+        found = self.session(token, idle_minutes)
+        return found[0] if found and found[1] == SIGNED_IN else None
 
     def close_session(self, token: str | None) -> None:
         if token:
             with self.engine.begin() as conn:
                 conn.execute(delete(sessions).where(sessions.c.token_hash == _hash_token(token)))
+
+    def close_sessions(self, user_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+    def reset_password(self, token: str, password: str) -> dict:
+        """Redeem a reset link: a new password, every session ended, every other link
+        of the user spent. Raises ConsoleError if the password will not do (the link
+        stays good) or LookupError if the link is unknown, used or expired."""
+        user_id = self.resets.valid_user_id(token)
+        if user_id is None:
+            raise LookupError("this link is unknown, used or expired")
+        user = self.user_by_id(user_id)
+        self._check_password(password, user["name"])
+        with self.engine.begin() as conn:
+            if not self.resets.spend(conn, token, user_id):
+                raise LookupError("this link is unknown, used or expired")
+            conn.execute(update(users).where(users.c.id == user_id)
+                         .values(password_hash=generate_password_hash(password)))
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        return user
 
     # --- knowledge base -------------------------------------------------------------
 
@@ -172,7 +276,7 @@ class ConsoleStore:
         counts = dict(conn.execute(select(feedback.c.helped, func.count()).where(feedback.c.article_id == row.id)
                                    .group_by(feedback.c.helped)).all())
         return {"id": row.id, "title": row.title, "body": row.body, "category": row.category,
-                "language": row.language, "author": row.author, "created_at": _aware(row.created_at).isoformat(),
+                "language": row.language, "author": row.author, "created_at": utc(row.created_at).isoformat(),
                 "helped": counts.get(True, 0), "not_helped": counts.get(False, 0)}
 
     def ping(self) -> None:
@@ -195,4 +299,4 @@ def article_errors(title, body, category, language) -> dict[str, str]:
 
 def _user_dict(row) -> dict:
     return {"id": row.id, "name": row.name, "display_name": row.display_name or row.name, "role": row.role,
-            "active": bool(row.active)}
+            "active": bool(row.active), "email": row.email, "has_totp": row.totp_secret is not None}

@@ -7,8 +7,9 @@ from services.common.contract.vocabulary import OPEN_STATUS_VALUES, PRIORITIES
 # Urgent first: the higher a priority's index, the earlier it comes.
 _RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
-AGENT, SUPERVISOR = "agent", "supervisor"
+AGENT, SUPERVISOR, ADMIN = "agent", "supervisor", "admin"
 SUPERVISOR_ONLY = frozenset({"roster", "waiting", "live_chats", "reassign_anyone"})
+ADMIN_ONLY = frozenset({"audit"})
 
 
 def most_urgent_then_oldest(tickets: list[dict]) -> list[dict]:
@@ -22,11 +23,14 @@ def open_statuses() -> list[str]:
 
 def allowed(role: str, action: str) -> bool:
     """Agents work tickets; supervisors also see the roster, the waiting queue and
-    live chats, and reassign any ticket. An unknown role may do nothing."""
-    if role == SUPERVISOR:
+    live chats, and reassign any ticket; administrators also read the sign-in
+    audit. An unknown role may do nothing."""
+    if role == ADMIN:
         return True
+    if role == SUPERVISOR:
+        return action not in ADMIN_ONLY
     if role == AGENT:
-        return action not in SUPERVISOR_ONLY
+        return action not in SUPERVISOR_ONLY | ADMIN_ONLY
     return False
 
 

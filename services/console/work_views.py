@@ -29,7 +29,7 @@ def tickets():
 
 def router():
     """The router, asked for the signed-in agent."""
-    return router().acting_for(agent_of(g.user))
+    return auth.console().router.acting_for(agent_of(g.user))
 
 
 @bp.url_value_preprocessor

@@ -1,4 +1,8 @@
-"""python -m services.intake_chat: the web intake under gunicorn.
+"""python -m services.intake_chat [run | migrate]
+
+run (default): apply migrations (the ledger of idempotency keys) unless
+AUTO_MIGRATE=0, then serve the web intake under gunicorn.
+migrate: apply migrations and exit.
 
 gunicorn forks INTAKE_CHAT_WORKERS workers (default 2), each with
 INTAKE_CHAT_THREADS threads (default 4), and stops them gracefully on SIGTERM
@@ -8,15 +12,25 @@ services/common/gunicorn_main.py.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from services.common import config, logs
 from services.common.channels.regions import RegionMap, RegionMapError
 from services.common.web import gunicorn_main
+from services.common.web.rate_limits import RateLimitConfigError
 
-ENV_SHOWN = ("AMQP_URI", "PUBLIC_BASE_URL", "MAX_BODY_BYTES", "RPC_TIMEOUT_SECONDS", "TRACKING_SECRET",
+from . import abuse
+from .ledger import keep_days
+from .migrate import upgrade
+
+NAME = "intake_chat"
+ENV_SHOWN = ("AMQP_URI", "DATABASE_URL", "INTAKE_CHAT_DATABASE_URL", "IDEMPOTENCY_KEY_DAYS", "AUTO_MIGRATE",
+             "PUBLIC_BASE_URL", "MAX_BODY_BYTES", "RPC_TIMEOUT_SECONDS", "TRACKING_SECRET",
              "INTAKE_CHAT_WORKERS", "INTAKE_CHAT_THREADS", "PROMETHEUS_MULTIPROC_DIR", "CONSOLE_URL",
-             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN")
+             "CHAT_AGENT_WAIT_SECONDS", "CHAT_POLL_SECONDS", "REGION_BY_COUNTRY", "REGION_BY_EMAIL_DOMAIN",
+             "RATE_LIMIT_ENABLED", "RATE_LIMIT_STORAGE_URI", "RATE_LIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS",
+             "INTAKE_RATE_LIMIT_PER_ADDRESS", "INTAKE_RATE_LIMIT_PER_CUSTOMER", "CHAT_SESSIONS_PER_ADDRESS_PER_HOUR")
 SAMPLE = ('{"name":"Ana","email":"ana@example.org","subject":"Charged twice",'
           '"body":"I was charged twice for order 1234.","category":"billing"}')
 
@@ -28,13 +42,28 @@ def _load_app():
     return create_app()
 
 
-def main() -> int:
-    log = logs.setup("intake_chat")
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    log = logs.setup(NAME)
+    if command == "migrate":
+        upgrade(config.database_url(NAME))
+        return 0
+    if command != "run":
+        print(__doc__, file=sys.stderr)
+        return 2
     try:  # before the fork: one clear line instead of every worker failing to boot
         RegionMap.from_env()
-    except RegionMapError as exc:
-        log.error("bad region map: %s", exc)
+        keep_days()
+    except (RegionMapError, ValueError) as exc:
+        log.error("bad configuration: %s", exc)
         return 2
+    try:
+        abuse.check_settings()
+    except RateLimitConfigError as exc:
+        log.error("bad rate limit setting: %s", exc)
+        return 2
+    if os.environ.get("AUTO_MIGRATE", "1") != "0":
+        upgrade(config.database_url(NAME))
     owned_dir = gunicorn_main.prepare_metrics("intake_chat")
     # Read (and, locally, create) the tracking secret once, before the workers
     # fork, so they never race to create different ones.
@@ -49,4 +78,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,9 @@
 """The Flask application: wiring, limits, error answers and response headers.
 
-Routes live in views.py, field rules in form.py; this module only assembles
-them with the publisher and the tickets client (both injectable for tests).
+Routes live in views.py, field rules in form.py, rate limits and the honeypot
+in abuse.py; this module only assembles them with the publisher, the tickets
+client and the ledger of idempotency keys (ledger.py, on the intake's own
+database); each is injectable for tests.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from services.common import config
 from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
+from services.common.storage.db import make_engine
 from services.common.web import page_filters
 
-from . import chat_views, customer_views, metrics, payload, replies, views
+from . import abuse, chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient
+from .ledger import Ledger, keep_days
 from .tickets_client import TicketsClient, TicketsUnavailable
 
 log = logging.getLogger("intake_chat")
@@ -30,8 +34,9 @@ class Intake:
     across a fork."""
 
     def __init__(self, publisher, tickets, secret: str, base_url: str, knowledge_base=None,
-                 regions: RegionMap | None = None):
+                 regions: RegionMap | None = None, ledger: Ledger | None = None):
         self._publisher = publisher
+        self.ledger = ledger
         self.regions = regions or RegionMap()
         self.knowledge_base = knowledge_base or KnowledgeBaseClient()
         self._lock = threading.Lock()
@@ -52,9 +57,11 @@ class Intake:
         close = getattr(self.tickets, "close", None)
         if close:
             close()
+        if self.ledger is not None:
+            self.ledger.engine.dispose()
 
 
-def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
+def create_app(publisher=None, tickets=None, knowledge_base=None, engine=None) -> Flask:
     app = Flask(__name__)
     # Werkzeug refuses a larger Content-Length at once, and stops a chunked
     # body (gunicorn sets wsgi.input_terminated) as soon as it passes the limit.
@@ -63,11 +70,15 @@ def create_app(publisher=None, tickets=None, knowledge_base=None) -> Flask:
     app.json.sort_keys = False
     # A wrong REGION_BY_COUNTRY or REGION_BY_EMAIL_DOMAIN stops the start (RegionMapError), not a complaint.
     regions = RegionMap.from_env()
+    # A wrong IDEMPOTENCY_KEY_DAYS stops the start too. The engine connects on first use.
+    ledger = Ledger(engine if engine is not None else make_engine(config.database_url("intake_chat")), keep_days())
     app.extensions["intake_chat"] = Intake(publisher, tickets if tickets is not None else TicketsClient(),
                                            config.tracking_secret(), config.public_base_url(), knowledge_base,
-                                           regions)
+                                           regions, ledger)
     for blueprint in (views.bp, customer_views.bp, chat_views.bp):
         app.register_blueprint(blueprint)
+    # A wrong INTAKE_RATE_LIMIT_* or RATE_LIMIT_* stops the start (RateLimitConfigError), like the region map.
+    abuse.install(app)
     app.register_error_handler(TicketsUnavailable, views.tickets_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _internal)

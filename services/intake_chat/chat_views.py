@@ -18,7 +18,7 @@ from services.common.contract import reference
 from services.common.contract.complaint import CATEGORIES
 from services.common.messaging.publisher import BrokerUnavailable
 
-from . import countries, form, metrics, payload, replies
+from . import countries, form, idempotency, metrics, payload, replies
 from .kb_client import KnowledgeBaseUnavailable
 from .views import intake, publish
 
@@ -44,7 +44,8 @@ def chat_page():
 @bp.post("/chat")
 def start_chat():
     """JSON {chat_id, body, name?, email?, phone?, category?, language?, country?} -> 202
-    {reference, tracking_token, tracking_url}. chat_id is the idempotency key."""
+    {reference, tracking_token, tracking_url}. chat_id is the idempotency key: the same
+    again gets the same answer, with other content 409 (idempotency.py)."""
     try:
         fields = payload.read_fields(request)
     except payload.BadPayload as exc:
@@ -60,8 +61,11 @@ def start_chat():
         errors = {("chat_id" if k == "submission_id" else k): v for k, v in exc.errors.items()}
         return replies.json_error(422, "invalid", "some fields need correcting", fields=errors)
     try:
-        publish(complaint)
-    except BrokerUnavailable:
+        with idempotency.claimed(complaint, fields.get("country")):
+            publish(complaint)
+    except idempotency.KeyReused as exc:
+        return replies.json_error(409, "conflict", idempotency.conflict_detail(exc))
+    except (BrokerUnavailable, idempotency.LedgerUnavailable):
         return replies.json_error(503, "unavailable", "the chat could not be started; try again",
                                   headers=replies.unavailable_headers())
     ref = complaint.reference

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from services.common.contract.complaint import EMAIL_RE, PHONE_RE
 from services.common.messaging.publisher import BrokerUnavailable
 
-from . import form, metrics, payload, replies
+from . import form, idempotency, metrics, payload, replies
 from .tickets_client import RemoteCallError
 from .views import intake, public_view, publish, verified_reference
 
@@ -60,8 +60,15 @@ def add_message(ref):
                     "We are still filing your complaint. Please send your message again in a moment."))
             return replies.json_error(409, "not_ready", "your conversation is being opened; send again in a moment",
                                       headers={"Retry-After": "1"})
-        publish(complaint)
-    except BrokerUnavailable:
+        with idempotency.claimed(complaint):
+            publish(complaint)
+    except idempotency.KeyReused as exc:
+        if replies.wants_html():
+            return _tracking_page(canonical, token, values=fields, status=409, notice=(
+                "This message form was already sent, with a different text, so we did not send it again. "
+                "If this is another message, check it below and send it."))
+        return replies.json_error(409, "conflict", idempotency.conflict_detail(exc))
+    except (BrokerUnavailable, idempotency.LedgerUnavailable):
         if replies.wants_html():
             return _tracking_page(canonical, token, values=fields, status=503, headers=replies.unavailable_headers(),
                                   notice="We could not take your message just now and nothing was saved. "

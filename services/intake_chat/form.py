@@ -37,6 +37,11 @@ SUBMISSION_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off", "")
 
+# The honeypot: an input on the form and the chat that people never see or
+# reach (hidden from sight, screen readers and the keyboard, its label says to
+# leave it empty) and that programs filling every input fill.
+HONEYPOT_FIELD = "website"
+
 
 class FormInvalid(ValueError):
     """Every bad field, keyed by input name: {"email": "not an email address"}."""
@@ -44,6 +49,14 @@ class FormInvalid(ValueError):
     def __init__(self, errors: dict[str, str]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())))
+
+
+def honeypot_filled(fields: dict) -> bool:
+    """True when the hidden field came back with anything in it (an empty one, or none, is a person)."""
+    value = fields.get(HONEYPOT_FIELD)
+    if value is None or value is False:
+        return False
+    return bool(value.strip()) if isinstance(value, str) else True
 
 
 def intake_id_for(submission_id: str, secret: str) -> str:
@@ -57,6 +70,14 @@ def intake_id_for(submission_id: str, secret: str) -> str:
     """
     namespace = uuid.UUID(bytes=hmac.new(secret.encode(), b"intake_chat submission", hashlib.sha256).digest()[:16])
     return str(uuid.uuid5(namespace, submission_id))
+
+
+def client_key(complaint: ComplaintReceived) -> str | None:
+    """The idempotency key its client sent, as it is kept in external_id: the
+    submission or chat id, or "<reference>:<message_id>" for a further message.
+    None when none was sent (parse then uses the random intake id): every such
+    post is a complaint of its own."""
+    return None if complaint.external_id == complaint.intake_id else complaint.external_id
 
 
 def new_submission_id() -> str:

@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from services.common.contract import reference
 from services.common.messaging.publisher import BrokerUnavailable
 
-from . import form, metrics, payload, replies
+from . import form, idempotency, metrics, payload, replies
 from .tickets_client import TicketsUnavailable
 
 log = logging.getLogger("intake_chat")
@@ -47,8 +47,11 @@ def submit():
         return replies.json_error(422, "invalid", "some fields need correcting", fields=exc.errors)
 
     try:
-        publish(complaint)
-    except BrokerUnavailable as exc:
+        with idempotency.claimed(complaint, fields.get("country")):
+            publish(complaint)
+    except idempotency.KeyReused as exc:
+        return _key_reused(fields, html, exc)
+    except (BrokerUnavailable, idempotency.LedgerUnavailable) as exc:
         return _not_taken(fields, html, exc)
     return _receipt(complaint, html)
 
@@ -78,6 +81,18 @@ def _not_taken(fields, html, exc):
         response = replies.json_error(503, "unavailable", str(exc))
     response.headers.update(replies.unavailable_headers())
     return response
+
+
+def _key_reused(fields, html, exc):
+    """Someone sent this form (this submission id) before, with other details: a page
+    sent twice after an edit (the back button). Never the first one's reference: the
+    text stays, with a fresh submission id, to send as a complaint of its own."""
+    if not html:
+        return replies.json_error(409, "conflict", idempotency.conflict_detail(exc))
+    values = {name: value for name, value in fields.items() if name != "submission_id"}
+    return replies.form_page(values, status=409, notice=(
+        "This form was already sent, with different details, so we did not send it again. "
+        "If this is another complaint, check it below and send it: it will get a reference of its own."))
 
 
 def _receipt(complaint, html):
@@ -144,9 +159,13 @@ def live():
 
 @bp.get("/health/ready")
 def ready():
-    if intake().publisher.check():
+    """Ready when a complaint can be taken: RabbitMQ and the ledger's database answer."""
+    down = [name for name, up in (("RabbitMQ", intake().publisher.check()), ("the database", intake().ledger.check()))
+            if not up]
+    if not down:
         return jsonify({"status": "ok"})
-    response = jsonify({"status": "unavailable", "detail": "RabbitMQ is unreachable"})
+    verb = "is" if len(down) == 1 else "are"
+    response = jsonify({"status": "unavailable", "detail": f"{' and '.join(down)} {verb} unreachable"})
     response.status_code = 503
     response.headers.update(replies.unavailable_headers())
     return response

@@ -14,7 +14,7 @@ from . import metrics
 
 def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
-    app = Flask("intake_email")
+    app = Flask("intake_email", static_folder=None)
     guard(app, "intake_email")   # every path but health and metrics wants a token
     app.register_blueprint(flask_side.blueprint(service.privacy))   # POST /privacy/export
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common import config
+from services.common.channels.smtp_out import Smtp  # shared with the console (password reset mail)
+from services.common.channels.smtp_out import from_env as smtp
 
 from .quiet_hours import QuietHours
 from .reminders import parse_hours
@@ -22,17 +24,6 @@ def _float(name: str, default: float) -> float:
 
 def _list(name: str, default: str = "") -> list[str]:
     return [p.strip() for p in os.environ.get(name, default).split(",") if p.strip()]
-
-
-@dataclass(frozen=True)
-class Smtp:
-    host: str = "127.0.0.1"
-    port: int = 8025
-    security: str = "none"          # none | starttls | tls
-    user: str | None = None
-    password: str | None = None
-    timeout: float = 10.0
-    ca_file: str | None = None      # trust this CA (a private one) instead of the system's
 
 
 @dataclass(frozen=True)
@@ -63,17 +54,6 @@ class Settings:
     callback_mode: str = "task"     # task | call
     staff_language: str = "en"
     templates_dir: str | None = None
-
-
-def smtp() -> Smtp:
-    security = os.environ.get("SMTP_SECURITY", "none").lower()
-    if security not in ("none", "starttls", "tls"):
-        raise ValueError(f"SMTP_SECURITY must be none, starttls or tls, not {security!r}")
-    return Smtp(host=os.environ.get("SMTP_HOST", "127.0.0.1"),
-                port=int(os.environ.get("SMTP_PORT", 465 if security == "tls" else 8025)),
-                security=security, user=os.environ.get("SMTP_USER") or None,
-                password=os.environ.get("SMTP_PASSWORD") or None, timeout=_float("SMTP_TIMEOUT", 10),
-                ca_file=os.environ.get("SMTP_CA_FILE") or None)
 
 
 def twilio() -> Twilio:

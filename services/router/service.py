@@ -14,9 +14,9 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from services.common import web
-from services.common.auth.nameko_guard import CredentialedRpcProxy, guarded_http, guarded_rpc, metrics_http
+from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, guarded_rpc, metrics_http
 from services.common.auth.tokens import READ, WRITE
-from services.common.contract.errors import CALLER_ERRORS, NotFound
+from services.common.contract.errors import CALLER_ERRORS, Forbidden, NotFound
 from services.common.contract.events import TicketCreated, TicketMessageAdded, TicketUpdated
 from services.common.contract.vocabulary import OPEN_STATUS_VALUES
 from services.common.messaging import topology
@@ -31,8 +31,20 @@ from .schema import outbox
 
 log = logging.getLogger("router")
 
-ERRORS = ((NotFound, 404, "not_found"), (roster.RosterError, 422, "invalid"), (BadRequest, 400, "bad_request"),
-          (Lost, 409, "conflict"))
+ERRORS = ((NotFound, 404, "not_found"), (Forbidden, 403, "forbidden"), (roster.RosterError, 422, "invalid"),
+          (BadRequest, 400, "bad_request"), (Lost, 409, "conflict"))
+# Who may change the roster: an operator, or these roles signed in at the console.
+ROSTER_ROLES = ("supervisor", "admin")
+
+
+def roster_writer(caller) -> None:
+    """Refuses a roster change from anyone but an operator or a supervisor (an agent's
+    console token, another service's token): agents must not make agents."""
+    if caller is not None and (caller.operator or caller.role in ROSTER_ROLES):
+        return
+    who = (f"agent {caller.agent} ({caller.role})" if caller and caller.agent else
+           caller.subject if caller else "an unknown caller")
+    raise Forbidden(f"{who} may not change the roster: operators and supervisors do")
 
 
 class RouterDependency(DependencyProvider):
@@ -59,6 +71,7 @@ class RouterService:
     # while the tickets service is down waits there instead of reaching no queue.
     events: EventRelay = EventRelay("router", declare=topology.kombu_assignments_queues)
     tickets = CredentialedRpcProxy("tickets")
+    caller = CallerOf()
 
     # --- the tickets service's events ------------------------------------------
 
@@ -140,8 +153,11 @@ class RouterService:
 
     @guarded_http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
-        return self._respond(lambda: self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id)
-                             or {"removed": vacation_id})
+        def work():
+            roster_writer(self.caller)
+            return self.router.roster.remove_vacation(path_text(name, "agent name"), vacation_id) \
+                or {"removed": vacation_id}
+        return self._respond(work)
 
     @guarded_http("POST", "/roster")
     def http_import(self, request):
@@ -161,22 +177,27 @@ class RouterService:
 
     @guarded_rpc(scope=WRITE)
     def put_agent(self, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.put_agent(data))  # a new or changed agent may take waiting tickets
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def patch_agent(self, name, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.patch_agent(name, data))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def remove_agent(self, name):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.roster.remove_agent(name))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def add_vacation(self, name, data):
+        roster_writer(self.caller)
         return self._then_sweep(self.router.add_vacation(name, data))
 
     @guarded_rpc(scope=WRITE)
     def import_roster(self, agents=None, csv=None):
+        roster_writer(self.caller)
         items = roster.parse_csv(csv) if csv is not None else roster.parse_json(agents)
         return self._then_sweep(self.router.import_roster(items))
 

@@ -42,6 +42,14 @@ def agent_acting(caller) -> str:
                     "own token")
 
 
+def note_author(caller) -> str:
+    """A note's author: the agent or operator, or the service itself for a system note
+    (the notifier records a callback it placed); never a name the caller writes."""
+    if caller is not None and not (caller.agent or caller.operator):
+        return caller.subject
+    return agent_acting(caller)
+
+
 def acting(caller, actor_type, actor) -> tuple[str, str | None]:
     """(actor_type, actor) for the audit trail: an agent (or operator) as their token says;
     a service only for a customer or itself, never as an agent."""

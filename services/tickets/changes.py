@@ -68,8 +68,9 @@ def apply_router_decision(engine, reference: str, assignee: str | None, previous
 
 
 def add_note(engine, reference: str, author: str, body: str) -> dict:
-    if not author or not (body or "").strip():
-        raise domain.TicketError("a note needs an author and a body")
+    if not author:
+        raise domain.TicketError("a note needs an author")
+    body = domain.check_text("note", body)
 
     def work(conn, at):
         row = repo.require(conn, reference)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.common.channels import catalogue
+from services.common.contract.storable_text import is_storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Priority, Status, one_of
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
@@ -168,11 +169,22 @@ def check_follow_up(channel: str, address: str) -> tuple[str, str]:
 def check_reply(author: str | None, body: str | None) -> str:
     if not (author or "").strip():
         raise TicketError("a reply needs its author (the agent)")
-    text = (body or "").strip() if isinstance(body, str) else ""
+    return check_text("reply", body)
+
+
+def check_text(what: str, body) -> str:
+    """An agent's text (a reply, a note): a non-empty string every database can store.
+    A NUL or a lone surrogate is refused, naming it, rather than stored altered."""
+    if body is not None and not isinstance(body, str):
+        raise TicketError(f"a {what}'s body must be text, not {type(body).__name__}")
+    text = (body or "").strip()
     if not text:
-        raise TicketError("a reply needs a body")
+        raise TicketError(f"a {what} needs a body")
     if len(text) > MAX_REPLY_CHARS:
-        raise TicketError(f"a reply is at most {MAX_REPLY_CHARS} characters")
+        raise TicketError(f"a {what} is at most {MAX_REPLY_CHARS} characters")
+    bad = next((c for c in text if not is_storable(c)), None)
+    if bad is not None:
+        raise TicketError(f"the {what} contains U+{ord(bad):04X}, which cannot be stored; remove it")
     return text
 
 

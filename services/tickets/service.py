@@ -160,7 +160,7 @@ class TicketsService:
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def add_note(self, reference, author, body):
         with caller_errors():
-            return self.store.add_note(reference, api.agent_acting(self.caller), body)
+            return self.store.add_note(reference, api.note_author(self.caller), body)
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def reply(self, reference, author, body, status=None):

@@ -1,7 +1,11 @@
 """The agent console in headless Chromium against the whole system: an agent
 signs in (keyboard only), filters, reassigns and replies; unauthorised
 requests are refused; what a customer typed is shown as text; every main page
-passes axe-core with no serious or critical violation.
+passes axe-core with no serious or critical violation. Sign-in: a supervisor
+sets up two-step sign-in and signs in with a code (computed with pyotp, as the
+phone would), a locked name is told until when, a forgotten password is reset
+from the link in the mail (a real SMTP server), and an administrator reads the
+sign-in audit.
 
 Screenshots: var/screenshots/test_browser_console/<test>/ (printed by each test).
 """
@@ -9,7 +13,9 @@ Screenshots: var/screenshots/test_browser_console/<test>/ (printed by each test)
 from __future__ import annotations
 
 import re
+import time
 
+import pyotp
 import pytest
 import requests
 from selenium.webdriver.common.action_chains import ActionChains
@@ -19,9 +25,16 @@ from selenium.webdriver.support.ui import Select
 
 from testkit import api
 from testkit.browser import assert_accessible, sign_in, text_of, wait_until
+from testkit.ports import free_port
+from testkit.smtp_server import smtp_env, start_smtp
+from testkit.waiting import wait_for
 from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
 
 XSS = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
+SMTP_PORT = free_port()
+# Supervisors sign in with two steps; sam, the harness's administrator, with his password
+# alone, as the tests before the sign-in ones here do as often as they need.
+SYSTEM_ENV = {**smtp_env(SMTP_PORT), "CONSOLE_TOTP_REQUIRED_ROLES": "supervisor"}
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +209,149 @@ def test_an_agent_writes_a_knowledge_base_article(system, seeded, browser, shots
     found = api.get(f"{system.url('intake_chat')}/suggestions",
                          params={"q": "I was charged twice", "category": "billing"}, timeout=10).json()
     assert [a["title"] for a in found["items"]] == ["Charged twice? Check for a pending authorisation"]
+
+
+# --- sign-in: two steps, lockout, password reset, audit -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mail():
+    controller, sink = start_smtp(SMTP_PORT)
+    yield sink
+    controller.stop()
+
+
+def console_store(system):
+    from services.common.storage.db import make_engine
+    from services.console.store import ConsoleStore
+
+    return ConsoleStore(make_engine(f"sqlite:///{system.tmp / 'console.db'}"))
+
+
+def _type_in(browser, fields: dict, submit="main form button[type=submit]"):
+    for element_id, value in fields.items():
+        field = browser.find_element(By.ID, element_id)
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, submit).click()
+
+
+def _signed_out(browser, console):
+    """A browser with nobody signed in, on the sign-in page."""
+    browser.get(f"{console}/signin")
+    browser.delete_all_cookies()
+    browser.get(f"{console}/signin")
+
+
+def _problem(browser) -> str:
+    return browser.find_element(By.CSS_SELECTOR, ".error-summary").text
+
+
+def test_a_supervisor_sets_up_two_step_sign_in_and_then_signs_in_with_a_code(system, seeded, browser, shots):
+    store = console_store(system)
+    try:
+        store.add_user("tess", AGENT_PASSWORD, "supervisor", "Tess Supervisor")
+    finally:
+        store.engine.dispose()
+    console = system.url("console")
+    _signed_out(browser, console)
+    browser.get(f"{console}/roster")  # asked for before signing in: reached after both steps
+    _type_in(browser, {"name": "tess", "password": AGENT_PASSWORD})
+    wait_until(browser, lambda d: "/two-step/setup" in d.current_url, message="sent to set up the app")
+    assert "Your role signs in with two steps" in text_of(browser)
+    assert browser.find_element(By.CSS_SELECTOR, ".qr svg").is_displayed()
+    secret = browser.find_element(By.ID, "totp-secret").text.replace(" ", "")
+    shots.take("two-step-setup")
+    assert_accessible(browser, "two-step setup")
+    browser.find_element(By.CSS_SELECTOR, ".steps details summary").click()
+    assert pyotp.parse_uri(browser.find_element(By.ID, "totp-uri").get_attribute("href")).secret == secret
+
+    _type_in(browser, {"code": pyotp.TOTP(secret).now()}, "ol.steps form button[type=submit]")
+    wait_until(browser, lambda d: d.find_elements(By.ID, "recovery-codes"), message="recovery codes shown")
+    codes = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#recovery-codes code")]
+    assert len(codes) == 10
+    shots.take("recovery-codes")
+    assert_accessible(browser, "recovery codes")
+    browser.find_element(By.LINK_TEXT, "I have kept them: continue").click()
+    wait_until(browser, lambda d: "/roster" in d.current_url, message="on the page first asked for")
+
+    browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
+    wait_until(browser, lambda d: "/signin" in d.current_url, message="signed out")
+    _type_in(browser, {"name": "tess", "password": AGENT_PASSWORD})
+    wait_until(browser, lambda d: "/signin/code" in d.current_url, message="asked for a code")
+    shots.take("enter-your-code")
+    assert_accessible(browser, "code page")
+    # The code used to set the app up is spent; the app's next one is good (within the window).
+    _type_in(browser, {"code": pyotp.TOTP(secret).now()})
+    wait_until(browser, lambda d: "/signin/code" in d.current_url and d.find_elements(By.CSS_SELECTOR,
+               ".error-summary"), message="the spent code refused")
+    _type_in(browser, {"code": pyotp.TOTP(secret).at(time.time() + 30)})
+    wait_until(browser, lambda d: "/queue" in d.current_url, message="signed in with the code")
+    browser.find_element(By.LINK_TEXT, "Tess Supervisor (supervisor)").click()
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Your account")
+    assert "Recovery codes left: 10" in browser.find_element(By.ID, "two-step-state").text
+    shots.take("account")
+    assert_accessible(browser, "account page")
+
+
+def test_a_name_locked_after_failed_sign_ins_is_told_until_when(system, seeded, browser, shots):
+    console = system.url("console")
+    _signed_out(browser, console)
+    for attempt in range(5):
+        browser.get(f"{console}/signin")
+        _type_in(browser, {"name": "emma", "password": f"not her password {attempt}"})
+        wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".error-summary"), message="refused")
+    message = _problem(browser)
+    assert re.search(r"Signing in is temporarily locked .* Try again after \d\d:\d\d:\d\d UTC "
+                     r"\(in about 1 minute\)", message), message
+    shots.take("sign-in-locked")
+    assert_accessible(browser, "locked sign-in")
+    # The right password is refused while the lock lasts, with the same words.
+    _type_in(browser, {"name": "emma", "password": AGENT_PASSWORD})
+    wait_until(browser, lambda d: "temporarily locked" in _problem(d), message="still locked")
+
+
+def test_a_forgotten_password_is_reset_from_the_link_in_the_mail(system, seeded, browser, shots, mail):
+    store = console_store(system)
+    try:
+        store.edit_user("hugo", email="hugo@example.org")
+    finally:
+        store.engine.dispose()
+    console = system.url("console")
+    _signed_out(browser, console)
+    browser.find_element(By.LINK_TEXT, "Forgot your password?").click()
+    wait_until(browser, lambda d: "/forgot" in d.current_url)
+    assert_accessible(browser, "forgot password")
+    _type_in(browser, {"who": "hugo@example.org"})
+    wait_until(browser, lambda d: d.find_elements(By.ID, "reset-sent"), message="the neutral answer")
+    assert "If that is the name or email address of an account" in text_of(browser)
+    shots.take("forgot-password-sent")
+
+    sent = wait_for(lambda: mail.to("hugo@example.org"), timeout=30, message="the reset mail")
+    link = re.search(r"http://\S+/reset/\S+", sent[0].get_content()).group(0)
+    browser.get(link)
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Choose a new password")
+    shots.take("choose-a-new-password")
+    assert_accessible(browser, "reset page")
+    _type_in(browser, {"password": "short", "confirm": "short"})
+    wait_until(browser, lambda d: "at least 12 characters" in _problem(d), message="too short refused")
+    _type_in(browser, {"password": "hugo's new passphrase", "confirm": "hugo's new passphrase"})
+    wait_until(browser, lambda d: "/signin" in d.current_url and "Your password is changed" in text_of(d),
+               message="back at sign-in")
+    shots.take("password-changed")
+    sign_in(browser, system, "hugo", "hugo's new passphrase")
+    # The link worked once.
+    browser.get(link)
+    assert "expired or was already used" in text_of(browser)
+
+
+def test_an_administrator_reads_the_sign_in_audit(system, seeded, browser, shots):
+    sign_in(browser, system, *SUPERVISOR)  # sam, the administrator
+    browser.find_element(By.LINK_TEXT, "Sign-in audit").click()
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Sign-in audit")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")]
+    assert "signed in sam" in rows[0]  # newest first
+    for seen in ("two-step sign-in set up tess", "locked after failed sign-ins emma", "password reset hugo"):
+        assert any(seen in row for row in rows), seen
+    shots.take("sign-in-audit")
+    assert_accessible(browser, "sign-in audit")

@@ -147,7 +147,10 @@ def _held_by_a_worker(intake, local_port: int) -> bool:
 def test_web_intake_finishes_requests_in_flight_and_every_202_becomes_a_ticket(postgres_url, rabbit, services,
                                                                                capsys):
     intake = services.start("intake_chat", INTAKE_CHAT_WORKERS=2, INTAKE_CHAT_THREADS=4,
-                            INTAKE_CHAT_GRACEFUL_SECONDS=20)
+                            INTAKE_CHAT_GRACEFUL_SECONDS=20,
+                            # One customer posting flat out on purpose: the flood limits are not under test here.
+                            INTAKE_RATE_LIMIT_PER_ADDRESS="100000/minute",
+                            INTAKE_RATE_LIMIT_PER_CUSTOMER="100000/minute")
     accepted: list[str] = []
     failed: list[str] = []
     stop = threading.Event()

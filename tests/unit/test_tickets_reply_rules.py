@@ -4,6 +4,8 @@ the running service are tests/integration/tickets/test_tickets_replies.py."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from services.tickets import domain
@@ -51,3 +53,18 @@ def test_reply_subject_carries_the_reference_once():
     assert domain.reply_subject("C-2VVFXBBXSS", "Re: [C-2VVFXBBXSS] Charged twice") == \
         "[C-2VVFXBBXSS] Re: Charged twice"
     assert domain.reply_subject("C-2VVFXBBXSS", "") == "[C-2VVFXBBXSS] Your complaint"
+
+
+@pytest.mark.parametrize("what", ["reply", "note"])
+@pytest.mark.parametrize("body, problem", [
+    (None, "needs a body"), ("  \n ", "needs a body"), ({"text": "hi"}, "must be text, not dict"),
+    (["hi"], "must be text, not list"), ("ok\x00then", "U+0000"), ("\ud800", "U+D800"),
+    ("x" * (domain.MAX_REPLY_CHARS + 1), "at most"),
+])
+def test_an_agents_text_that_cannot_be_stored_is_refused_saying_why(what, body, problem):
+    with pytest.raises(domain.TicketError, match=re.escape(problem)):
+        domain.check_text(what, body)
+
+
+def test_an_agents_text_is_kept_as_written_but_for_surrounding_blanks():
+    assert domain.check_text("note", "  Called the bank — ✓ 🙂\n") == "Called the bank — ✓ 🙂"

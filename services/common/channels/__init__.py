@@ -1,3 +1,3 @@
 """What the channels share: Twilio ids, webhook signatures and REST client,
-and the mail identity (Message-ID domain). The channel registry lists every
-channel's identity kind and sender."""
+the mail identity (Message-ID domain) and the SMTP sender (smtp_out.py). The
+channel registry lists every channel's identity kind and sender."""

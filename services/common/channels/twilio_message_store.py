@@ -12,6 +12,10 @@ it takes the claim over and does the work itself; still in progress after the
 wait, it is answered 503 and Twilio's next retry looks again. So no delivery
 is answered 2xx before the broker confirmed the message, and only the one that
 published it carries the acknowledgement.
+
+A MessageSid is bound to its content: a delivery whose fingerprint differs from
+the first one's is not a retry (Twilio retries with the same fields) and raises
+ReusedMessageSid instead of being answered as a duplicate.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class _Raced(Exception):
     """Another worker changed the same conversation first: decide again."""
 
 
+class ReusedMessageSid(Exception):
+    """The MessageSid was taken before with other content: not a retry, never a duplicate."""
+
+
 class MessageStore:
     def __init__(self, engine: Engine, tables: MessageTables):
         self.engine = engine
@@ -47,21 +55,25 @@ class MessageStore:
         self.quarantined, self.statuses = tables.quarantine, tables.statuses
 
     def record(self, inbound: domain.Inbound, intake_id: str, own_reference: str,
-               window_seconds: float) -> Recorded:
-        """Decide where the message goes, once: a MessageSid seen before gets its first decision back."""
+               window_seconds: float, fingerprint: str | None = None) -> Recorded:
+        """Decide where the message goes, once: a MessageSid seen before gets its first decision
+        back, or ReusedMessageSid when `fingerprint` differs from the one it first came with."""
         for _ in range(ATTEMPTS):
             try:
                 with self.engine.begin() as conn:
                     seen = conn.execute(select(self.messages).where(
                         self.messages.c.message_sid == inbound.message_sid)).first()
                     if seen is not None:
+                        if None not in (fingerprint, seen.content_fingerprint) and \
+                                seen.content_fingerprint != fingerprint:
+                            raise ReusedMessageSid(inbound.message_sid)
                         return _recorded(seen)
-                    return self._decide(conn, inbound, intake_id, own_reference, window_seconds)
+                    return self._decide(conn, inbound, intake_id, own_reference, window_seconds, fingerprint)
             except (IntegrityError, _Raced):
                 continue  # the winner's row is there now: read it, or decide again
         raise RuntimeError(f"conversation of {inbound.number} kept changing while taking {inbound.message_sid}")
 
-    def _decide(self, conn, inbound, intake_id, own_reference, window_seconds) -> Recorded:
+    def _decide(self, conn, inbound, intake_id, own_reference, window_seconds, fingerprint) -> Recorded:
         now, conversations = time.time(), self.conversations
         row = conn.execute(select(conversations).where(conversations.c.number == inbound.number)).first()
         current = domain.Conversation(row.reference, row.last_message_at, self._live(conn, inbound.number,
@@ -84,7 +96,7 @@ class MessageStore:
             message_sid=inbound.message_sid, intake_id=intake_id, number=inbound.number,
             ack_reference=decision.ack_reference, thread_reference=decision.thread_reference,
             follow_up=int(decision.follow_up), received_at=received_at, published_at=None,
-            claim_token=claim, claimed_at=received_at))
+            claim_token=claim, claimed_at=received_at, content_fingerprint=fingerprint))
         return Recorded(intake_id, decision.ack_reference, decision.thread_reference, decision.follow_up, False,
                         iso_utc(received_at), claim)
 

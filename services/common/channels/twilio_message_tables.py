@@ -43,6 +43,10 @@ def message_tables(metadata: MetaData, prefix: str) -> MessageTables:
             # (<PREFIX>_CLAIM_SECONDS) was abandoned (a crash) and may be taken over.
             Column("claim_token", String(32)),
             Column("claimed_at", DateTime(timezone=True)),
+            # HMAC of what the message said (twilio_messaging.content_fingerprint): the same
+            # MessageSid with other content is quarantined, not answered as a duplicate.
+            # None for rows from before it was kept: those are not compared.
+            Column("content_fingerprint", String(64)),
         ),
         # The conversation window of each number: where its next messages thread to.
         Table(

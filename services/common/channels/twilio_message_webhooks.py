@@ -3,9 +3,11 @@
 POST /messages takes an inbound message: parse it (the channel's rules),
 decide once per MessageSid where it goes (twilio_message_store.py), publish
 it with confirms, and only then answer 2xx with the channel's TwiML; a
-redelivery answers empty TwiML and publishes nothing. POST /status keeps the
-delivery status of the messages we sent. The signature was checked before any
-route runs (services/common/channels/twilio_webhooks.py).
+redelivery answers empty TwiML and publishes nothing (the same MessageSid
+with other content is no redelivery: it is quarantined whole and answered
+409). POST /status keeps the delivery status of the messages we sent. The
+signature was checked before any route runs
+(services/common/channels/twilio_webhooks.py).
 
 A channel brings a `MessagingChannel` (services/common/channels/twilio_messaging.py:
 its fields, its complaint, its answer) and its tables; services/intake_whatsapp
@@ -23,7 +25,7 @@ from services.common import config
 from services.common.channels import twilio_messaging
 from services.common.channels.twilio_ids import is_sid
 from services.common.channels.twilio_message_privacy import MessagingPrivacy
-from services.common.channels.twilio_message_store import MessageStore
+from services.common.channels.twilio_message_store import MessageStore, ReusedMessageSid
 from services.common.channels.twilio_message_tables import MessageTables
 from services.common.channels.twilio_messaging import MessagingChannel, Recorded, nothing
 from services.common.channels.twilio_messaging_settings import MessagingSettings
@@ -35,7 +37,7 @@ from services.common.web import webhook_intake
 from services.common.web.webhook_intake import current, unavailable
 
 TWIML = "application/xml"
-REASONS = ("bad_signature", "invalid", "broker_unavailable", "in_progress")
+REASONS = ("bad_signature", "invalid", "broker_unavailable", "in_progress", "reused_id")
 KNOWN_STATUSES = ("accepted", "queued", "sending", "sent", "delivered", "read", "undelivered", "failed",
                   "receiving", "received", "scheduled", "canceled")
 _STATUS_CALLBACKS: dict[str, Counter] = {}
@@ -50,6 +52,11 @@ def create_app(import_name: str, settings: MessagingSettings, channel: Messaging
     privacy = MessagingPrivacy(settings.name, intake.engine, tables)
     flask_side.install(app, privacy, lambda: PrivacyWorker(privacy, config.amqp_uri()))
     return app
+
+
+def _raw(fields) -> dict:
+    """Twilio's fields as they came, a repeated one as its list: what the quarantine keeps."""
+    return {name: fields.getlist(name) if len(fields.getlist(name)) > 1 else fields.get(name) for name in fields}
 
 
 def status_callbacks(channel: str) -> Counter:
@@ -80,7 +87,11 @@ def blueprint(settings: MessagingSettings, channel: MessagingChannel) -> Bluepri
             channel.to_complaint(message, intake_id, utc_now_iso(), None)
         except twilio_messaging.InvalidMessage as exc:
             return refuse(fields, exc)
-        recorded = intake().store.record(message, intake_id, reference_for(intake_id), settings.window_seconds())
+        try:
+            recorded = intake().store.record(message, intake_id, reference_for(intake_id), settings.window_seconds(),
+                                             twilio_messaging.content_fingerprint(message, intake().secret))
+        except ReusedMessageSid:
+            return reused(fields, message.message_sid)
         if recorded.claim is None:  # another delivery of it came first: its outcome decides
             recorded = intake().store.await_turn(message.message_sid, settings.claim_seconds(),
                                                  settings.duplicate_wait_seconds())
@@ -132,10 +143,22 @@ def blueprint(settings: MessagingSettings, channel: MessagingChannel) -> Bluepri
     def refuse(fields, exc: twilio_messaging.InvalidMessage):
         """Kept whole with the reason (never lost), counted, and answered 400 so
         the failure shows in Twilio's debugger."""
-        raw = {name: fields.getlist(name) if len(fields.getlist(name)) > 1 else fields.get(name) for name in fields}
+        raw = _raw(fields)
         qid = intake().store.quarantine(fields.get("MessageSid"), str(exc), raw)
         intake().metrics.rejected("invalid")
         log.warning("%s message quarantined", channel.name, extra={"quarantine_id": qid, "reason": str(exc)})
         return Response(f"not taken: {exc}\n", status=400, mimetype="text/plain")
+
+    def reused(fields, message_sid: str):
+        """A MessageSid taken before, with other content: not Twilio's retry (that repeats the
+        fields). Kept whole in the quarantine for an operator, never answered as the first
+        message's duplicate (which would drop it unseen); 409 shows in Twilio's debugger."""
+        raw = _raw(fields)
+        reason = f"MessageSid {message_sid} was taken before with other content; not published"
+        qid = intake().store.quarantine(message_sid, reason, raw)
+        intake().metrics.rejected("reused_id")
+        log.warning("%s message quarantined: MessageSid reused with other content", channel.name,
+                    extra={"quarantine_id": qid, "message_sid": message_sid})
+        return Response(f"not taken: {reason}\n", status=409, mimetype="text/plain")
 
     return bp

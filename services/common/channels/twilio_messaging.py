@@ -11,6 +11,9 @@ intake (services/intake_whatsapp/messages.py, services/intake_sms/messages.py).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -66,6 +69,17 @@ class Recorded:
     published: bool
     received_at: str      # when the first attempt arrived: retries carry the same time
     claim: str | None = None    # this request's claim: it publishes and acknowledges the message
+
+
+def content_fingerprint(inbound: Inbound, secret: str) -> str:
+    """The HMAC-SHA256 (hex) of what the message says: who sent it to whom, its text and
+    its media. Twilio retries a webhook with the same fields, so a retry has the
+    fingerprint of the first delivery; the same MessageSid with another one is not a
+    retry. Keyed from the secret: the table keeps no readable content."""
+    canonical = json.dumps([inbound.number, inbound.to, inbound.body, [[m.url, m.content_type] for m in inbound.media]],
+                           ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    key = hmac.new(secret.encode(), b"twilio message content", hashlib.sha256).digest()
+    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
 
 
 def nothing() -> str:

@@ -107,6 +107,11 @@
         enterChat(true);
       } else if (res.status === 422) {
         showErrors(res.data.fields || { body: res.data.detail });
+      } else if (res.status === 409 && res.data.error === "conflict") {
+        // This chat id started another chat (sent before, then edited): a new id makes this one a chat of its own.
+        form.elements.chat_id.value = newId();
+        showErrors({ chat: "a chat was already started from this page with a different first message; " +
+                           "press Start chat again to start this one as a new chat" });
       } else {
         showErrors({ chat: res.data.detail || "the chat could not be started; please try again" });
       }
@@ -208,7 +213,8 @@
         message.done = true;
         save();
         render();
-      } else if (res.status === 422) {
+      } else if (res.status === 422 || (res.status === 409 && res.data.error === "conflict")) {
+        // Refused for good (a 409 "conflict": its id was used for another message): retrying cannot help.
         state.sent = state.sent.filter(function (m) { return m !== message; });
         save();
         render();

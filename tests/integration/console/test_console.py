@@ -44,7 +44,8 @@ def test_migrations_create_exactly_the_declared_schema(store):
 
 def test_passwords_are_hashed_and_checked(store):
     user = store.add_user("ana", "correct horse", "agent", "Ana Silva")
-    assert user == {"id": user["id"], "name": "ana", "display_name": "Ana Silva", "role": "agent", "active": True}
+    assert user == {"id": user["id"], "name": "ana", "display_name": "Ana Silva", "role": "agent", "active": True,
+                    "email": None, "has_totp": False}
     with store.engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT password_hash FROM console_users").scalar_one()
     assert "correct horse" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
@@ -53,10 +54,10 @@ def test_passwords_are_hashed_and_checked(store):
     assert store.authenticate("nobody", "correct horse") is None
     with pytest.raises(ConsoleError, match="already a user"):
         store.add_user("ana", "another password", "agent")
-    with pytest.raises(ConsoleError, match="at least 8"):
+    with pytest.raises(ConsoleError, match="at least 12"):
         store.add_user("bruno", "short", "agent")
     with pytest.raises(ConsoleError, match="unknown role"):
-        store.add_user("bruno", "long enough", "admin")
+        store.add_user("bruno", "long enough here", "boss")
 
 
 def test_sessions_open_expire_and_close(store):
@@ -196,7 +197,7 @@ def test_knowledge_base_api_health_and_metrics(people):
     assert api.get(f"{console}/health/ready", timeout=10).json()["checks"] == {"database": "ok", "broker": "ok"}
     signed_in(people, *SUPERVISOR)
     log = people.procs["console"].log()
-    assert "created supervisor sam" in log and SUPERVISOR[1] not in log  # the bootstrap password is never logged
+    assert "created administrator sam" in log and SUPERVISOR[1] not in log  # the bootstrap password is never logged
     metrics = api.get(f"{console}/metrics", timeout=10).text
     assert re.search(r'complaints_console_signins_total\{outcome="ok"\} [1-9]', metrics)
     assert re.search(r'complaints_console_kb_suggestions_total\{outcome="none"\} [1-9]', metrics)

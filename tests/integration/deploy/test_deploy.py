@@ -9,6 +9,7 @@ tests/unit/test_deploy_files.py."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib.util
 import subprocess
@@ -57,8 +58,8 @@ def test_compose_renders_with_docker_and_references_only_what_exists(compose):
     assert validate.compose_problems(source, rendered) == []
     assert validate.compose_registry_problems(rendered) == []
     services = rendered["services"]
-    # The whole system: every service of the registry, the broker, the database, the migrations.
-    assert set(validate.registry.names()) | {"rabbitmq", "postgres", "migrate"} == set(services)
+    # The whole system: every service of the registry, the broker, the database, Redis, the migrations.
+    assert set(validate.registry.names()) | {"rabbitmq", "postgres", "redis", "migrate"} == set(services)
     assert validate.migration_problems("compose", services["migrate"]["command"]) == []
     plugins = (ROOT / "deploy" / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
@@ -69,6 +70,10 @@ def test_compose_renders_with_docker_and_references_only_what_exists(compose):
         assert svc["environment"]["AUTO_MIGRATE"] == "0" and svc["environment"]["HTTP_HOST"] == "0.0.0.0"
         assert svc["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     assert services["tickets"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # The web intake's workers share their rate-limit counts in Redis, and start without it.
+    assert services["intake_chat"]["environment"]["RATE_LIMIT_STORAGE_URI"] == "redis://redis:6379/0"
+    assert services["intake_chat"]["depends_on"]["redis"]["condition"] == "service_started"
+    assert "ports" not in services["redis"]
 
 
 def test_compose_refuses_to_start_without_its_secrets(tmp_path):
@@ -259,6 +264,11 @@ def test_the_example_overlay_sets_image_namespace_and_generated_config(overlay):
     refs = tickets["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     assert refs[0]["configMapRef"]["name"] == config["metadata"]["name"] != "complaints-config"
     assert tickets["spec"]["replicas"] == 3
+    # The web intake's replicas share their rate-limit counts in Redis, and behind the
+    # Ingress count each client by the address the ingress saw.
+    assert config["data"]["TRUSTED_PROXY_HOPS"] == "1"
+    secret = next(d for d in overlay if d["kind"] == "Secret")
+    assert base64.b64decode(secret["data"]["RATE_LIMIT_STORAGE_URI"]).startswith(b"redis://")
 
 
 # --- the image ------------------------------------------------------------------------

@@ -206,8 +206,9 @@ def test_same_submission_id_twice_gets_the_same_reference(client, rabbit):
     assert retry["reference"] == first["reference"]
     assert retry["intake_id"] == first["intake_id"]
     assert other["reference"] != first["reference"]
-    # Both attempts are published (nothing is remembered here); tickets folds
-    # them together on (channel, external_id), and they agree on everything.
+    # Both attempts are published (the ledger binds the key to the content, it does
+    # not stand in for the publish); tickets folds them together on (channel,
+    # external_id), and they agree on everything.
     keys = [(c.external_id, c.intake_id) for c in queued(rabbit)]
     assert keys.count((submission_id, first["intake_id"])) == 2
 

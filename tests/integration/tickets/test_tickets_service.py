@@ -327,7 +327,8 @@ def test_a_dead_lettered_complaint_shows_as_delayed_and_is_replayed_once_the_dat
     ComplaintPublisher(rabbit.amqp_uri).publish(c)
 
     def public_view():
-        with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(), timeout=10) as proxy:
+        with ServiceRpcProxy("tickets", {"AMQP_URI": rabbit.amqp_uri}, context_data=api.rpc_context(),
+                             timeout=10) as proxy:
             return proxy.get_public_view(c.reference)
 
     delayed = wait_for(public_view, timeout=90, message="the tracking view of the dead-lettered complaint")

@@ -1,0 +1,26 @@
+"""sms message content: the fingerprint each MessageSid first came with, so the same
+MessageSid with other content is quarantined instead of answered as a duplicate
+
+Revision ID: s0002
+Revises: s0001
+Create Date: 2026-11-28 18:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = 's0002'
+down_revision = 's0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Rows from before have none: a retry of one of them is not compared.
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('content_fingerprint', sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.drop_column('content_fingerprint')
