@@ -16,7 +16,7 @@ def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
     app = Flask("intake_email", static_folder=None)
     guard(app, "intake_email")   # every path but health and metrics wants a token
-    app.register_blueprint(flask_side.blueprint(service.privacy))   # POST /privacy/export
+    app.register_blueprint(flask_side.blueprint("intake_email", lambda: service.privacy))   # POST /privacy/export
 
     @app.get("/health/live")
     def live():

@@ -26,7 +26,7 @@ PREFIX = "/privacy/"
 def install(app: Flask, parts: PrivacyParts, worker_factory=None) -> None:
     """Add the export to `app`; `worker_factory()` makes the service's PrivacyWorker
     (background.py), started per process by start_background()."""
-    app.register_blueprint(blueprint(parts))
+    app.register_blueprint(blueprint(parts.service, lambda: parts))
     app.extensions["privacy"] = {"parts": parts, "worker_factory": worker_factory, "worker": None}
 
 
@@ -44,12 +44,15 @@ def stop_background(app: Flask) -> None:
         held["worker"] = None
 
 
-def blueprint(parts: PrivacyParts) -> Blueprint:
-    bp = Blueprint(f"{parts.service}_privacy", __name__)
+def blueprint(service: str, parts_of) -> Blueprint:
+    """parts_of() -> the service's PrivacyParts (looked up per request: an app may be made
+    before the service it serves)."""
+    bp = Blueprint(f"{service}_privacy", __name__)
 
     @bp.post("/privacy/export")
-    @requires_token(parts.service)
+    @requires_token(service)
     def export():
+        parts = parts_of()
         if not g.caller.operator:
             return _error(403, "forbidden", "a subject-access export is an operator's act; "
                                             "use an operator's token (python -m services.common.auth mint-operator)")
