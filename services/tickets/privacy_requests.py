@@ -20,12 +20,17 @@ from datetime import timedelta
 from sqlalchemy import Text, cast, delete, insert, select, update
 
 from services.common.contract.errors import NotFound
-from services.common.contract.events import ErasureEntry, SubjectErasureCompleted, SubjectErasureRequested
+from services.common.contract.events import (
+    ErasureEntry,
+    SubjectErasureCompleted,
+    SubjectErasureRequested,
+    SubjectIdentifiers,
+)
 from services.common.privacy.parts import KEPT, entry
 from services.common.privacy.pseudonym import pseudonym
 from services.common.privacy.subject import Subject
 from services.common.storage.db import settle_erasure
-from services.common.time.clock import iso, now
+from services.common.time.clock import iso, now, parse
 
 from . import privacy_erasure as erasure
 from .schema import messages, outbox, privacy_erasure_reports, privacy_erasures
@@ -161,9 +166,7 @@ def _identifiers(subject: Subject) -> dict:
     return {"emails": list(subject.emails), "phones": list(subject.phones), "names": list(subject.names)}
 
 
-def _as_identifiers(data: dict):
-    from services.common.contract.events import SubjectIdentifiers
-
+def _as_identifiers(data: dict) -> SubjectIdentifiers:
     return SubjectIdentifiers(tuple(data.get("emails") or ()), tuple(data.get("phones") or ()),
                               tuple(data.get("names") or ()))
 
@@ -197,6 +200,4 @@ def _complete_if_done(conn, request_id, at) -> bool:
 
 
 def _instant(value):
-    from services.common.time.clock import parse
-
     return parse(value) if isinstance(value, str) else value

@@ -132,10 +132,6 @@ class Subject:
         """An email or a phone: enough to find the person's records."""
         return bool(self.emails or self.phones)
 
-    @property
-    def empty(self) -> bool:
-        return not (self.emails or self.phones or self.names)
-
     # --- recognising ----------------------------------------------------------------------
 
     @cached_property
