@@ -8,6 +8,7 @@ signs for a signed-in agent, so the audit trail records alice.
     api.get(url)                            as the operator "tests"
     api.post(url, json=..., agent="alice")  as the console, for agent alice
     api.headers(agent="alice")              the headers alone (urllib, the browser)
+    api.get(url, groups=["confidential"])   as the operator, in a group (or an agent in it)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ OPERATOR = "tests"
 def token(agent: str | None = None, role: str = "agent", groups=(), scopes=tokens.SCOPES) -> str:
     if agent:
         return tokens.mint("console", ["tickets", "router"], agent=agent, role=role, groups=groups, seconds=3600)
-    return tokens.mint_operator(OPERATOR, scopes=scopes, days=1)
+    return tokens.mint_operator(OPERATOR, scopes=scopes, days=1, groups=groups)
 
 
 def headers(agent: str | None = None, **claims) -> dict[str, str]:
@@ -39,8 +40,9 @@ def rpc_context(agent: str | None = None, **claims) -> dict:
     return {"auth_token": token(agent, **claims)}
 
 
-def request(method: str, url: str, agent: str | None = None, role: str = "agent", **kwargs) -> requests.Response:
-    kwargs["headers"] = {**headers(agent, role=role), **(kwargs.get("headers") or {})}
+def request(method: str, url: str, agent: str | None = None, role: str = "agent", groups=(),
+            **kwargs) -> requests.Response:
+    kwargs["headers"] = {**headers(agent, role=role, groups=groups), **(kwargs.get("headers") or {})}
     return requests.request(method, url, **kwargs)
 
 

@@ -14,6 +14,9 @@ set-password NAME: a new password (CONSOLE_PASSWORD or a prompt); signs them out
 reset-two-step NAME: forget the user's authenticator app and recovery codes (a lost
   phone) and sign them out; a supervisor or administrator sets up a new app at the
   next sign-in.
+set-groups NAME [GROUP,GROUP...]: the groups the user is in (replacing the ones they
+  had; none given: no group). `set-groups carla confidential` lets carla see the
+  confidential cases of the group "confidential" (README, "Confidential cases").
 """
 
 from __future__ import annotations
@@ -176,8 +179,19 @@ def reset_two_step(argv: list[str]) -> int:
     return _with_store(reset)
 
 
+def set_groups(argv: list[str]) -> int:
+    parser = _parser("set-groups")
+    parser.add_argument("groups", nargs="?", default="", help="comma-separated, e.g. confidential,billing-team")
+    args = parser.parse_args(argv)
+
+    def change(store):
+        user = store.set_groups(args.name, args.groups.split(","))
+        return f"{user['name']} is in {', '.join(user['groups']) or 'no group'}."
+    return _with_store(change)
+
+
 COMMANDS = {"add-user": add_user, "edit-user": edit_user, "set-password": set_password,
-            "reset-two-step": reset_two_step}
+            "reset-two-step": reset_two_step, "set-groups": set_groups}
 
 
 def main(argv: list[str]) -> int:

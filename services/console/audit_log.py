@@ -29,6 +29,7 @@ EVENTS = {
     "reset_done": "password reset",
     "reset_refused": "password reset link refused",
     "signout": "signed out",
+    "groups_changed": "groups changed",
 }
 
 

@@ -39,6 +39,10 @@ class TicketsClient(RpcClient):
     def add_note(self, reference, body):
         return self.call("add_note", reference, None, body)
 
+    def access_log(self, reference):
+        """Who saw a confidential case (for the group's supervisors)."""
+        return self.call("access_log", reference)
+
     def reply(self, reference, body, status=None):
         return self.call("reply", reference, None, body, status)
 

@@ -6,7 +6,7 @@ are never read from here: they belong to the tickets service and the router.
 Alembic migrations in services/console/migrations/ create these; keep both in step.
 """
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 
 from services.common.storage.db import new_metadata
 
@@ -34,6 +34,9 @@ users = Table(
     # The last 30-second step a code was accepted for: a code is never accepted twice.
     Column("totp_last_step", Integer),
     Column("totp_enrolled_at", DateTime(timezone=True)),
+    # The groups the user is in, signed into every call the console makes for them: a
+    # confidential case is seen only by its group's members (README, "Confidential cases").
+    Column("groups", JSON, nullable=False, default=list),
 )
 
 sessions = Table(

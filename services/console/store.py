@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services.common.contract.complaint import CATEGORIES, EMAIL_RE, LANGUAGE_RE
+from services.common.contract.confidential import GROUP_RE
 from services.common.time.clock import now, utc
 
 from . import kb_search, settings
@@ -128,6 +129,21 @@ class ConsoleStore:
                     conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
         except IntegrityError:
             raise ConsoleError(f"another user has the email address {values.get('email')!r}") from None
+        return self.user(name)
+
+    def set_groups(self, name: str, groups) -> dict:
+        """The user's groups, replaced. Taken up at the user's next request (the session
+        reads the user each time), so a member removed from a group stops seeing its
+        cases at once."""
+        wanted = sorted({(g or "").strip() for g in groups} - {""})
+        bad = [g for g in wanted if not GROUP_RE.fullmatch(g)]
+        if bad:
+            raise ConsoleError(f"not a group name: {', '.join(map(repr, bad))} (letters, digits, . _ -, "
+                               "at most 64)")
+        with self.engine.begin() as conn:
+            if not conn.execute(update(users).where(users.c.name == name).values(groups=wanted)).rowcount:
+                raise ConsoleError(f"no user {name!r}")
+        self.audit.record("groups_changed", name, "command line", ", ".join(wanted) or "no group")
         return self.user(name)
 
     def user(self, name: str) -> dict | None:
@@ -299,4 +315,5 @@ def article_errors(title, body, category, language) -> dict[str, str]:
 
 def _user_dict(row) -> dict:
     return {"id": row.id, "name": row.name, "display_name": row.display_name or row.name, "role": row.role,
-            "active": bool(row.active), "email": row.email, "has_totp": row.totp_secret is not None}
+            "active": bool(row.active), "email": row.email, "has_totp": row.totp_secret is not None,
+            "groups": list(row.groups or ())}

@@ -95,11 +95,19 @@ def ticket(ref):
         explain_error = "The router did not answer, so the routing explanation is not shown."
     except RemoteCallError as exc:
         explain_error = exc.detail
-    agents = _agent_names()
+    agents = work_queue.assignable(_agents(), ticket)
+    confidential = work_queue.confidential_actions(g.user, ticket)
+    access_log = access_log_error = None
+    if confidential["access_log"]:
+        try:
+            access_log = tickets().access_log(ticket["reference"])["items"]
+        except (ServiceUnavailable, RemoteCallError) as exc:
+            access_log_error = f"The access log could not be read: {exc}"
     return render_template("ticket.html", ticket=ticket, explanation=explanation, explain_error=explain_error,
                            agents=agents, statuses=STATUSES, priorities=PRIORITIES, categories=CATEGORIES,
                            may_reassign_anyone=work_queue.allowed(g.user["role"], "reassign_anyone"),
-                           poll_seconds=settings.poll_seconds())
+                           poll_seconds=settings.poll_seconds(), confidential=confidential,
+                           access_log=access_log, access_log_error=access_log_error)
 
 
 @bp.get("/tickets/<ref>/conversation.json")
@@ -147,6 +155,26 @@ def assign(ref):
                 f"Assigned to {assignee}." if assignee else "Unassigned.")
 
 
+@bp.post("/tickets/<ref>/confidential")
+@auth.signed_in
+def confidential(ref):
+    """Mark a ticket a confidential case, or (a supervisor of its group) open it up again."""
+    wanted = request.form.get("confidential") == "yes"
+    try:
+        ticket = tickets().change(ref, {"confidential": wanted})
+    except RemoteCallError as exc:
+        return _back(ref, f"Not done: {exc.detail}", "error")
+    metrics.AGENT_ACTIONS.labels("confidential").inc()
+    log.info("ticket %s by %s", "marked confidential" if wanted else "unmarked", g.user["name"],
+             extra={"reference": ref})
+    if wanted and not work_queue.viewer(g.user).sees(True, ticket.get("confidential_group")):
+        # Marked by a supervisor outside the group: from now on it is not theirs to see.
+        flash(f"{ref} is now a confidential case: only the {ticket.get('confidential_group')} group sees it.",
+              "success")
+        return redirect(url_for("work.my_queue"))
+    return _back(ref, "Marked confidential." if wanted else "No longer confidential.", "success")
+
+
 @bp.post("/tickets/<ref>/notes")
 @auth.signed_in
 def add_note(ref):
@@ -171,8 +199,9 @@ def _back(ref, message, category):
     return redirect(url_for("work.ticket", ref=ref) + "#top")
 
 
-def _agent_names() -> list[str]:
+def _agents() -> list[dict]:
+    """The roster (name, groups), or the console's users when the router does not answer."""
     try:
-        return sorted(a["name"] for a in router().agents())
+        return router().agents()
     except ServiceUnavailable:
-        return [u["name"] for u in auth.console().store.list_users()]
+        return auth.console().store.list_users()

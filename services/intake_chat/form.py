@@ -97,6 +97,8 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
     if text["country"] and not countries.known(text["country"]):
         errors["country"] = "choose a country from the list (an ISO code such as PT), or leave it empty"
     anonymous = _flag(fields.get("anonymous"), errors)
+    # "This is a confidential grievance": only the team's confidential group will see it.
+    confidential = _flag(fields.get("confidential"), errors, "confidential")
     if anonymous:
         # Whatever was typed into the contact fields is dropped, not stored.
         text.update(name=None, email=None, phone=None)
@@ -134,6 +136,7 @@ def parse(fields: dict, secret: str, channel: str = CHANNEL, require_contact: bo
         "body": text["body"],
         "category": text["category"],
         "language": text["language"],
+        "confidential": confidential,
     }
     suggested = fields.get("country_suggested")
     guess = region_of(text["country"], text["phone"], text["email"], regions or RegionMap(),
@@ -208,14 +211,14 @@ def _text(value, name, errors) -> str | None:
     return value.strip() or None
 
 
-def _flag(value, errors) -> bool:
+def _flag(value, errors, name="anonymous") -> bool:
     if isinstance(value, bool):
         return value
     if value is None:
         return False
     if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
         return value.strip().lower() in TRUE
-    errors["anonymous"] = "expected true or false"
+    errors[name] = "expected true or false"
     return False
 
 

@@ -25,6 +25,11 @@ from .templates import Templates
 
 AUTOMATIC = ("acknowledgement", "resolved", "reminder")  # Auto-Submitted: auto-replied
 
+# A confidential case's staff alerts, on every channel, name nothing of it (no subject,
+# customer, category or body): only that there is one, and the console link. The
+# draft keeps its purpose (and key); only its text comes from these templates.
+CONFIDENTIAL_TEXT = {"agent": "agent_confidential", "supervisor": "supervisor_confidential"}
+
 # Channels whose intake acknowledges each message in its own answer (the registry's
 # Channel.acknowledged_by_intake: WhatsApp's TwiML reply) get no second one from here.
 # Callers are still sent an SMS: the reference they heard on the call, written down,
@@ -171,7 +176,12 @@ class Planner:
             return [Draft(f"{purpose}:{event_id}:none:{name}", purpose, "none", name, ticket.get("reference"),
                           body=f"agent {name} has no address on the roster", status="failed")]
         context = self._staff_context(ticket, agent, extra)
-        return [self._staff(purpose, f"{purpose}:{event_id}", a, ticket, context, now) for a in addresses]
+        drafts = [self._staff(purpose, f"{purpose}:{event_id}", a, ticket, context, now, "agent")
+                  for a in addresses]
+        if ticket.get("confidential"):
+            for draft in drafts:  # the sender logs the alert in the case's access log first
+                draft.payload = {"alerted": name}
+        return drafts
 
     def _agent_channels(self) -> tuple[str, ...]:
         """Agents' WhatsApp/SMS alerts only where Twilio is set up: an extra, unlike a
@@ -183,7 +193,7 @@ class Planner:
     def supervisor_alert(self, purpose: str, key: str, ticket: dict, now: datetime,
                          extra: dict | None = None) -> list[Draft]:
         context = self._staff_context(ticket, None, extra)
-        return [self._staff(purpose, f"{purpose}:{key}", Address(EMAIL, s), ticket, context, now)
+        return [self._staff(purpose, f"{purpose}:{key}", Address(EMAIL, s), ticket, context, now, "supervisor")
                 for s in self.settings.supervisors]
 
     def _staff_context(self, ticket, agent, extra) -> dict:
@@ -193,8 +203,12 @@ class Planner:
                 "agent": (agent or {}).get("display_name") or (agent or {}).get("name") or "",
                 "ticket_url": self.links.ticket(reference), "kind": "assigned", "callback": None, **(extra or {})}
 
-    def _staff(self, purpose, key, address: Address, ticket, context, now) -> Draft:
-        text = self.templates.render(purpose, self.settings.staff_language, address.channel, context)
+    def _staff(self, purpose, key, address: Address, ticket, context, now, audience) -> Draft:
+        if ticket.get("confidential"):
+            text = self.templates.render(CONFIDENTIAL_TEXT[audience], self.settings.staff_language, address.channel,
+                                         {"ticket_url": context["ticket_url"]})
+        else:
+            text = self.templates.render(purpose, self.settings.staff_language, address.channel, context)
         draft = Draft(f"{key}:{address.channel}:{address.address}", purpose, address.channel, address.address,
                       ticket.get("reference"), text.subject, text.body, urgent=True, not_before=now)
         if address.channel == EMAIL:

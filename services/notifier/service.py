@@ -19,6 +19,7 @@ from nameko.web.handlers import http
 from services.common import config, web
 from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, metrics_http
 from services.common.channels import mail_identity
+from services.common.contract.confidential import viewer_of
 from services.common.contract.events import (
     Event,
     Received,
@@ -40,7 +41,7 @@ from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response
 
-from . import backoff, metrics, settings
+from . import backoff, listing, metrics, settings
 from .handling import Notifier
 from .plan import TEMPLATE_VARIABLES, Links, Planner
 from .privacy import NotifierPrivacy
@@ -226,6 +227,9 @@ class NotifierService:
                 break
             started = time.monotonic()
             try:
+                alerted = (row.payload or {}).get("alerted")
+                if alerted:  # a confidential case: its access log says so before the agent hears of it
+                    self._record_alert(row.reference, alerted)
                 provider_id = parts.senders.send(row, now(), self._add_note)
             except Exception as exc:  # any failure is retried or made visible, never dropped
                 error = f"{type(exc).__name__}: {exc}"
@@ -248,6 +252,13 @@ class NotifierService:
             metrics.SEND_SECONDS.labels(row.channel).observe(time.monotonic() - started)
             log.info("notification sent", extra={"id": row.id, "purpose": row.purpose, "channel": row.channel,
                                                  "reference": row.reference})
+
+    def _record_alert(self, reference, agent):
+        try:
+            with eventlet.Timeout(settings.rpc_timeout()):
+                return self.tickets.record_alert(reference, agent)
+        except eventlet.Timeout:  # not an Exception: made one, so the row is retried like a failed send
+            raise RuntimeError("the tickets service did not record the alert in time") from None
 
     def _add_note(self, reference, author, body):
         with eventlet.Timeout(settings.rpc_timeout()):
@@ -305,17 +316,19 @@ class NotifierService:
                 limit = int(args.get("limit", 100))
             except ValueError:
                 raise BadRequest("limit must be a whole number") from None
-            return {"items": self.parts.store.list(args.get("status"), args.get("reference"), args.get("purpose"),
-                                                   args.get("channel"), limit)}
+            viewer = viewer_of(self.caller)
+            return {"items": [listing.shown(item, viewer) for item in self.parts.store.list(
+                args.get("status"), args.get("reference"), args.get("purpose"), args.get("channel"), limit)]}
         return web.respond(work, ERRORS)
 
     @guarded_http("GET", "/notifications/<int:row_id>")
     def http_get(self, request, row_id):
-        return web.respond(lambda: self.parts.store.get(row_id), ERRORS)
+        return web.respond(lambda: listing.shown(self.parts.store.get(row_id), viewer_of(self.caller)), ERRORS)
 
     @guarded_http("POST", "/notifications/<int:row_id>/retry")
     def http_retry(self, request, row_id):
-        return web.respond(lambda: self.parts.store.retry(row_id, now()), ERRORS)
+        return web.respond(lambda: listing.shown(self.parts.store.retry(row_id, now()), viewer_of(self.caller)),
+                           ERRORS)
 
     @http("GET", "/health/live")
     def live(self, request):

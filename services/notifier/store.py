@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from services.common.contract.confidential import DEFAULT_GROUP
 from services.common.contract.vocabulary import Status
 from services.common.time.clock import iso, parse
 
@@ -119,20 +120,33 @@ class NotifierStore:
     # --- reading -------------------------------------------------------------------------
 
     def list(self, status=None, reference=None, purpose=None, channel=None, limit=100) -> list[dict]:
+        """The newest rows, each with its ticket's `confidential_group` (None: not a case)."""
         conditions = [c == v for c, v in ((notifications.c.status, status), (notifications.c.reference, reference),
                                           (notifications.c.purpose, purpose), (notifications.c.channel, channel))
                       if v]
         with self.engine.connect() as conn:
             rows = conn.execute(select(notifications).where(*conditions)
-                                .order_by(notifications.c.id.desc()).limit(max(1, min(int(limit), 500))))
-            return [_public(r) for r in rows]
+                                .order_by(notifications.c.id.desc()).limit(max(1, min(int(limit), 500)))).all()
+            groups = self._confidential_groups(conn, {r.reference for r in rows if r.reference})
+        return [{**_public(r), "confidential_group": groups.get(r.reference)} for r in rows]
 
     def get(self, row_id: int) -> dict:
         with self.engine.connect() as conn:
             row = conn.execute(select(notifications).where(notifications.c.id == row_id)).first()
-        if row is None:
-            raise NotFound(f"no notification {row_id}")
-        return {**_public(row), "body": row.body, "headers": row.headers}
+            if row is None:
+                raise NotFound(f"no notification {row_id}")
+            groups = self._confidential_groups(conn, {row.reference} if row.reference else set())
+        return {**_public(row), "body": row.body, "headers": row.headers,
+                "confidential_group": groups.get(row.reference)}
+
+    def _confidential_groups(self, conn, references) -> dict[str, str]:
+        """reference -> the group of those that are confidential cases (as the last event said)."""
+        if not references:
+            return {}
+        rows = conn.execute(select(ticket_state.c.reference, ticket_state.c.ticket).where(
+            ticket_state.c.reference.in_(sorted(references))))
+        return {r.reference: r.ticket.get("confidential_group") or DEFAULT_GROUP for r in rows
+                if (r.ticket or {}).get("confidential")}
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

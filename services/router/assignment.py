@@ -203,6 +203,25 @@ def take_back(conn, name: str, reason: str, at: datetime) -> list[str]:
     (the agent left the roster: their load goes with them)."""
     refs = [r.reference for r in conn.execute(select(tickets.c.reference).where(
         tickets.c.assignee == name, tickets.c.status.in_(OPEN_STATUS_VALUES)))]
+    return _back_to_waiting(conn, name, refs, reason, at)
+
+
+def take_back_cases(conn, name: str, groups, at: datetime) -> list[str]:
+    """The open confidential cases of `name` whose group they are no longer in, back to
+    the waiting queue (decided, announced, their weight off the agent's load): a case
+    must not stay with someone who may not see it."""
+    rows = conn.execute(select(tickets.c.reference, tickets.c.weight, tickets.c.confidential_group).where(
+        tickets.c.assignee == name, tickets.c.status.in_(OPEN_STATUS_VALUES),
+        tickets.c.confidential_group.is_not(None))).all()
+    rows = [r for r in rows if r.confidential_group not in set(groups)]
+    weight = sum(r.weight for r in rows)
+    if weight:
+        conn.execute(sql.ADD_LOAD, {"b_name": name, "b_delta": -weight})
+    return _back_to_waiting(conn, name, [r.reference for r in rows],
+                            f"{name} is no longer in the confidential case's group", at)
+
+
+def _back_to_waiting(conn, name: str, refs: list[str], reason: str, at: datetime) -> list[str]:
     conn.execute(update(tickets).where(tickets.c.reference.in_(refs)).values(
         assignee=None, weight=0, waiting_since=at, step=policy.STRICT, announced_at=at, updated_at=at))
     for ref in refs:

@@ -48,6 +48,7 @@ def explain(engine, reference: str) -> dict:
         "assignee": row.assignee if row else None,
         "region": row.region if row else None,
         "region_source": row.region_source if row else None,
+        "confidential_group": row.confidential_group if row else None,
         "waiting_since": iso(row.waiting_since) if row else None,
         "decisions": [{"at": iso(d.at), "kind": d.kind, "step": d.step, "winner": d.winner,
                        "previous": d.previous, "rule": d.rule, "candidates": d.candidates} for d in rows],

@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+from services.common.contract.errors import NotFound
 from services.common.contract.events import received_or_reported
 from services.common.time.clock import now, utc
 
@@ -53,6 +54,8 @@ class Router:
             return self._timed("assign", lambda: self.route(ticket["reference"]))
         if action == "follow_up":
             return self._timed("follow_up", lambda: self.follow_up(ticket["reference"]))
+        if action == "confidential":
+            return self._timed("reroute", lambda: self.confidential_case(ticket["reference"]))
         return None
 
     def _timed(self, kind, decide) -> policy.Decision | None:
@@ -94,6 +97,22 @@ class Router:
             return None
         return self.route(reference, at, kind="follow_up", exclude=row.assignee,
                           context=f"the customer wrote again and {row.assignee} can no longer take it")
+
+    def confidential_case(self, reference: str, at: datetime | None = None) -> policy.Decision | None:
+        """A ticket became a confidential case while assigned, or a person gave a case to
+        someone: an assignee outside its group hands it to a member, or it waits for one
+        (taken back from them)."""
+        at = at or now()
+        row = self.mirror.ticket(reference)
+        if not row.assignee:
+            return None
+        with self.engine.connect() as conn:
+            assignee = next(iter(load_agents(conn, [row.assignee])[0]), None)
+        if assignee is not None and row.confidential_group in assignee.groups:
+            return None
+        return self.route(reference, at, kind="reroute", exclude=row.assignee,
+                          context=f"a confidential case stays in its group and {row.assignee} is not in the "
+                                  f"{row.confidential_group} group")
 
     def sweep(self) -> None:
         """Hand over absent agents' tickets, then drain the waiting queue (it also moves
@@ -190,8 +209,14 @@ class Router:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def explain(self, reference: str) -> dict:
-        return explain.explain(self.engine, reference)
+    def explain(self, reference: str, viewer=None) -> dict:
+        """Why the ticket went where it did; NotFound, as for a ticket never seen, for a
+        `viewer` (services/common/contract/confidential.py) outside a confidential case's group."""
+        found = explain.explain(self.engine, reference)
+        if viewer is not None and not viewer.sees(found["confidential_group"] is not None,
+                                                  found["confidential_group"]):
+            raise NotFound(f"the router has not seen ticket {reference}")
+        return found
 
     def counts(self) -> dict:
         return {"waiting": self.mirror.waiting_count(), "loads": self.roster.loads()}

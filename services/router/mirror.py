@@ -1,8 +1,8 @@
 """The router's mirror of the tickets service's open tickets, fed by its events
 (validated in handling.py) and by reconcile (adopt): what each ticket needs
-(category, region and where it came from, language, priority, channel), who has
-it, what it weighs in their load, and the waiting queue (the rows with
-waiting_since set).
+(category, region and where it came from, language, priority, channel, and a
+confidential case's group), who has it, what it weighs in their load, and the
+waiting queue (the rows with waiting_since set).
 
 Each tickets event is applied once (its id is inserted in the same transaction),
 and an older state arriving after a newer one is ignored (by version).
@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from services.common.contract.confidential import DEFAULT_GROUP
 from services.common.contract.errors import NotFound
 from services.common.contract.vocabulary import DEFAULT_PRIORITY, OPEN_STATUS_VALUES, Priority
 from services.common.time.clock import iso, now, parse, utc
@@ -23,7 +24,8 @@ from . import explain, policy
 from .roster_cache import RosterCache
 from .schema import agents, processed_events, tickets
 
-MIRRORED = ("category", "region", "region_source", "language", "priority", "channel", "status")
+MIRRORED = ("category", "region", "region_source", "language", "priority", "channel", "status",
+            "confidential_group")
 
 # The waiting queue's order in SQL: policy.waiting_order (most urgent, then oldest).
 _RANK = case({p.value: p.rank for p in Priority}, value=tickets.c.priority, else_=DEFAULT_PRIORITY.rank)
@@ -37,8 +39,11 @@ class TicketMirror:
     def apply_event(self, event_id: str, event_type: str, ticket: dict, changes: dict | None = None,
                     actor: str | None = None, direction: str | None = None, echo: bool = False) -> str | None:
         """Apply one tickets event once. Returns what should happen next: 'route' (the
-        ticket needs an agent), 'follow_up' (a customer wrote), or None. `echo`: the event
-        applies the router's own decision, so its assignee change is not news."""
+        ticket needs an agent), 'follow_up' (a customer wrote), 'confidential' (an assigned
+        ticket just became a confidential case, or a person assigned a case: the assignee
+        may not be in its group), or
+        None. `echo`: the event applies the router's own decision, so its assignee change
+        is not news."""
         at = now()
         try:
             with self.engine.begin() as conn:
@@ -54,7 +59,7 @@ class TicketMirror:
     def _apply(self, conn, event_type, t: dict, changes, actor, direction, echo, at) -> str | None:
         ref = t["reference"]
         row = conn.execute(select(tickets).where(tickets.c.reference == ref)).first()
-        fields = {k: t.get(k) for k in MIRRORED}
+        fields = mirrored(t)
         version = int(t.get("version") or 0)
         if row is None:
             return self._insert(conn, ref, t, fields, version, at)
@@ -78,6 +83,9 @@ class TicketMirror:
                          channel=fields["channel"])
         if waiting:
             return "route"
+        if assignee and open_now and fields["confidential_group"] and (
+                not row.confidential_group or ("assignee" in changes and not echo)):
+            return "confidential"  # it just became a case, or a person gave a case to someone
         if event_type == "ticket_message_added" and direction == "in" and assignee and open_now:
             return "follow_up"
         return None
@@ -147,20 +155,31 @@ class TicketMirror:
                                 .order_by(_RANK.desc(), tickets.c.waiting_since, tickets.c.reference)
                                 .limit(limit)).all()
 
-    def waiting_as_dicts(self) -> list[dict]:
+    def waiting_as_dicts(self, viewer=None) -> list[dict]:
+        """The waiting queue; for a `viewer` (services/common/contract/confidential.py) without
+        the confidential cases they may not see."""
         return [{"reference": r.reference, "priority": r.priority, "category": r.category, "region": r.region,
-                 "language": r.language, "waiting_since": iso(r.waiting_since), "step": r.step}
-                for r in self.waiting()]
+                 "language": r.language, "waiting_since": iso(r.waiting_since), "step": r.step,
+                 "confidential": r.confidential_group is not None}
+                for r in self.waiting()
+                if viewer is None or viewer.sees(r.confidential_group is not None, r.confidential_group)]
 
     def waiting_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(tickets).where(*_WAITING)).scalar_one()
 
 
+def mirrored(t: dict) -> dict:
+    """The MIRRORED fields of a ticket dict (an event's snapshot, a search result)."""
+    fields = {k: t.get(k) for k in MIRRORED}
+    fields["confidential_group"] = (t.get("confidential_group") or DEFAULT_GROUP) if t.get("confidential") else None
+    return fields
+
+
 def policy_ticket(row) -> policy.Ticket:
     """A mirror row as the policy sees a ticket."""
     return policy.Ticket(row.reference, row.category, row.region, row.language, row.priority, row.channel,
-                         utc(row.created_at))
+                         utc(row.created_at), row.confidential_group)
 
 
 def load_deltas(old_agent, old_weight, new_agent, new_weight) -> dict[str, float]:

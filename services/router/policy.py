@@ -5,7 +5,10 @@ turns a Decision into an atomic claim in the database; a claim that loses a
 race is simply decided again.
 
 Defaults (all in PolicyConfig):
-- eligible: has the skill the ticket's category needs (at the required level),
+- eligible: for a confidential case, is in its group (never relaxed: a case
+  nobody in the group can take waits, then goes to the fallback queue, where
+  only the group's members see it); has the skill the ticket's category needs
+  (at the required level),
   serves the ticket's region, speaks its language when known, is available, is
   not on vacation now, and has room: load + the ticket's weight <= capacity
   (and the same per channel when a channel capacity is set);
@@ -34,7 +37,7 @@ STRICT, ANY_REGION, ANY_LANGUAGE, FALLBACK = "strict", "any_region", "any_langua
 STEPS = (STRICT, ANY_REGION, ANY_LANGUAGE, FALLBACK)
 
 # Rules a candidate can fail, in the order they are checked (the first failure is reported).
-RULES = ("status", "vacation", "skill", "region", "language", "capacity", "channel_capacity")
+RULES = ("status", "vacation", "group", "skill", "region", "language", "capacity", "channel_capacity")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Agent:
     load: float = 0
     channel_load: dict[str, float] = field(default_factory=dict)
     last_assigned_at: datetime | None = None
+    groups: frozenset[str] = frozenset()                   # e.g. the confidential cases' group
 
     def on_vacation(self, at: datetime) -> Vacation | None:
         if not self.vacations:
@@ -114,6 +118,8 @@ class Ticket:
     priority: str = DEFAULT_PRIORITY.value
     channel: str = "web"
     created_at: datetime | None = None
+    # A confidential case: only members of this group may take it (None: anyone).
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,8 @@ def check(agent: Agent, ticket: Ticket, at: datetime, config: PolicyConfig, step
     vacation = agent.on_vacation(at)
     if vacation:
         return fail("vacation", f"{agent.name} is on vacation until {vacation.ends_at.isoformat()}")
+    if ticket.group and ticket.group not in agent.groups:
+        return fail("group", f"{agent.name} is not in the confidential group {ticket.group!r}")
     needed = config.skill_for(ticket.category)
     if needed:
         skill, level = needed

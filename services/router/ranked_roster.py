@@ -23,13 +23,18 @@ class RankedRoster:
     Keys: a skill (or ANY_SKILL), a region the agent serves (None: an agent with no
     regions, who serves all; ALL: everyone), a language they speak (primary subtag;
     None and ALL likewise). The lists a ticket needs are disjoint, so merging them
-    gives each candidate once. update() keeps the order when a load changes."""
+    gives each candidate once. update() keeps the order when a load changes.
+
+    A confidential case (a ticket with a group) is walked from the group's available
+    members instead, kept by name: groups are small, and keying every list by group
+    too would multiply the index for the few tickets that need it."""
 
     def __init__(self, agents=()):
         self.agents: dict[str, Agent] = {}
         self.available = 0
         self._lists: dict[tuple, list] = {}
         self._listed: dict[str, tuple] = {}   # name -> (its rank key, the set of keys it is listed under)
+        self._members: dict[str, set[str]] = {}   # group -> its available members' names
         for agent in agents:
             self.agents[agent.name] = agent
             if agent.status == "available":
@@ -37,6 +42,8 @@ class RankedRoster:
                 self._listed[agent.name] = entry
                 for key in entry[1]:
                     self._lists.setdefault(key, []).append(entry[0])
+                for group in agent.groups:
+                    self._members.setdefault(group, set()).add(agent.name)
         self.available = len(self._listed)
         for listed in self._lists.values():
             listed.sort()
@@ -58,6 +65,8 @@ class RankedRoster:
             self._listed[agent.name] = entry
             for key in entry[1]:
                 insort(self._lists.setdefault(key, []), entry[0])
+            for group in agent.groups:
+                self._members.setdefault(group, set()).add(agent.name)
             self.available += 1
 
     def remove(self, name: str) -> None:
@@ -72,6 +81,8 @@ class RankedRoster:
         for key in entry[1]:
             listed = self._lists[key]
             del listed[bisect_left(listed, entry[0])]
+        for group in self.agents[name].groups:
+            self._members[group].discard(name)
 
     def candidates(self, ticket: Ticket, config: PolicyConfig, step: str = STRICT, exclude: str | None = None):
         """(the agents worth checking, in choice order; how many; the others counted by
@@ -81,6 +92,8 @@ class RankedRoster:
         relaxed = STEPS.index(step)
         regions = [ticket.region.lower(), None] if ticket.region and relaxed < 1 else [ALL]
         languages = [primary_language(ticket.language), None] if ticket.language and relaxed < 2 else [ALL]
+        if ticket.group:
+            return self._members_of(ticket.group, skill, regions, languages, exclude)
         excluded = self._listed.get(exclude, (None, ()))[1] if exclude else ()
 
         def count(*keys):
@@ -98,6 +111,31 @@ class RankedRoster:
         ordered = (agents[key[2]] for key in heapq.merge(*(self._lists.get(k, ()) for k in keys))
                    if key[2] != exclude)
         return ordered, total, {k: v for k, v in skipped.items() if v > 0}
+
+    def _members_of(self, group: str, skill, regions: list, languages: list, exclude: str | None):
+        """candidates() for a confidential case: the group's available members who pass the
+        index (skill, then region, then language, as the lists would rule them out), in
+        choice order; everyone else counted by the rule they fail, "group" after status."""
+        everyone = len(self.agents) - (exclude in self.agents)
+        available = self.available - (exclude in self._listed)
+        members = [name for name in self._members.get(group, ()) if name != exclude]
+        skipped = {"status": everyone - available, "group": available - len(members),
+                   "skill": 0, "region": 0, "language": 0}
+        walked = []
+        for name in members:
+            rank, listed = self._listed[name]
+            if (skill, ALL, ALL) not in listed:
+                skipped["skill"] += 1
+            elif not any((skill, r, ALL) in listed for r in regions):
+                skipped["region"] += 1
+            elif not any((skill, r, lang) in listed for r in regions for lang in languages):
+                skipped["language"] += 1
+            else:
+                walked.append(rank)
+        walked.sort()
+        agents = self.agents
+        return ((agents[key[2]] for key in walked), len(walked),
+                {k: v for k, v in skipped.items() if v > 0})
 
 
 def _index_keys(agent: Agent) -> frozenset:

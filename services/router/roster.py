@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 
 from services.common.contract.complaint import EMAIL_RE, PHONE_RE
+from services.common.contract.confidential import GROUP_RE
 from services.common.contract.storable_text import is_storable
 
 from .policy import STATUSES
@@ -42,8 +43,8 @@ def parse_json(items) -> list[dict]:
 
 def parse_csv(text: str) -> list[dict]:
     """Columns: name, display_name, email, skills (billing:2;delivery), regions (eu;us),
-    languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164).
-    Lists are separated by ';'."""
+    languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164) and groups
+    (confidential;billing-team). Lists are separated by ';'."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise RosterError({"header": "the first line must name the columns, including 'name'"})
@@ -51,7 +52,7 @@ def parse_csv(text: str) -> list[dict]:
     agents = []
     for line, row in enumerate(reader, start=2):
         item = {k: (v or "").strip() for k, v in row.items() if k}
-        for key in ("skills", "regions", "languages"):
+        for key in ("skills", "regions", "languages", "groups"):
             item[key] = [p.strip() for p in item.get(key, "").split(";") if p.strip()]
         for key in ("display_name", "email", "status", "capacity", "phone", "whatsapp"):
             if not item.get(key):
@@ -89,6 +90,8 @@ def agent(item, errors: dict[str, str], prefix: str = "", partial: bool = False)
     for key in ("regions", "languages"):
         if key in item or not partial:
             out[key] = _words(item.get(key, []), errors, prefix + key)
+    if "groups" in item or not partial:  # who may take confidential cases (their group)
+        out["groups"] = _groups(item.get("groups") or [], errors, prefix + "groups")
     if "capacity" in item or not partial:
         out["capacity"] = _number(item.get("capacity", 5), errors, prefix + "capacity")
     if "channel_capacity" in item:
@@ -175,6 +178,13 @@ def _skills(value, errors, key) -> dict[str, int]:
 def _words(value, errors, key) -> list[str]:
     if not isinstance(value, list) or not all(_text_within(v, 64) and v for v in value):
         errors[key] = "expected a list of short names"
+        return []
+    return sorted(set(value))
+
+
+def _groups(value, errors, key) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and GROUP_RE.fullmatch(v) for v in value):
+        errors[key] = "expected a list of group names (letters, digits, . _ -, at most 64 each)"
         return []
     return sorted(set(value))
 

@@ -201,6 +201,7 @@ def load_agents(conn, names=None) -> tuple[list[policy.Agent], list]:
         channel_capacity=dict(r.channel_capacity or {}),
         status=r.status, status_since=utc(r.status_since), vacations=by_agent.get(r.name, ()),
         load=r.load, channel_load=channel_load.get(r.name, {}), last_assigned_at=utc(r.last_assigned_at),
+        groups=frozenset(r.groups or ()),
     ) for r in rows]
     return result, rows
 

@@ -22,7 +22,7 @@ from .schema import agents, vacations
 ANALYZE_AFTER_IMPORT_OF = 100
 
 _CONTACT_AND_SKILLS = ("display_name", "email", "phone", "whatsapp", "skills", "regions", "languages", "capacity",
-                       "channel_capacity")
+                       "channel_capacity", "groups")
 
 
 class RosterStore:
@@ -102,7 +102,8 @@ class RosterStore:
         return [{
             "name": a.name, "display_name": row.display_name, "email": row.email, "phone": row.phone,
             "whatsapp": row.whatsapp, "skills": a.skills,
-            "regions": sorted(a.regions), "languages": sorted(a.languages), "capacity": a.capacity,
+            "regions": sorted(a.regions), "languages": sorted(a.languages), "groups": sorted(a.groups),
+            "capacity": a.capacity,
             "channel_capacity": a.channel_capacity, "status": a.status, "status_since": iso(a.status_since),
             "load": a.load, "last_assigned_at": iso(a.last_assigned_at),
             "on_vacation": bool(a.on_vacation(at)), "vacations": planned.get(a.name, []),
@@ -130,3 +131,5 @@ def _put_agent(conn, data: dict, at: datetime) -> None:
         conn.execute(delete(vacations).where(vacations.c.agent == data["name"]))
         for v in data["vacations"]:
             conn.execute(insert(vacations).values(agent=data["name"], **v))
+    if "groups" in data and existing is not None:
+        assignment.take_back_cases(conn, data["name"], data["groups"], at)

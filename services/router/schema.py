@@ -31,6 +31,8 @@ agents = Table(
     Column("languages", JSON, nullable=False, default=list),
     Column("capacity", Float, nullable=False),
     Column("channel_capacity", JSON, nullable=False, default=dict),
+    # The groups the agent is in: a confidential case goes only to its group's members.
+    Column("groups", JSON, nullable=False, default=list),
     Column("status", String(10), nullable=False, index=True),
     Column("status_since", DateTime(timezone=True), nullable=False),
     # The agent's current load, kept by deltas in the same transaction as each
@@ -58,6 +60,9 @@ tickets = Table(
     Column("region", String(64)),
     Column("region_source", String(200)),   # where the region came from, e.g. "phone +351 (PT)"
     Column("language", String(35)),
+    # A confidential case's group (None: an ordinary ticket): only its members may take it,
+    # or see it in `explain` and the waiting queue.
+    Column("confidential_group", String(64)),
     Column("priority", String(10), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("status", String(20), nullable=False),

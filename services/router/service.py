@@ -16,6 +16,7 @@ from nameko.web.handlers import http
 from services.common import web
 from services.common.auth.nameko_guard import CallerOf, CredentialedRpcProxy, guarded_http, guarded_rpc, metrics_http
 from services.common.auth.tokens import READ, WRITE
+from services.common.contract.confidential import viewer_of
 from services.common.contract.errors import CALLER_ERRORS, Forbidden, NotFound
 from services.common.contract.events import TicketCreated, TicketMessageAdded, TicketUpdated
 from services.common.contract.vocabulary import OPEN_STATUS_VALUES
@@ -169,11 +170,11 @@ class RouterService:
 
     @guarded_http("GET", "/waiting")
     def http_waiting(self, request):
-        return self._respond(lambda: {"items": self.router.mirror.waiting_as_dicts()})
+        return self._respond(lambda: {"items": self.router.mirror.waiting_as_dicts(viewer_of(self.caller))})
 
     @guarded_http("GET", "/tickets/<reference>/explain")
     def http_explain(self, request, reference):
-        return self._respond(lambda: self.router.explain(path_text(reference, "reference")))
+        return self._respond(lambda: self.router.explain(path_text(reference, "reference"), viewer_of(self.caller)))
 
     @guarded_rpc(scope=WRITE)
     def put_agent(self, data):
@@ -203,11 +204,11 @@ class RouterService:
 
     @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def explain(self, reference):
-        return self.router.explain(reference)
+        return self.router.explain(reference, viewer_of(self.caller))
 
     @guarded_rpc(scope=READ)
     def waiting(self):
-        return self.router.mirror.waiting_as_dicts()
+        return self.router.mirror.waiting_as_dicts(viewer_of(self.caller))
 
     @guarded_rpc(scope=READ)
     def get_agent(self, name):

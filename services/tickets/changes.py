@@ -6,27 +6,32 @@ rules in domain.py, audited and announced as TicketUpdated in one transaction.
 from __future__ import annotations
 
 from services.common.contract.complaint import CATEGORIES
-from services.common.contract.errors import Conflict
+from services.common.contract.errors import Conflict, Forbidden
 from services.common.contract.events import Assignment, TicketUpdated
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Status
 from services.common.time.clock import iso
 
-from . import domain
+from . import confidentiality, domain
 from . import repository as repo
 from .transactions import TRIES, attempt, emit
 
-CHANGEABLE = ("status", "priority", "category")
+CHANGEABLE = ("status", "priority", "category", "confidential")
 ROUTER = "router"  # the actor a router decision is recorded as
 
 
-def change(engine, reference: str, fields: dict, actor_type: str, actor: str | None) -> dict:
-    """Change status, priority and/or category."""
+def change(engine, reference: str, fields: dict, actor_type: str, actor: str | None,
+           viewer: confidentiality.Viewer | None = None,
+           confidential: confidentiality.Settings = confidentiality.Settings()) -> dict:
+    """Change status, priority, category and/or confidential (marking a case is for
+    supervisors, and `viewer` says who asks: confidentiality.check_marking)."""
     domain.check_actor(actor_type, actor)
     unknown = set(fields) - set(CHANGEABLE)
     if unknown:
         raise domain.TicketError(f"cannot change {', '.join(sorted(unknown))}; "
                                  f"changeable: {', '.join(CHANGEABLE)}")
-    return mutate(engine, reference, actor_type, actor, "changed", lambda row: _validated(row, fields))
+    viewer = viewer or confidentiality.viewer_of(None)
+    return mutate(engine, reference, actor_type, actor, "changed",
+                  lambda row: _validated(row, fields, viewer, confidential))
 
 
 def assign(engine, reference: str, assignee: str | None, actor_type: str, actor: str | None,
@@ -126,7 +131,7 @@ def timestamps_for(values: dict, at) -> dict:
     return {}
 
 
-def _validated(row, fields: dict) -> dict:
+def _validated(row, fields: dict, viewer: confidentiality.Viewer, confidential: confidentiality.Settings) -> dict:
     values = {}
     if "status" in fields:
         values["status"] = domain.check_transition(row.status, fields["status"])
@@ -138,4 +143,21 @@ def _validated(row, fields: dict) -> dict:
             raise domain.TicketError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
         values["category"] = category
         values["queue"] = domain.queue_for(category)
+        if category in confidential.categories:  # a confidential category makes a confidential case
+            values.update(_marked(row, True, confidential))
+    if "confidential" in fields:
+        try:
+            wanted = confidentiality.check_marking(viewer, row.confidential, row.confidential_group,
+                                                   fields["confidential"])
+        except confidentiality.Refused as exc:
+            raise Forbidden(str(exc)) from None
+        except ValueError as exc:
+            raise domain.TicketError(str(exc)) from None
+        if wanted is not None:
+            values.update(_marked(row, wanted, confidential))
     return {k: v for k, v in values.items() if getattr(row, k) != v}
+
+
+def _marked(row, confidential: bool, settings: confidentiality.Settings) -> dict:
+    group = confidentiality.group_on_marking(row.confidential_group, settings) if confidential else None
+    return {"confidential": confidential, "confidential_group": group}

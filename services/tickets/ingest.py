@@ -20,7 +20,7 @@ from services.common.contract.reference import find_references, normalize_refere
 from services.common.contract.vocabulary import DEFAULT_PRIORITY, ActorType, Status
 from services.common.time.clock import now
 
-from . import domain, replies, salvage
+from . import confidentiality, domain, replies, salvage
 from . import repository as repo
 from .schema import messages, tickets
 from .transactions import TRIES, emit
@@ -33,16 +33,19 @@ class IngestResult:
     threaded_via: str | None = None
 
 
-def ingest(engine, complaint: ComplaintReceived, notes_for_agents: tuple[str, ...] = ()) -> IngestResult:
+def ingest(engine, complaint: ComplaintReceived, notes_for_agents: tuple[str, ...] = (),
+           confidential: confidentiality.Settings = confidentiality.Settings()) -> IngestResult:
     """Create a ticket or append to one; a message seen before is a duplicate.
-    `notes_for_agents` (and a note on any repaired text) are added with the message."""
+    `notes_for_agents` (and a note on any repaired text) are added with the message.
+    A complaint flagged confidential, or of a confidential category, makes its ticket
+    a confidential case (a flagged follow-up makes the ticket it lands on one too)."""
     for _ in range(TRIES):
         try:
             with engine.begin() as conn:
                 duplicate = _existing_message(conn, complaint)
                 if duplicate:
                     return duplicate
-                result = _ingest(conn, complaint)
+                result = _ingest(conn, complaint, confidential)
                 _system_notes(conn, result.reference, complaint, notes_for_agents)
                 return result
         except IntegrityError:
@@ -65,7 +68,7 @@ def _existing_message(conn, complaint) -> IngestResult | None:
     return IngestResult("duplicate", row.reference) if row else None
 
 
-def _ingest(conn, c: ComplaintReceived) -> IngestResult:
+def _ingest(conn, c: ComplaintReceived, confidential: confidentiality.Settings) -> IngestResult:
     hint = c.threading
     verified = normalize_reference(hint.ticket_reference) if hint.ticket_reference else None
     decision = domain.decide_thread(
@@ -81,12 +84,12 @@ def _ingest(conn, c: ComplaintReceived) -> IngestResult:
         if survey:  # "4 - quick and kind" answers the survey; it does not reopen the ticket
             return _survey_answer(conn, answered, c, at, decision.via, survey)
     if decision.ticket is None:
-        return _create(conn, c, at, decision)
-    return _append(conn, c, at, decision)
+        return _create(conn, c, at, decision, confidential)
+    return _append(conn, c, at, decision, confidential)
 
 
-def _create(conn, c: ComplaintReceived, at, decision) -> IngestResult:
-    ticket_id = _insert_ticket(conn, c, at, decision)
+def _create(conn, c: ComplaintReceived, at, decision, confidential: confidentiality.Settings) -> IngestResult:
+    ticket_id = _insert_ticket(conn, c, at, decision, confidential)
     message_id = _insert_message(conn, ticket_id, c, at, decision.via)
     ticket = repo.snapshot_of(conn, ticket_id)
     repo.add_audit(conn, ticket_id, at, "customer", _label(c), "created",
@@ -98,16 +101,21 @@ def _create(conn, c: ComplaintReceived, at, decision) -> IngestResult:
     return IngestResult("created", ticket.reference, decision.via)
 
 
-def _append(conn, c: ComplaintReceived, at, decision) -> IngestResult:
+def _append(conn, c: ComplaintReceived, at, decision, confidential: confidentiality.Settings) -> IngestResult:
     row = repo.ticket_row(conn, decision.ticket.id)
     message_id = _insert_message(conn, row.id, c, at, decision.via)
-    changes = {}
+    values = {}
     status = domain.status_after_customer_reply(row.status, row.assignee is not None)
     if status != row.status:
-        changes = {"status": {"before": row.status, "after": status}}
-        repo.update_ticket(conn, row, {"status": status, "resolved_at": None}, at)
-    else:
-        repo.touch(conn, row, at)
+        values.update(status=status, resolved_at=None)
+    if c.confidential and not row.confidential:
+        # The customer asked for discretion on this message: the whole thread gets it. (A
+        # follow-up's category changes nothing: the ticket keeps its own.)
+        values.update(confidential=True,
+                      confidential_group=confidentiality.group_on_marking(row.confidential_group, confidential))
+    announced = {k: v for k, v in values.items() if k in ("status", "confidential")}
+    changes = domain.changes_between({k: getattr(row, k) for k in announced}, announced)
+    repo.update_ticket(conn, row, values, at)
     fresh = repo.snapshot_of(conn, row.id)
     label = _label(c)
     repo.add_audit(conn, row.id, at, "customer", label, "message_added",
@@ -139,8 +147,9 @@ def _system_notes(conn, reference: str, c: ComplaintReceived, extra: tuple[str, 
         repo.insert_note(conn, ticket_id, "system", salvage.NOTE_AUTHOR, body, at)
 
 
-def _insert_ticket(conn, c: ComplaintReceived, at, decision) -> int:
+def _insert_ticket(conn, c: ComplaintReceived, at, decision, confidential: confidentiality.Settings) -> int:
     customer = c.customer
+    secret = confidentiality.confidential_at_intake(c.category, c.confidential, confidential)
     ticket_id = conn.execute(insert(tickets).values(
         reference=c.reference, intake_id=c.intake_id, status=Status.NEW,
         priority=DEFAULT_PRIORITY, category=c.category, queue=domain.queue_for(c.category),
@@ -148,6 +157,7 @@ def _insert_ticket(conn, c: ComplaintReceived, at, decision) -> int:
         customer_anonymous=customer.anonymous, region=c.region, region_source=c.region_source,
         language=c.language, related_reference=decision.related.reference if decision.related else None,
         version=1, created_at=at, updated_at=at,
+        confidential=secret, confidential_group=confidential.group if secret else None,
     )).inserted_primary_key[0]
     repo.add_identities(conn, ticket_id, customer.identities().items())
     return ticket_id

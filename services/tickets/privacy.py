@@ -18,8 +18,8 @@ from services.common.privacy.subject import Subject
 from services.common.time.clock import now
 from services.common.web import BadRequest
 
+from . import access_log, confidentiality, queries
 from . import privacy_erasure as erasure
-from . import queries
 from . import repository as repo
 from .schema import outbox, quarantine, tickets
 
@@ -31,12 +31,14 @@ LEGAL_HOLD_REASON = 200
 class TicketsPrivacy:
     service = SERVICE
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, exported_by: str | None = None):
+        """exported_by: the operator asking for an export, for the access log of confidential cases."""
+        self.engine, self.exported_by = engine, exported_by
 
     def export(self, subject: Subject, references: tuple[str, ...]) -> dict:
         """The person's tickets, whole (conversation, notes, audit), and the quarantined
-        messages that name them."""
+        messages that name them. Their confidential cases too (the data is theirs), each
+        export written to the case's access log."""
         with self.engine.connect() as conn:
             rows = erasure.subject_tickets(conn, subject, references)
             held = {r.reference: {"legal_hold": r.legal_hold, "legal_hold_reason": r.legal_hold_reason,
@@ -44,6 +46,10 @@ class TicketsPrivacy:
             quarantined = [json_ready(dict(q._mapping)) for q in conn.execute(select(quarantine))
                            if subject.mentioned_in(q.raw)]
         found = [{**queries.get(self.engine, ref), **json_ready(extra)} for ref, extra in held.items()]
+        confidential = [r.reference for r in rows if r.confidential]
+        if confidential and self.exported_by:
+            access_log.record(self.engine, confidential, self.exported_by, confidentiality.OPERATOR,
+                              confidentiality.EXPORT)
         return {"references": list(held), "tables": {"tickets": found, "quarantine": quarantined}}
 
     def retain(self, at: datetime, rules: Retention) -> dict[tuple[str, str], int]:
@@ -95,16 +101,17 @@ def respond(work, accepted=False):
     return response
 
 
-def set_legal_hold(engine, reference: str, hold: bool, reason: str | None, actor: str) -> dict:
+def set_legal_hold(engine, reference: str, hold: bool, reason: str | None, actor: str, viewer=None) -> dict:
     """Put a ticket on legal hold (its personal data is kept through erasure requests and
-    retention, reported as kept) or release it; audited."""
+    retention, reported as kept) or release it; audited. A confidential case is NotFound
+    to a `viewer` outside its group, as everywhere."""
     if not isinstance(hold, bool):
         raise BadRequest("'hold' must be true or false")
     if reason is not None and (not isinstance(reason, str) or len(reason) > LEGAL_HOLD_REASON):
         raise BadRequest(f"'reason' must be a text of at most {LEGAL_HOLD_REASON} characters")
     reason = (reason or "").strip() or None
     with engine.begin() as conn:
-        row = repo.require(conn, reference)
+        row = queries.visible(conn, reference, viewer)
         before = {"hold": bool(row.legal_hold), "reason": row.legal_hold_reason}
         after = {"hold": hold, "reason": reason if hold else None}
         if before != after:
@@ -116,9 +123,9 @@ def set_legal_hold(engine, reference: str, hold: bool, reason: str | None, actor
                 "erased_at": json_ready(row.erased_at)}
 
 
-def legal_hold(engine, reference: str) -> dict:
+def legal_hold(engine, reference: str, viewer=None) -> dict:
     with engine.connect() as conn:
-        row = repo.require(conn, reference)
+        row = queries.visible(conn, reference, viewer)
         return {"reference": row.reference, "legal_hold": bool(row.legal_hold),
                 "legal_hold_reason": row.legal_hold_reason, "erased_at": json_ready(row.erased_at)}
 

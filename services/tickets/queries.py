@@ -1,11 +1,13 @@
 """Reading tickets: one ticket with its conversation, notes and audit (agents),
 its public view (the customer's tracking page), search (agents' lists, the
-router's reconcile), and the counts behind the metrics.
+router's reconcile), and the counts behind the metrics. A confidential case is
+read only for a viewer who sees it (confidentiality.py): to anyone else it does
+not exist, in a lookup, a search or a total.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, false, func, or_, select
 
 from services.common.contract.errors import NotFound
 from services.common.contract.reference import normalize_reference
@@ -29,9 +31,10 @@ def knows_reference(engine, reference: str) -> bool:
         return repo.by_reference(conn, reference) is not None
 
 
-def get(engine, reference: str) -> dict:
+def get(engine, reference: str, viewer=None) -> dict:
+    """The ticket whole; NotFound (as for no ticket at all) when `viewer` may not see it."""
     with engine.connect() as conn:
-        row = repo.require(conn, reference)
+        row = visible(conn, reference, viewer)
         result = repo.view(repo.snapshot(row, repo.identities_of(conn, row.id)))
         result["messages"] = [repo.message_view(repo.message_snapshot(m)) for m in conn.execute(
             select(messages).where(messages.c.ticket_id == row.id).order_by(messages.c.id))]
@@ -43,6 +46,14 @@ def get(engine, reference: str) -> dict:
                            for a in conn.execute(select(audit).where(audit.c.ticket_id == row.id)
                                                  .order_by(audit.c.id))]
         return result
+
+
+def visible(conn, reference: str, viewer):
+    """The ticket's row, if there is one and `viewer` (None: the service itself) sees it."""
+    row = repo.require(conn, reference)
+    if viewer is not None and not viewer.sees(row.confidential, row.confidential_group):
+        raise NotFound(f"no ticket {reference}")
+    return row
 
 
 def public_view(engine, reference: str) -> dict | None:
@@ -63,8 +74,12 @@ def public_view(engine, reference: str) -> dict | None:
 
 def search(engine, *, status=None, priority=None, category=None, queue=None, assignee=None,
            channel=None, region=None, customer=None, text=None, created_from=None, created_to=None,
-           sort="-created_at", page=1, per_page=25) -> dict:
+           sort="-created_at", page=1, per_page=25, visible_groups=None) -> dict:
+    """`visible_groups`: the confidential groups whose cases may be listed (None: all)."""
     conditions = []
+    if visible_groups is not None:
+        conditions.append(or_(tickets.c.confidential == false(),
+                              tickets.c.confidential_group.in_(sorted(visible_groups))))
     for column, value in ((tickets.c.status, status), (tickets.c.priority, priority),
                           (tickets.c.category, category), (tickets.c.queue, queue),
                           (tickets.c.channel, channel)):

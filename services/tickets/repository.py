@@ -141,6 +141,7 @@ def snapshot(row, pairs) -> TicketSnapshot:
                    if row.follow_up_channel else None),
         survey=({"rating": row.survey_rating, "comment": row.survey_comment,
                  "answered_at": iso(row.survey_answered_at)} if row.survey_rating is not None else None),
+        confidential=bool(row.confidential), confidential_group=row.confidential_group,
     )
 
 

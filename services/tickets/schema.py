@@ -60,6 +60,9 @@ tickets = Table(
     # SLA: when an agent first answered, and when the first-response target was missed.
     Column("first_response_at", DateTime(timezone=True)),
     Column("sla_breached_at", DateTime(timezone=True)),
+    # A confidential case (confidentiality.py): only members of confidential_group see it.
+    Column("confidential", Boolean, nullable=False, default=False, index=True),
+    Column("confidential_group", String(64)),
     # Privacy: a ticket on legal hold keeps its personal data through erasure requests and
     # retention (reported as kept, with the reason); erased_at is when its contact data and
     # what the customer wrote were erased or pseudonymised (privacy_erasure.py).
@@ -123,6 +126,19 @@ audit = Table(
     Column("actor", String(320)),
     Column("action", String(32), nullable=False),
     Column("changes", JSON, nullable=False, default=dict),
+)
+
+# Who saw a confidential ticket, when and how (view, list-hit, export, alert): read
+# by the group's supervisors (GET /tickets/<reference>/access-log). Rows are only added.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(16), nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("actor_type", String(10), nullable=False),  # agent | operator
+    Column("action", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_access_log_reference_at", "reference", "at"),
 )
 
 # Events are written here in the same transaction as the change they describe,

@@ -17,17 +17,19 @@ from nameko.web.handlers import http
 from services.common import config, web
 from services.common.auth.nameko_guard import CallerOf, guarded_http, guarded_rpc, metrics_http
 from services.common.auth.tokens import READ, WRITE
+from services.common.contract.complaint import CATEGORIES
 from services.common.contract.errors import CALLER_ERRORS, Forbidden
 from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
 from services.common.privacy import transport
+from services.common.privacy.background import apply_retention
 from services.common.privacy.nameko_side import export_response
 from services.common.privacy.retention import Retention
 from services.common.privacy.subject import read_request
 from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response, path_text
 
-from . import api, domain, handling, metrics, privacy, privacy_requests
+from . import api, confidentiality, domain, handling, metrics, privacy, privacy_requests
 from .consumer import consume, consume_events
 from .handling import caller_errors
 from .schema import outbox
@@ -42,6 +44,9 @@ SLA_CHECK_SECONDS = float(os.environ.get("TICKETS_SLA_CHECK_SECONDS", 30))
 # died for want of a database is replayed automatically before it stays parked.
 DEAD_LETTER_CHECK_SECONDS = float(os.environ.get("TICKETS_DEAD_LETTER_CHECK_SECONDS", 30))
 DEAD_LETTER_AUTO_REPLAYS = int(os.environ.get("TICKETS_DEAD_LETTER_AUTO_REPLAYS", 3))
+# Confidential cases: the categories that always are one, and the group that sees them.
+CONFIDENTIAL = confidentiality.settings_from(os.environ.get("CONFIDENTIAL_CATEGORIES"),
+                                             os.environ.get("CONFIDENTIAL_GROUP"), CATEGORIES)
 # Privacy: the retention rules (a bad value stops the start), how long an unfinished erasure
 # request waits before it is announced again, and who must answer one (PRIVACY_SERVICES).
 RETENTION = Retention.from_env()
@@ -53,7 +58,7 @@ class Store(DependencyProvider):
     """One engine (and pool) per service process, shared by its workers."""
 
     def setup(self):
-        self.store = TicketStore(make_engine(self.container.config["DATABASE_URL"]))
+        self.store = TicketStore(make_engine(self.container.config["DATABASE_URL"]), CONFIDENTIAL)
 
     def get_dependency(self, worker_ctx):
         return self.store
@@ -117,8 +122,6 @@ class TicketsService:
 
     @timer(interval=RETENTION.check_seconds, eager=True)
     def apply_retention(self):
-        from services.common.privacy.background import apply_retention
-
         apply_retention(privacy.TicketsPrivacy(self.store.engine), RETENTION)
 
     def _relay_soon(self):
@@ -132,10 +135,13 @@ class TicketsService:
     # change, a claim another replica took) is the caller's answer, not our ERROR:
     # nameko logs expected exceptions as warnings.
 
+    # A confidential case answers NotFound to a person outside its group, whatever they
+    # ask of it (confidentiality.py); what a person sees of one goes to the access log.
+
     @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def get_ticket(self, reference):
         with caller_errors():
-            return self.store.get(reference)
+            return self.store.get(reference, self._viewer())
 
     @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def get_public_view(self, reference):
@@ -145,62 +151,87 @@ class TicketsService:
     @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
     def search(self, filters):
         with caller_errors():
-            return self.store.search(**api.search_filters(filters))
+            return self.store.search(self._viewer(), **api.search_filters(filters))
+
+    @guarded_rpc(scope=READ, expected_exceptions=CALLER_ERRORS)
+    def access_log(self, reference):
+        """Who saw a confidential case: for supervisors in its group (the console's ticket page)."""
+        with caller_errors():
+            return self.store.access_log(reference, self._viewer())
+
+    @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
+    def record_alert(self, reference, agent):
+        """The notifier alerted `agent` about a confidential case: logged like a view."""
+        if self._viewer().person:
+            raise Forbidden("alerts are recorded by the service that sends them")
+        with caller_errors():
+            return self.store.record_alert(reference, str(agent))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def change(self, reference, fields, actor_type="agent", actor=None):
-        return self._changed(lambda: self.store.change(reference, fields, *api.acting(self.caller, actor_type, actor)))
+        return self._changed(reference, lambda: self.store.change(
+            reference, fields, *api.acting(self.caller, actor_type, actor), self._viewer()))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def assign(self, reference, assignee, actor_type="agent", actor=None, expected_assignee="*"):
         """An agent's (or supervisor's) assignment; the router's decisions come as events."""
-        return self._changed(lambda: self.store.assign(reference, assignee, *api.acting(self.caller, actor_type, actor),
-                                                       expected_assignee))
+        return self._changed(reference, lambda: self.store.assign(
+            reference, assignee, *api.acting(self.caller, actor_type, actor), expected_assignee))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def add_note(self, reference, author, body):
         with caller_errors():
+            self.store.check_visible(reference, self._viewer())
             return self.store.add_note(reference, api.note_author(self.caller), body)
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def reply(self, reference, author, body, status=None):
         """An agent's answer to the customer -> {"ticket", "message"}; the notifier sends it."""
-        return self._changed(lambda: self.store.reply(reference, api.agent_acting(self.caller), body, status))
+        return self._changed(reference, lambda: self.store.reply(reference, api.agent_acting(self.caller), body,
+                                                                 status))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def record_survey(self, reference, rating, comment=None, source="link"):
-        return self._changed(lambda: self.store.record_survey(reference, rating, comment, source))
+        return self._changed(reference, lambda: self.store.record_survey(reference, rating, comment, source))
 
     @guarded_rpc(scope=WRITE, expected_exceptions=CALLER_ERRORS)
     def set_follow_up(self, reference, channel, address, actor_type="customer", actor=None):
-        return self._changed(lambda: self.store.set_follow_up(reference, channel, address,
-                                                              *api.acting(self.caller, actor_type, actor)))
+        return self._changed(reference, lambda: self.store.set_follow_up(
+            reference, channel, address, *api.acting(self.caller, actor_type, actor)))
 
-    def _changed(self, work):
+    def _changed(self, reference, work):
         with caller_errors():
+            self.store.check_visible(reference, self._viewer())
             result = work()
         self._relay_soon()
         return result
+
+    def _viewer(self) -> confidentiality.Viewer:
+        return confidentiality.viewer_of(self.caller)
 
     # --- HTTP API (agents) ------------------------------------------------------
 
     @guarded_http("GET", "/tickets")
     def http_search(self, request):
-        return api.respond(lambda: self.store.search(**api.search_filters(request.args)))
+        return api.respond(lambda: self.store.search(self._viewer(), **api.search_filters(request.args)))
 
     @guarded_http("GET", "/tickets/<reference>")
     def http_get(self, request, reference):
-        return api.respond(lambda: self.store.get(reference))
+        return api.respond(lambda: self.store.get(reference, self._viewer()))
+
+    @guarded_http("GET", "/tickets/<reference>/access-log")
+    def http_access_log(self, request, reference):
+        return api.respond(lambda: self.store.access_log(reference, self._viewer()))
 
     @guarded_http("PATCH", "/tickets/<reference>")
     def http_change(self, request, reference):
         def work():
             body = json_body(request)
-            fields = {k: body[k] for k in ("status", "priority", "category") if k in body}
+            fields = {k: body[k] for k in ("status", "priority", "category", "confidential") if k in body}
             if not fields:
-                raise BadRequest("nothing to change: give status, priority and/or category")
-            return self.store.change(reference, fields, "agent", api.agent_acting(self.caller))
-        return self._respond_and_relay(work)
+                raise BadRequest("nothing to change: give status, priority, category and/or confidential")
+            return self.store.change(reference, fields, "agent", api.agent_acting(self.caller), self._viewer())
+        return self._respond_and_relay(work, reference)
 
     @guarded_http("POST", "/tickets/<reference>/assignee")
     def http_assign(self, request, reference):
@@ -211,17 +242,18 @@ class TicketsService:
                 raise BadRequest("'assignee' is required (use DELETE to unassign)")
             expected = body.get("expected_assignee", "*")
             return self.store.assign(reference, assignee.strip(), "agent", api.agent_acting(self.caller), expected)
-        return self._respond_and_relay(work)
+        return self._respond_and_relay(work, reference)
 
     @guarded_http("DELETE", "/tickets/<reference>/assignee")
     def http_unassign(self, request, reference):
         return self._respond_and_relay(
-            lambda: self.store.assign(reference, None, "agent", api.agent_acting(self.caller)))
+            lambda: self.store.assign(reference, None, "agent", api.agent_acting(self.caller)), reference)
 
     @guarded_http("POST", "/tickets/<reference>/notes")
     def http_note(self, request, reference):
         def work():
             body = json_body(request)
+            self.store.check_visible(reference, self._viewer())
             return self.store.add_note(reference, api.agent_acting(self.caller), body.get("body", ""))
         return api.respond(work, created=True)
 
@@ -230,7 +262,7 @@ class TicketsService:
         def work():
             body = json_body(request)
             return self.store.reply(reference, api.agent_acting(self.caller), body.get("body"), body.get("status"))
-        return self._respond_and_relay(work, created=True)
+        return self._respond_and_relay(work, reference, created=True)
 
     @guarded_http("POST", "/tickets/<reference>/survey")
     def http_survey(self, request, reference):
@@ -240,18 +272,21 @@ class TicketsService:
                 raise BadRequest("'rating' (1 to 5) is required")
             return self.store.record_survey(reference, body["rating"], body.get("comment"),
                                             str(body.get("source") or "link"))
-        return self._respond_and_relay(work)
+        return self._respond_and_relay(work, reference)
 
     @guarded_http("GET", "/dead-letters")
     def http_dead_letters(self, request):
-        return api.respond(lambda: {"items": self.store.list_dead_letters()})
+        return api.respond(lambda: {"items": self.store.list_dead_letters(viewer=self._viewer())})
 
     @guarded_http("GET", "/quarantine")
     def http_quarantine(self, request):
-        return api.respond(lambda: {"items": self.store.list_quarantine()})
+        return api.respond(lambda: {"items": self.store.list_quarantine(viewer=self._viewer())})
 
-    def _respond_and_relay(self, work, created=False):
-        response = api.respond(work, created)
+    def _respond_and_relay(self, work, reference, created=False):
+        def visible_work():
+            self.store.check_visible(reference, self._viewer())
+            return work()
+        response = api.respond(visible_work, created)
         if response.status_code < 300:
             self._relay_soon()
         return response
@@ -281,11 +316,12 @@ class TicketsService:
 
     @guarded_http("POST", "/privacy/export")
     def http_export(self, request):
-        return export_response(privacy.TicketsPrivacy(self.store.engine), self.caller, request)
+        exported_by = self.caller.actor if self.caller else None
+        return export_response(privacy.TicketsPrivacy(self.store.engine, exported_by), self.caller, request)
 
     @guarded_http("GET", "/tickets/<reference>/legal-hold")
     def http_legal_hold(self, request, reference):
-        return privacy.respond(lambda: privacy.legal_hold(self.store.engine, reference))
+        return privacy.respond(lambda: privacy.legal_hold(self.store.engine, reference, self._viewer()))
 
     @guarded_http("PUT", "/tickets/<reference>/legal-hold")
     def http_set_legal_hold(self, request, reference):
@@ -294,7 +330,7 @@ class TicketsService:
             if "hold" not in body:
                 raise BadRequest("'hold' (true or false) is required")
             return privacy.set_legal_hold(self.store.engine, reference, body["hold"], body.get("reason"),
-                                          api.agent_acting(self.caller))
+                                          api.agent_acting(self.caller), self._viewer())
         return privacy.respond(work)
 
     # --- operations -------------------------------------------------------------

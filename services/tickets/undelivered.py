@@ -5,7 +5,7 @@ saw (so the tracking page says "delayed" and an operator sees what waits).
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.time.clock import iso, now
@@ -27,13 +27,17 @@ def record_dead_letter(engine, letter: DeadLetter, state: str) -> None:
             conn.execute(update(dead_letters).where(dead_letters.c.key == letter.key).values(**values))
 
 
-def list_dead_letters(engine, limit=100) -> list[dict]:
-    """Recorded dead letters, newest first, each with whether its ticket exists by now."""
+def list_dead_letters(engine, limit=100, visible_groups=None) -> list[dict]:
+    """Recorded dead letters, newest first, each with whether its ticket exists by now;
+    those whose ticket is a confidential case only for `visible_groups` (None: all)."""
+    query = (select(dead_letters, tickets.c.id.label("ticket_id"))
+             .outerjoin(messages, messages.c.intake_id == dead_letters.c.key)
+             .outerjoin(tickets, tickets.c.id == messages.c.ticket_id))
+    if visible_groups is not None:
+        query = query.where(or_(tickets.c.id.is_(None), tickets.c.confidential == false(),
+                                tickets.c.confidential_group.in_(sorted(visible_groups))))
     with engine.connect() as conn:
-        rows = conn.execute(select(dead_letters, tickets.c.id.label("ticket_id"))
-                            .outerjoin(messages, messages.c.intake_id == dead_letters.c.key)
-                            .outerjoin(tickets, tickets.c.id == messages.c.ticket_id)
-                            .order_by(dead_letters.c.last_seen_at.desc()).limit(limit))
+        rows = conn.execute(query.order_by(dead_letters.c.last_seen_at.desc()).limit(limit))
         return [{"key": r.key, "reference": r.reference, "reason": r.reason, "deaths": r.deaths,
                  "state": r.state, "ticketed": r.ticket_id is not None,
                  "first_seen_at": iso(r.first_seen_at), "last_seen_at": iso(r.last_seen_at)} for r in rows]

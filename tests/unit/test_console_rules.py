@@ -48,3 +48,29 @@ def test_roles_agents_work_tickets_supervisors_also_oversee():
     assert work_queue.may_reassign("agent", "ana", "ana", "bruno")  # hand on one's own
     assert not work_queue.may_reassign("agent", "ana", "bruno", "ana")  # take another's
     assert work_queue.may_reassign("supervisor", "sam", "bruno", "ana")
+
+
+# --- confidential cases -------------------------------------------------------------------
+
+CASE = {"reference": "C-1", "confidential": True, "confidential_group": "confidential"}
+PLAIN = {"reference": "C-2", "confidential": False, "confidential_group": None}
+
+
+def user(role="agent", groups=()):
+    return {"name": "u", "role": role, "groups": list(groups)}
+
+
+def test_supervisors_may_mark_and_only_supervisors_in_the_group_unmark_or_read_the_log():
+    assert work_queue.confidential_actions(user("supervisor"), PLAIN) == {
+        "mark": True, "unmark": False, "access_log": False}
+    assert work_queue.confidential_actions(user("agent"), PLAIN)["mark"] is False
+    assert work_queue.confidential_actions(user("admin", ["confidential"]), CASE) == {
+        "mark": False, "unmark": True, "access_log": True}
+    assert work_queue.confidential_actions(user("agent", ["confidential"]), CASE) == {
+        "mark": False, "unmark": False, "access_log": False}
+
+
+def test_a_case_is_offered_only_to_its_groups_members_when_assigning():
+    agents = [{"name": "zoe", "groups": ["confidential"]}, {"name": "abe", "groups": []}, {"name": "cid"}]
+    assert work_queue.assignable(agents, CASE) == ["zoe"]
+    assert work_queue.assignable(agents, PLAIN) == ["abe", "cid", "zoe"]

@@ -362,6 +362,26 @@ def test_trailing_newline_is_rejected(path, value):
     assert ".".join(path) in errors_for(data)
 
 
+def test_a_complaint_flagged_confidential_keeps_the_flag_on_the_wire():
+    data = {**valid(), "confidential": True}
+    c = ComplaintReceived.from_dict(copy.deepcopy(data))
+    assert c.confidential is True
+    assert ComplaintReceived.from_dict(json.loads(json.dumps(c.to_dict()))).to_dict() == data
+
+
+def test_an_unflagged_complaint_travels_as_it_always_did():
+    # Old producers never send the field, and what we send for an ordinary complaint
+    # is byte for byte what an older consumer expects.
+    c = ComplaintReceived.from_dict(valid())
+    assert c.confidential is False and "confidential" not in c.to_dict()
+    assert ComplaintReceived.from_dict({**valid(), "confidential": None}).confidential is False
+
+
+@pytest.mark.parametrize("value", ["true", 1, "yes", []])
+def test_confidential_must_be_a_boolean(value):
+    assert errors_for({**valid(), "confidential": value})["confidential"] == "expected true or false"
+
+
 def test_anonymous_must_be_a_boolean():
     data = valid()
     data["customer"] = {"anonymous": "false"}

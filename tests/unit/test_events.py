@@ -48,6 +48,29 @@ def test_a_ticket_update_round_trips_with_its_enums_typed():
     assert got.event.ticket.status is Status.NEW and got.event.ticket.customer.address("phone") == "+351912345678"
 
 
+def test_a_confidential_ticket_says_so_and_names_its_group():
+    event = TicketUpdated(snapshot(confidential=True, confidential_group="grievances"),
+                          {"confidential": {"before": False, "after": True}}, ActorType.AGENT, "sam")
+    got = received(TicketUpdated, delivered(event)).event
+    assert got.ticket.confidential is True and got.ticket.confidential_group == "grievances"
+
+
+def test_a_snapshot_from_before_confidential_cases_reads_as_not_confidential():
+    payload = delivered(TicketUpdated(snapshot(), {}, ActorType.SYSTEM, "router"))
+    for name in ("confidential", "confidential_group"):
+        del payload["ticket"][name]
+    ticket = received(TicketUpdated, payload).event.ticket
+    assert ticket.confidential is False and ticket.confidential_group is None
+
+
+def test_confidential_must_be_a_boolean_in_an_event():
+    payload = delivered(TicketUpdated(snapshot(), {}, ActorType.SYSTEM, "router"))
+    payload["ticket"]["confidential"] = "yes"
+    with pytest.raises(EventError) as caught:
+        received(TicketUpdated, payload)
+    assert caught.value.errors == {"ticket.confidential": "expected bool"}
+
+
 def test_every_event_class_is_listed_once_by_source_and_type():
     assert len(events.BY_TYPE) == len(events.TICKET_EVENTS) + len(events.ROUTER_EVENTS) + len(events.PRIVACY_EVENTS)
     assert {c.source for c in events.TICKET_EVENTS} == {"tickets"}

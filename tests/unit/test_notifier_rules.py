@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.contract.confidential import Viewer
 from services.common.contract.events import CustomerView, Identity, TicketSnapshot
 from services.common.contract.vocabulary import Priority, Status
 from services.notifier import backoff, channels, reminders
+from services.notifier.listing import WITHHELD, shown
 from services.notifier.plan import TEMPLATE_VARIABLES, Links, Planner
 from services.notifier.quiet_hours import QuietHours, zone_for
 from services.notifier.senders import callback_twiml
@@ -222,3 +224,54 @@ def test_agents_get_whatsapp_or_sms_alerts_only_where_twilio_is_set_up():
     alerts = with_twilio.agent_alert("agent_assigned", "e1", ticket(), agent, NOW)
     assert [(d.channel, d.recipient) for d in alerts] == [("email", "ana@s.example"), ("whatsapp", "+351910000011")]
     assert len({d.key for d in alerts}) == 2
+
+
+# --- confidential cases -------------------------------------------------------------------
+
+
+def test_an_alert_about_a_confidential_case_says_only_that_and_the_link_on_every_channel():
+    agent = {"name": "carla", "email": "carla@s.example", "whatsapp": "+351910000011", "phone": "+351910000012"}
+    case = ticket(confidential=True, confidential_group="confidential", subject="My manager shouts at me",
+                  category="service", assignee="carla")
+    with_twilio = planner(twilio=Twilio(account_sid="AC1", auth_token="t"))
+    link = "https://agents.example/tickets/C-2VVFXBBXSS"
+    for purpose, extra in (("agent_assigned", {"kind": "assign"}), ("agent_urgent", None),
+                           ("callback_task", {"callback": {"number": "+351912000777", "window_start": None,
+                                                           "window_end": None}})):
+        alerts = with_twilio.agent_alert(purpose, "e1", case, agent, NOW, extra)
+        assert {d.channel for d in alerts} == {"email", "whatsapp"}
+        for d in alerts:
+            assert d.purpose == purpose and d.payload == {"alerted": "carla"}   # the sender logs it
+            said = d.subject + d.body
+            assert "A confidential case is assigned to you" in said and link in said
+            for secret in ("My manager", "service", "Ana", "ana@example.org", "+351912000777", "C-2VVFXBBXSS "):
+                assert secret not in said.replace(link, ""), (purpose, d.channel, said)
+    # An ordinary ticket's alert is as it was: subject and all, nothing to log.
+    (plain,) = planner().agent_alert("agent_assigned", "e2", ticket(assignee="carla"), agent, NOW, {"kind": "assign"})
+    assert "Charged twice" in plain.subject and plain.payload == {}
+
+
+def test_a_supervisors_alert_about_a_confidential_case_names_nothing_of_it():
+    case = ticket(confidential=True, confidential_group="confidential", subject="My manager shouts at me")
+    (d,) = planner(supervisors=("lead@s.example",)).supervisor_alert(
+        "supervisor_escalated", "e1", case, NOW, {"queue": "supervisors", "reason": "nobody", "waiting_since": "?"})
+    assert d.subject == "A confidential case needs attention" and "My manager" not in d.body
+    assert "https://agents.example/tickets/C-2VVFXBBXSS" in d.body
+
+
+def test_the_customers_own_messages_about_a_confidential_case_are_unchanged():
+    case = ticket(confidential=True, confidential_group="confidential")
+    ordinary = planner().acknowledgement(ticket(), None, NOW)[0]
+    (ack,) = planner().acknowledgement(case, None, NOW)
+    assert (ack.subject, ack.body, ack.recipient) == (ordinary.subject, ordinary.body, ordinary.recipient)
+
+
+def test_the_outbox_shows_a_cases_rows_whole_only_to_its_group():
+    row = {"id": 1, "subject": "Re: my manager", "body": "We are on it.", "recipient": "ana@example.org",
+           "headers": {"Message-ID": "<m@x>"}, "status": "sent", "confidential_group": "confidential"}
+    outsider, member = Viewer("ops", "operator"), Viewer("ines", "operator", frozenset({"confidential"}))
+    assert shown(row, member) == row and shown({**row, "confidential_group": None}, outsider)["body"] == "We are on it."
+    hidden = shown(row, outsider)
+    assert (hidden["subject"], hidden["body"], hidden["recipient"], hidden["headers"]) == (WITHHELD, WITHHELD,
+                                                                                           WITHHELD, {})
+    assert hidden["status"] == "sent" and hidden["id"] == 1

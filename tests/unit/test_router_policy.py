@@ -58,6 +58,7 @@ def agent(name="ana", **overrides) -> Agent:
         capacity=5,
         status="available",
         load=2,
+        groups=frozenset({"confidential"}),
     )
     fields.update(overrides)
     return Agent(name, **fields)
@@ -259,13 +260,52 @@ def test_channel_capacity_with_no_channel_load_yet():
 
 
 def test_rules_are_checked_in_the_documented_order():
-    assert RULES == ("status", "vacation", "skill", "region", "language", "capacity", "channel_capacity")
+    assert RULES == ("status", "vacation", "group", "skill", "region", "language", "capacity",
+                     "channel_capacity")
 
 
-# Overrides that make `agent()` fail exactly one rule for `ticket()` (web, billing, eu, en).
+# --- confidential cases ------------------------------------------------------------------
+
+
+def test_an_agent_outside_the_confidential_group_may_not_take_the_case_and_explain_says_why():
+    verdict = check(agent(groups=frozenset({"billing-team"})), ticket(group="confidential"), NOW, DEFAULT)
+    assert not verdict.eligible and verdict.failed_rule == "group"
+    assert verdict.detail == "ana is not in the confidential group 'confidential'"
+    # A case of another group needs that group.
+    assert check(agent(), ticket(group="grievances"), NOW, DEFAULT).failed_rule == "group"
+
+
+def test_an_ordinary_ticket_needs_no_group():
+    assert check(agent(groups=frozenset()), ticket(), NOW, DEFAULT).eligible
+
+
+def test_with_no_member_free_the_case_waits_though_others_are_idle():
+    case = ticket(group="confidential")
+    roster = [agent("abe", groups=frozenset(), load=0), agent("bea", load=5, capacity=5)]
+    d = decide(case, roster, NOW, DEFAULT)
+    assert d.winner is None and "waiting" in d.rule
+    assert [(c.agent, c.failed_rule) for c in d.candidates] == [("abe", "group"), ("bea", "capacity")]
+    assert decide(case, [*roster, agent("cid", load=4)], NOW, DEFAULT).winner == "cid"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_the_group_is_never_relaxed(step):
+    d = decide(ticket(group="confidential"), [agent(groups=frozenset(), load=0)], NOW, DEFAULT, step)
+    assert d.winner is None and d.candidates[0].failed_rule == "group"
+
+
+def test_an_assignee_outside_the_group_loses_the_follow_up_of_a_case():
+    assert keeps_follow_up(agent(), ticket(group="confidential"), NOW, DEFAULT) is True
+    assert keeps_follow_up(agent(groups=frozenset()), ticket(group="confidential"), NOW, DEFAULT) is False
+
+
+# Overrides that make `agent()` fail exactly one rule for GROUPED (web, billing, eu, en,
+# a confidential case).
+GROUPED = ticket(group="confidential")
 FAILS = {
     "status": dict(status="offline"),
     "vacation": dict(vacations=(vacation(-HOUR, HOUR),)),
+    "group": dict(groups=frozenset()),
     "skill": dict(skills={"technical": 2}),
     "region": dict(regions=frozenset({"us"})),
     "language": dict(languages=frozenset({"de"})),
@@ -276,7 +316,7 @@ FAILS = {
 
 @pytest.mark.parametrize("rule", RULES)
 def test_each_failing_override_fails_exactly_its_own_rule(rule):
-    assert check(agent(**FAILS[rule]), ticket(), NOW, DEFAULT).failed_rule == rule
+    assert check(agent(**FAILS[rule]), GROUPED, NOW, DEFAULT).failed_rule == rule
 
 
 def test_an_agent_failing_every_rule_reports_them_one_by_one_as_each_is_fixed():
@@ -285,12 +325,12 @@ def test_an_agent_failing_every_rule_reports_them_one_by_one_as_each_is_fixed():
         broken.update(FAILS[rule])
     reported = []
     for rule in RULES:
-        reported.append(check(agent(**broken), ticket(), NOW, DEFAULT).failed_rule)
+        reported.append(check(agent(**broken), GROUPED, NOW, DEFAULT).failed_rule)
         # fix this rule by restoring the baseline value of what FAILS changed
         for key in FAILS[rule]:
             broken[key] = getattr(agent(), key)
     assert reported == list(RULES)
-    assert check(agent(**broken), ticket(), NOW, DEFAULT).eligible
+    assert check(agent(**broken), GROUPED, NOW, DEFAULT).eligible
 
 
 @PROPERTY
@@ -299,7 +339,7 @@ def test_the_first_failed_rule_in_rules_order_is_reported(failing):
     overrides = {}
     for rule in failing:
         overrides.update(FAILS[rule])
-    verdict = check(agent(**overrides), ticket(), NOW, DEFAULT)
+    verdict = check(agent(**overrides), GROUPED, NOW, DEFAULT)
     assert not verdict.eligible
     assert verdict.failed_rule == next(rule for rule in RULES if rule in failing)
     assert verdict.detail.startswith("ana ")
@@ -672,6 +712,7 @@ LANGUAGES = ("en", "pt", "de")
 PRIORITIES = ("low", "medium", "high", "urgent")
 RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
 CHANNELS = ("web", "email", "whatsapp")
+GROUPS = ("confidential",)
 
 seconds_around_now = st.integers(-3 * 3600, 3 * 3600)
 # Strategies built once: collection strategies (dictionaries, sets) are slow to draw
@@ -686,6 +727,7 @@ up_to_two_hours = st.integers(0, 7200)
 vacation_counts = st.integers(0, 2)
 vacation_lengths = st.integers(1, 4 * 3600)
 last_assignments = st.none() | st.integers(1, 86400).map(lambda s: NOW - timedelta(seconds=s))
+ticket_groups = st.sampled_from((None, None, None, "confidential"))   # one ticket in four a confidential case
 ticket_kinds = st.tuples(
     st.sampled_from((*SKILLS, None)),
     st.sampled_from((*REGIONS, None)),
@@ -723,6 +765,7 @@ def agents(draw, name):
         load=draw(st.integers(0, capacity)),
         channel_load={ch: draw(st.integers(0, cap)) for ch, cap in channel_capacity.items()},
         last_assigned_at=draw(last_assignments),
+        groups=_subset(draw, GROUPS),
     )
 
 
@@ -739,7 +782,8 @@ def tickets(draw, max_size=40):
     for i in range(draw(st.integers(0, max_size))):
         category, region, language, priority, channel = draw(ticket_kinds)
         queue.append(Ticket(f"T-{i:03d}", category=category, region=region, language=language, priority=priority,
-                            channel=channel, created_at=NOW - timedelta(seconds=draw(up_to_two_hours))))
+                            channel=channel, created_at=NOW - timedelta(seconds=draw(up_to_two_hours)),
+                            group=draw(ticket_groups)))
     return queue
 
 
@@ -771,6 +815,10 @@ def _speaks(a: Agent, t: Ticket) -> bool:
     if not t.language or not a.languages:
         return True
     return t.language.lower().partition("-")[0] in {lang.lower().partition("-")[0] for lang in a.languages}
+
+
+def _member(a: Agent, t: Ticket) -> bool:
+    return t.group is None or t.group in a.groups
 
 
 def _on_leave(a: Agent, at: datetime) -> bool:
@@ -824,6 +872,7 @@ def _check_run(roster, queue, config, step):
             assert check(a, t, at, config, step).eligible
             assert a.status == "available"
             assert not _on_leave(a, at)
+            assert _member(a, t)
             assert _has_skill(a, t, config)
             assert _has_room(a, t, config)
             if relaxed < 1:
@@ -843,7 +892,8 @@ def _check_run(roster, queue, config, step):
             # (d) an unassigned ticket really had nobody eligible at that moment
             assert all(not c.eligible and c.failed_rule in RULES for c in d.candidates)
             for a in before.values():
-                assert not (a.status == "available" and not _on_leave(a, at) and _has_skill(a, t, config)
+                assert not (a.status == "available" and not _on_leave(a, at) and _member(a, t)
+                            and _has_skill(a, t, config)
                             and (relaxed >= 1 or _serves(a, t)) and (relaxed >= 2 or _speaks(a, t))
                             and _has_room(a, t, config))
             assert ("supervisors" in d.rule) == (step == FALLBACK)
@@ -952,6 +1002,8 @@ def _index_rule(a: Agent, t: Ticket, config, step) -> str | None:
     relaxed = STEPS.index(step)
     if a.status != "available":
         return "status"
+    if not _member(a, t):
+        return "group"
     if needed is not None and needed[0] not in a.skills:
         return "skill"
     if relaxed < 1 and t.region and a.regions and t.region.lower() not in {r.lower() for r in a.regions}:
@@ -1000,7 +1052,7 @@ def test_a_ranked_roster_chooses_exactly_the_full_scans_winner(roster, kinds, co
     exclude = data.draw(st.sampled_from([None, *(a.name for a in roster)]), label="exclude")
     for i, (category, region, language, priority, channel) in enumerate(kinds):
         t = Ticket(f"T-{i}", category=category, region=region, language=language, priority=priority,
-                   channel=channel, created_at=NOW - HOUR)
+                   channel=channel, created_at=NOW - HOUR, group=data.draw(ticket_groups, label="group"))
         _assert_same_as_full_scan(roster, t, config, step, exclude, runners_up)
 
 
@@ -1039,7 +1091,8 @@ def test_a_ranked_roster_kept_current_by_updates_decides_like_the_full_scan(rost
         fresh = RankedRoster(state.values())
         assert ranked.agents == fresh.agents and ranked.available == fresh.available
         probe = data.draw(ticket_kinds, label="probe")
-        t2 = Ticket("P", category=probe[0], region=probe[1], language=probe[2], priority=probe[3], channel=probe[4])
+        t2 = Ticket("P", category=probe[0], region=probe[1], language=probe[2], priority=probe[3], channel=probe[4],
+                    group=data.draw(ticket_groups, label="probe group"))
         for step in STEPS:
             ours, theirs = ranked.candidates(t2, config, step), fresh.candidates(t2, config, step)
             assert [a.name for a in ours[0]] == [a.name for a in theirs[0]] and ours[1:] == theirs[1:]
@@ -1067,6 +1120,15 @@ def test_a_ranked_roster_serves_uncategorised_tickets_from_every_available_agent
     d = _ranked_decision(RankedRoster(roster), ticket(category=None), DEFAULT, STRICT)
     assert d.winner == "bea" and d.skipped == {"status": 1}
     assert [c.agent for c in d.candidates] == ["bea", "abe"]
+
+
+def test_a_ranked_roster_walks_only_the_groups_members_for_a_confidential_case():
+    roster = [agent(f"a{i}", load=i, capacity=10, groups=frozenset()) for i in range(5)]
+    roster += [agent("m1", load=7, capacity=10), agent("m2", load=3, capacity=10, skills={"technical": 1}),
+               agent("m3", load=8, capacity=10, status="away")]
+    d = _ranked_decision(RankedRoster(roster), ticket(group="confidential"), DEFAULT, STRICT)
+    assert d.winner == "m1" and [c.agent for c in d.candidates] == ["m1"]
+    assert d.skipped == {"status": 1, "group": 5, "skill": 1}
 
 
 def test_an_agent_on_vacation_ranked_first_is_checked_and_passed_over():

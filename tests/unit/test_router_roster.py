@@ -40,6 +40,20 @@ def test_roster_refuses_text_a_database_cannot_store_and_addresses_that_are_not_
     assert exc.value.errors["[1].email"] == "not an email address"
 
 
+def test_an_agents_groups_come_from_json_or_a_csv_column_and_bad_names_are_named():
+    assert roster.parse_json([{"name": "ana", "groups": ["confidential", "billing-team", "confidential"]}])[0][
+        "groups"] == ["billing-team", "confidential"]
+    assert roster.parse_json([{"name": "bo"}])[0]["groups"] == []
+    csv = "name,groups\nana,confidential;hr.leads\nbo,\n"
+    assert [a["groups"] for a in roster.parse_csv(csv)] == [["confidential", "hr.leads"], []]
+    with pytest.raises(roster.RosterError) as exc:
+        roster.parse_json([{"name": "ana", "groups": "confidential"}, {"name": "bo", "groups": ["hr team"]}])
+    assert set(exc.value.errors) == {"[0].groups", "[1].groups"}
+    # A patch that names no groups leaves them as they are.
+    errors: dict = {}
+    assert "groups" not in roster.agent({"capacity": 3}, errors, partial=True) and not errors
+
+
 def test_json_and_csv_rosters_carry_tidied_numbers():
     agents = roster.parse_json([{"name": "ana", "phone": "+351 910-000-001", "whatsapp": "+351910000001"}])
     assert (agents[0]["phone"], agents[0]["whatsapp"]) == ("+351910000001", "+351910000001")

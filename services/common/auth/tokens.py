@@ -9,6 +9,8 @@ Its claims:
     scope   "read", "write" or both ("read write")
     agent   (console only) the signed-in agent the call is made for, with `role`
             and `groups`: the acting agent is taken from here, never from a header
+    groups  also on an operator's token: the groups the operator is in (who may
+            see confidential cases, services/tickets/confidentiality.py)
     exp     short for a service's own tokens (minted per call), longer for operators
 
 A service's token is accepted only by the services it declares calling in the
@@ -78,16 +80,19 @@ def mint(subject: str, audience, *, scopes=SCOPES, agent: str | None = None, rol
               "scope": " ".join(scopes), "iat": now, "exp": now + int(seconds)}
     if agent:
         claims.update(agent=agent, role=role, groups=list(groups))
+    elif groups:
+        claims["groups"] = list(groups)
     return jwt.encode(claims, (keys or config.service_token_keys())[0], algorithm=ALGORITHM)
 
 
-def mint_operator(name: str, *, scopes=SCOPES, days: float = 90, audience=None,
+def mint_operator(name: str, *, scopes=SCOPES, days: float = 90, audience=None, groups=(),
                   keys: list[str] | None = None) -> str:
-    """An operator's token (scripts, curl, dashboards) for every service, or those named."""
+    """An operator's token (scripts, curl, dashboards) for every service, or those named;
+    `groups`: the groups the operator is in (e.g. the confidential cases' group)."""
     if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ValueError("an operator's name is letters, digits, '-', '_' or '.'")
-    return mint(OPERATOR_PREFIX + name, audience or registry.names(), scopes=scopes, seconds=days * 86400,
-                keys=keys)
+    return mint(OPERATOR_PREFIX + name, audience or registry.names(), scopes=scopes, groups=groups,
+                seconds=days * 86400, keys=keys)
 
 
 def verify(token: str | None, audience: str, keys: list[str] | None = None) -> Caller:

@@ -101,6 +101,9 @@ class ComplaintReceived:
     # Text no database can hold (NUL, lone surrogates) that was replaced by U+FFFD on
     # the way in: {dotted field: the original, ASCII-escaped}. The ticket says so.
     repairs: dict = field(default_factory=dict)
+    # The customer asked for this to be handled as a confidential case (a grievance:
+    # harassment, discrimination, whistle-blowing): only a named group of agents sees it.
+    confidential: bool = False
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -112,7 +115,7 @@ class ComplaintReceived:
         data = asdict(self)
         data["attachments"] = [dict(a) for a in data["attachments"]]
         data["threading"]["references"] = list(data["threading"]["references"])
-        for optional in ("repairs", "region_source"):
+        for optional in ("repairs", "region_source", "confidential"):
             if not data[optional]:
                 del data[optional]  # the usual case: the wire format stays as it always was
         return data
@@ -143,6 +146,7 @@ class ComplaintReceived:
             region=_text(data, "region", 64, errors),
             region_source=_text(data, "region_source", 200, errors),
         )
+        complaint["confidential"] = _flag(data, "confidential", errors)
         extras = data.get("extras") or {}
         if not isinstance(extras, dict):
             errors["extras"] = "expected an object"
@@ -219,6 +223,16 @@ def _pattern(data, name, regex, message, errors, prefix="", limit=320):
     if value is not None and not regex.fullmatch(value):
         errors[prefix + name] = message
         return None
+    return value
+
+
+def _flag(data, name, errors) -> bool:
+    value = data.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        errors[name] = "expected true or false"
+        return False
     return value
 
 

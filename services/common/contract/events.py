@@ -80,6 +80,10 @@ class TicketSnapshot:
     sla_breached_at: str | None = None
     follow_up: dict | None = None
     survey: dict | None = None
+    # A confidential case: only members of `confidential_group` (and services acting as
+    # themselves) may see it; the router gives it only to them, alerts name nothing of it.
+    confidential: bool = False
+    confidential_group: str | None = None
 
 
 @dataclass(frozen=True)

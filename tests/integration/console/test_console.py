@@ -23,6 +23,7 @@ from services.console.schema import metadata, sessions
 from services.console.store import ConsoleError, ConsoleStore
 from testkit import api
 from testkit.paths import ROOT
+from testkit.waiting import wait_for
 from testkit.whole_system import AGENT_PASSWORD, SUPERVISOR
 
 # --- the store, on SQLite and PostgreSQL ------------------------------------------------------
@@ -45,7 +46,7 @@ def test_migrations_create_exactly_the_declared_schema(store):
 def test_passwords_are_hashed_and_checked(store):
     user = store.add_user("ana", "correct horse", "agent", "Ana Silva")
     assert user == {"id": user["id"], "name": "ana", "display_name": "Ana Silva", "role": "agent", "active": True,
-                    "email": None, "has_totp": False}
+                    "email": None, "has_totp": False, "groups": []}
     with store.engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT password_hash FROM console_users").scalar_one()
     assert "correct horse" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
@@ -222,3 +223,110 @@ def test_pages_say_so_when_the_tickets_service_does_not_answer(rabbit, tmp_path,
     assert "The tickets service is not answering" in page.get_data(True)
     assert client.get("/tickets/C-0000000000/conversation.json").status_code == 503
     app.extensions["console"].close()
+
+
+# --- confidential cases ------------------------------------------------------------------
+
+GROUP = ["confidential"]
+
+
+def set_groups(system, name, groups: str) -> subprocess.CompletedProcess:
+    env = {"CONSOLE_DATABASE_URL": f"sqlite:///{system.tmp / 'console.db'}", "VAR_DIR": str(system.tmp / "var"),
+           "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "services.console", "set-groups", name, groups], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def members(people):
+    people.add_console_users(("carla",))
+    people.add_console_users(("lead",), role="supervisor")
+    for name in ("carla", "lead"):
+        done = set_groups(people, name, "confidential")
+        assert done.returncode == 0 and f"{name} is in confidential." in done.stdout, done.stderr
+    # On the roster too, in the group: the router gives (or leaves) a case only to its members.
+    api.put(f"{people.url('router')}/agents/carla", json={"skills": ["billing"], "capacity": 5, "groups": GROUP,
+                                                          "status": "away"}, timeout=10).raise_for_status()
+    return people
+
+
+def case(system, **fields) -> str:
+    """A complaint sent with the form's "confidential grievance" box ticked, once it is a ticket."""
+    reference = system.complain(body="My manager shouts at me in front of the team.", subject="My manager",
+                                confidential=True, **fields)["reference"]
+    url = f"{system.url('tickets')}/tickets/{reference}"
+    wait_for(lambda: api.get(url, groups=GROUP, timeout=10).status_code == 200, message="the confidential ticket")
+    return reference
+
+
+def test_an_agent_outside_the_group_gets_404_and_finds_it_in_no_list(members):
+    console = members.url("console")
+    ref = case(members)
+    api.post(f"{members.url('tickets')}/tickets/{ref}/assignee", json={"assignee": "carla"}, groups=GROUP,
+             timeout=10).raise_for_status()
+    # (carla is away on the roster, so the router neither takes it from her nor gives her others.)
+    ana = signed_in(members, "ana", AGENT_PASSWORD)
+    page = ana.get(f"{console}/tickets/{ref}", timeout=10)
+    assert page.status_code == 404 and f"There is no ticket {ref}" in page.text and "My manager" not in page.text
+    assert ana.get(f"{console}/tickets/{ref}/conversation.json", timeout=10).status_code == 404
+    for listing in (f"{console}/tickets", f"{console}/tickets?q=manager", f"{console}/queue"):
+        assert ref not in ana.get(listing, timeout=10).text
+    noted = ana.post(f"{console}/tickets/{ref}/notes", data={"body": "a peek", "csrf_token": ana.csrf}, timeout=10)
+    assert noted.status_code == 404   # "Not done", back to the ticket: which is not there
+
+    carla = signed_in(members, "carla", AGENT_PASSWORD)
+    queue = carla.get(f"{console}/queue", timeout=10).text
+    assert ref in queue and "Confidential" in queue
+    mine = carla.get(f"{console}/tickets/{ref}", timeout=10).text
+    assert 'id="confidential-badge"' in mine and "My manager shouts at me" in mine
+    assert 'id="access-log"' not in mine and "Who has seen this case" not in mine   # a member, not a supervisor
+
+
+def test_a_supervisor_in_the_group_sees_who_looked_at_the_case(members):
+    console = members.url("console")
+    ref = case(members)
+    signed_in(members, "carla", AGENT_PASSWORD).get(f"{console}/tickets/{ref}", timeout=10)
+    lead = signed_in(members, "lead", AGENT_PASSWORD)
+    page = lead.get(f"{console}/tickets/{ref}", timeout=10).text
+    log = re.search(r'<table class="audit" id="access-log">(.*?)</table>', page, re.S).group(1)
+    assert "carla (agent)" in log and "View" in log and "lead (agent)" in log
+    # The administrator who is not in the group: no page, no log.
+    boss = signed_in(members, *SUPERVISOR)
+    assert boss.get(f"{console}/tickets/{ref}", timeout=10).status_code == 404
+
+
+def test_a_supervisor_outside_the_group_marks_a_case_and_a_member_opens_it_again(members):
+    console = members.url("console")
+    ref = members.complain(body="The lamp arrived broken.")["reference"]
+    members.wait_ticket(ref)
+    boss = signed_in(members, *SUPERVISOR)
+    marked = boss.post(f"{console}/tickets/{ref}/confidential", data={"confidential": "yes", "csrf_token": boss.csrf},
+                       timeout=10)
+    assert marked.status_code == 200 and marked.url.endswith("/queue")
+    assert f"{ref} is now a confidential case: only the confidential group sees it." in marked.text
+    assert boss.get(f"{console}/tickets/{ref}", timeout=10).status_code == 404
+    lead = signed_in(members, "lead", AGENT_PASSWORD)
+    page = lead.get(f"{console}/tickets/{ref}", timeout=10).text
+    assert "Make visible to every agent" in page
+    opened = lead.post(f"{console}/tickets/{ref}/confidential", data={"confidential": "no", "csrf_token": lead.csrf},
+                       timeout=10)
+    assert "No longer confidential." in opened.text
+    assert boss.get(f"{console}/tickets/{ref}", timeout=10).status_code == 200
+
+
+def test_groups_are_checked_kept_and_cleared(tmp_path):
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    upgrade(url)
+    store = ConsoleStore(make_engine(url))
+    try:
+        store.add_user("ana", AGENT_PASSWORD, "agent")
+        assert store.set_groups("ana", ["confidential", " hr.leads ", "confidential", ""])["groups"] == [
+            "confidential", "hr.leads"]
+        with pytest.raises(ConsoleError, match="not a group name: 'hr team'"):
+            store.set_groups("ana", ["hr team"])
+        with pytest.raises(ConsoleError, match="no user 'nobody'"):
+            store.set_groups("nobody", ["confidential"])
+        assert store.set_groups("ana", [])["groups"] == []
+        assert store.audit.page()[0]["event"] == "groups_changed"
+    finally:
+        store.engine.dispose()

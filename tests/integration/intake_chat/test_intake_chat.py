@@ -178,6 +178,20 @@ def test_browser_form_post_shows_the_reference_and_a_working_tracking_link(clien
     assert link == f"/complaints/{complaint.reference}?token={tracking_token(complaint.reference, SECRET)}"
 
 
+def test_a_box_ticked_as_a_confidential_grievance_flags_the_complaint(client, rabbit):
+    form = {"anonymous": "no", "email": "bo@example.org", "body": "My manager shouts at me.", "confidential": "yes",
+            "submission_id": uuid.uuid4().hex}
+    assert client.post("/complaints", data=form, headers=BROWSER).status_code == 200
+    assert client.post("/complaints", json={**ANA, "confidential": True}).status_code == 202
+    assert client.post("/complaints", json=ANA).status_code == 202
+    assert [c.confidential for c in queued(rabbit)] == [True, True, False]
+    refused = client.post("/complaints", json={**ANA, "confidential": "perhaps"})
+    assert refused.status_code == 422 and refused.get_json()["fields"] == {"confidential": "expected true or false"}
+    page = Page(client.get("/").get_data(True))
+    [box] = page.find("input", type="checkbox", name="confidential")
+    assert box["id"] in page.label_for
+
+
 def test_form_post_without_a_browser_accept_header_gets_json(client, rabbit):
     resp = client.post("/complaints", data={"email": "cy@example.org", "body": "Rude staff."})
     assert resp.status_code == 202

@@ -299,7 +299,9 @@ def test_concurrent_posts_of_one_key_get_one_answer_per_content_and_only_the_win
     gunicorn workers: the content that claimed the key is answered 202 (both of its posts,
     one reference), the other 409, and nothing of the loser reaches the queue."""
     proc = services.start("intake_chat", INTAKE_CHAT_DATABASE_URL=database_url, INTAKE_CHAT_WORKERS=2,
-                          INTAKE_CHAT_THREADS=4)
+                          INTAKE_CHAT_THREADS=4,
+                          # Two customers posting 24 times from one address on purpose: not a flood under test.
+                          INTAKE_RATE_LIMIT_PER_ADDRESS="1000/minute", INTAKE_RATE_LIMIT_PER_CUSTOMER="1000/minute")
     contents = ({**ANA}, {**BRUNO})
     outcomes: dict[str, list[tuple[int, int, dict]]] = {}
     for _ in range(6):

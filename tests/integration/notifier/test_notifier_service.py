@@ -301,6 +301,36 @@ def test_agents_are_alerted_on_assignment_and_when_their_ticket_turns_urgent(sys
     assert len(system.notifications(purpose="agent_assigned", reference=c.reference)) == 2  # email + WhatsApp
 
 
+def test_an_alert_about_a_confidential_case_names_nothing_of_it_and_is_in_its_access_log(system):
+    carla = {**ANA, "name": "carla", "email": "carla@support.example", "whatsapp": "+351910000022",
+             "groups": ["confidential"]}
+    system.start_tickets().start_notifier().start_router([carla])
+    c = system.publish(confidential=True, subject="My manager shouts at me", body="Every day since March.")
+    mail = one_mail(system.smtp, "carla@support.example", "confidential case")
+    text = mail["Subject"] + mail.get_content()
+    assert mail["Subject"] == "A confidential case is assigned to you" and f"/tickets/{c.reference}" in text
+    assert not any(secret in text for secret in ("manager", "March", "Ana", "ana@example.org", "billing"))
+    whatsapp = wait_for(lambda: system.twilio.sent(to="whatsapp:+351910000022"), message="WhatsApp alert")[0]
+    assert whatsapp.form["Body"].startswith("A confidential case is assigned to you: ")
+    # The customer's own acknowledgement is as ever.
+    assert c.reference in one_mail(system.smtp, "ana@example.org", c.reference)["Subject"]
+
+    log = wait_for(lambda: [e for e in api.get(f"{system.tickets.url}/tickets/{c.reference}/access-log",
+                                               groups=["confidential"], timeout=5).json()["items"]
+                            if e["action"] == "alert"], message="the alert in the access log")
+    assert [(e["actor"], e["actor_type"]) for e in log] == [("carla", "agent")]
+
+    # The outbox shows an operator outside the group that the rows exist, not what they say.
+    outside = api.get(f"{system.notifier.url}/notifications", params={"reference": c.reference}, timeout=5).json()
+    assert outside["items"] and all(i["subject"] == i["recipient"] == "(withheld: a confidential case)"
+                                    for i in outside["items"])
+    one = api.get(f"{system.notifier.url}/notifications/{outside['items'][0]['id']}", timeout=5).json()
+    assert one["body"] == "(withheld: a confidential case)" and one["headers"] == {}
+    member = api.get(f"{system.notifier.url}/notifications", params={"reference": c.reference},
+                     groups=["confidential"], timeout=5).json()["items"]
+    assert "ana@example.org" in {i["recipient"] for i in member}
+
+
 def test_supervisors_hear_of_escalations_and_tickets_waiting_too_long(system):
     system.start_tickets().start_notifier(NOTIFIER_SUPERVISORS="boss@support.example",
                                           NOTIFIER_WAITING_ALERT_MINUTES="0.02")

@@ -210,3 +210,21 @@ def test_a_decision_waits_in_the_assignments_queue_once_however_often_its_event_
     assert (explanation["region"], explanation["region_source"]) == ("pt", "phone +351 (PT)")
     assert [d["kind"] for d in explanation["decisions"]] == ["assign"]
     no_errors(router)
+
+
+def test_a_confidential_complaint_goes_to_a_member_of_the_group_and_only_they_see_why(tmp_path, rabbit, services):
+    tickets, (router,) = start_system(services, rabbit, f"sqlite:///{tmp_path / 'conf.db'}")
+    for name, groups in (("abe", []), ("carla", ["confidential"])):
+        resp = api.put(f"{router.url}/agents/{name}", json={"skills": ["billing"], "capacity": 5, "groups": groups})
+        assert resp.status_code == 200 and resp.json()["groups"] == groups
+    case = complaint(confidential=True)
+    ComplaintPublisher(rabbit.amqp_uri).publish(case)
+    assert wait_for(lambda: assignments(rabbit).get(case.reference), message="the assignment") == ["carla"]
+    url = f"{router.url}/tickets/{case.reference}/explain"
+    assert api.get(url, agent="abe", role="supervisor").status_code == 404
+    reasons = {c["agent"]: c["detail"] for c in api.get(url, agent="carla", groups=["confidential"]).json()[
+        "decisions"][0]["candidates"]}
+    assert reasons["abe"] == "abe is not in the confidential group 'confidential'"
+    wait_for(lambda: api.get(f"{tickets.url}/tickets/{case.reference}", groups=["confidential"]).json()[
+        "assignee"] == "carla", message="the tickets service applying it")
+    no_errors(router, tickets)

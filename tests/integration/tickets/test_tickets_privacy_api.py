@@ -73,3 +73,19 @@ def test_the_export_and_the_legal_hold_over_http(tmp_path, rabbit, services):
     assert part["service"] == "tickets" and part["references"] == [c.reference]
     [ticket] = part["tables"]["tickets"]
     assert ticket["messages"][0]["body"] == c.body and ticket["legal_hold"] is True
+
+
+def test_exporting_a_confidential_case_of_the_person_is_in_its_access_log(tmp_path, rabbit, services):
+    tickets = services.start("tickets", DATABASE_URL=f"sqlite:///{tmp_path / 'tickets.db'}",
+                             CONFIDENTIAL_CATEGORIES="billing")
+    c = complaint(customer=BEA, category="billing")
+    ComplaintPublisher(rabbit.amqp_uri).publish(c)
+    wait_for(lambda: api.get(f"{tickets.url}/tickets/{c.reference}", groups=("confidential",)).ok,
+             message="the ticket")
+    # The person's data is theirs: the export holds it whoever the operator is, and says so.
+    part = api.post(f"{tickets.url}/privacy/export", json={"email": BEA["email"]}).json()
+    assert part["references"] == [c.reference]
+    log = api.get(f"{tickets.url}/tickets/{c.reference}/access-log", groups=("confidential",)).json()
+    assert {(e["actor"], e["action"]) for e in log["items"]} >= {("tests", "export")}
+    # Outside the group the case does not exist, legal hold included.
+    assert api.get(f"{tickets.url}/tickets/{c.reference}/legal-hold", agent="bruno").status_code == 404
