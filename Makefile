@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test unit lint migrate bench chaos deploy-check clean distclean
+.PHONY: help setup run test unit lint audit fuzz migrate bench chaos deploy-check clean distclean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -22,8 +22,9 @@ run: ## Start all services locally with one combined log (Ctrl-C stops them)
 	bash scripts/setup.sh run
 	$(PYTHON) scripts/run.py
 
-test: ## Set up what is missing, then run the test suite (PYTEST_ARGS=...)
+test: ## Set up what is missing, audit the dependencies, then run the test suite (PYTEST_ARGS=...)
 	bash scripts/setup.sh all
+	$(PYTHON) scripts/dependency_audit.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: ## Pure-rule tests only: no RabbitMQ, database server or browser needed (seconds)
@@ -33,6 +34,14 @@ unit: ## Pure-rule tests only: no RabbitMQ, database server or browser needed (s
 lint: ## ruff check
 	bash scripts/setup.sh python
 	$(VENV)/bin/ruff check .
+
+audit: ## Known vulnerabilities in the pinned dependencies (pip-audit; policy in README, "Dependency audit")
+	bash scripts/setup.sh python
+	$(PYTHON) scripts/dependency_audit.py
+
+fuzz: ## Fuzz every JSON API from its OpenAPI description, longer than make test does (FUZZ_EXAMPLES=500)
+	bash scripts/setup.sh all
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/pytest tests/integration/common/test_fuzz_apis.py -q $(PYTEST_ARGS)
 
 migrate: ## Apply every service's database migrations (each service also does it at start)
 	bash scripts/setup.sh python

@@ -79,6 +79,17 @@ def assert_accessible(driver, page_name: str):
     assert violations == [], f"axe-core: serious or critical violations on {page_name}: {violations}"
 
 
+# --- the Content-Security-Policy ---------------------------------------------------------
+
+
+def csp_violations(driver) -> list[str]:
+    """What Chromium refused to load or run because of a page's Content-Security-Policy,
+    since the last call (the browser's console log; the driver asks for it, see
+    tests/e2e/conftest.py)."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if "Content Security Policy" in entry["message"] or "Content-Security-Policy" in entry["message"]]
+
+
 # --- small browser helpers ---------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services.common import config
 from services.common.storage.db import make_engine
-from services.common.web import page_filters
+from services.common.web import front, page_filters, security_headers
 
 from . import (
     audit_views,
@@ -76,6 +76,7 @@ def create_app(store: ConsoleStore | None = None, tickets=None, router=None) -> 
     app.register_error_handler(InternalServerError, _internal)
     app.register_error_handler(HTTPException, _http_error)
     page_filters.install(app)
+    front.install(app, security_headers.CONSOLE_PAGES, description="console")
     return app
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from services.common import web
 from services.common.auth.flask_guard import requires_token
 from services.common.contract.complaint import CATEGORIES
+from services.common.contract.storable_text import storable
 
 from . import auth, metrics
 from .store import ConsoleError, article_errors
@@ -67,7 +68,7 @@ def suggest():
     return {"items": items}
 
 
-@api.post("/articles/<int:article_id>/feedback")
+@api.post("/articles/<int(max=2147483647):article_id>/feedback")
 @requires_token("console")
 def feedback(article_id):
     """{"helped": true|false, "query": "..."} -> the article with its counts."""
@@ -78,7 +79,8 @@ def feedback(article_id):
     if not isinstance(body.get("helped"), bool):
         return {"error": "bad_request", "detail": 'send JSON {"helped": true or false}'}, 400
     try:
-        article = auth.console().store.record_feedback(article_id, body["helped"], body.get("query"))
+        query = storable(body["query"]) if isinstance(body.get("query"), str) else None  # text any database stores
+        article = auth.console().store.record_feedback(article_id, body["helped"], query)
     except LookupError as exc:
         return {"error": "not_found", "detail": str(exc)}, 404
     metrics.KB_FEEDBACK.labels("yes" if body["helped"] else "no").inc()

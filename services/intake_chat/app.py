@@ -18,7 +18,7 @@ from services.common import config
 from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
 from services.common.storage.db import make_engine
-from services.common.web import page_filters
+from services.common.web import front, page_filters, security_headers
 
 from . import abuse, chat_views, customer_views, metrics, payload, replies, views
 from .kb_client import KnowledgeBaseClient
@@ -86,6 +86,7 @@ def create_app(publisher=None, tickets=None, knowledge_base=None, engine=None) -
     app.after_request(_headers)
     app.after_request(_drain_body)
     page_filters.install(app)
+    front.install(app, security_headers.CUSTOMER_PAGES, description="intake_chat")
     return app
 
 

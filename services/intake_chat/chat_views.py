@@ -94,7 +94,7 @@ def suggestions():
     return jsonify({"items": items})
 
 
-@bp.post("/suggestions/<int:article_id>/feedback")
+@bp.post("/suggestions/<int(max=2147483647):article_id>/feedback")
 def suggestion_feedback(article_id):
     try:
         body = payload.read_fields(request)

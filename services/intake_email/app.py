@@ -4,10 +4,11 @@ skipped list and each mailbox's status (Flask, served by werkzeug in a thread)."
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from services.common.auth.flask_guard import guard
 from services.common.privacy import flask_side
-from services.common.web import readiness
+from services.common.web import front, http_error, readiness, security_headers
 
 from . import metrics
 
@@ -16,6 +17,8 @@ def create_app(service) -> Flask:
     """`service` is the running IntakeEmailService (store, publisher, pollers)."""
     app = Flask("intake_email", static_folder=None)
     guard(app, "intake_email")   # every path but health and metrics wants a token
+    front.install(app, security_headers.JSON_API, description="intake_email")
+    app.register_error_handler(HTTPException, http_error)  # a 404 or 405 in JSON too, not an HTML page
     app.register_blueprint(flask_side.blueprint("intake_email", lambda: service.privacy))   # POST /privacy/export
 
     @app.get("/health/live")
@@ -48,7 +51,7 @@ def create_app(service) -> Flask:
         # The raw bytes only on request (?raw=1): a quarantined message may be megabytes.
         return jsonify(service.store.quarantined(limit, offset, with_raw=request.args.get("raw") == "1"))
 
-    @app.get("/quarantine/<int:item_id>/raw")
+    @app.get("/quarantine/<int(max=2147483647):item_id>/raw")
     def quarantine_raw(item_id):
         raw = service.store.quarantined_raw(item_id)
         if raw is None:

@@ -39,7 +39,8 @@ from services.common.privacy.retention import Retention
 from services.common.privacy.subject import redact
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
-from services.common.web import BadRequest, json_response
+from services.common.web import BadRequest, json_response, path_text
+from services.common.web.nameko_front import WebFront
 
 from . import backoff, listing, metrics, settings
 from .handling import Notifier
@@ -125,6 +126,7 @@ class NotifierService:
     router = CredentialedRpcProxy("router")
     reports: ErasureReports = ErasureReports()
     caller = CallerOf()
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- the tickets service's events --------------------------------------------------
 
@@ -317,15 +319,16 @@ class NotifierService:
             except ValueError:
                 raise BadRequest("limit must be a whole number") from None
             viewer = viewer_of(self.caller)
-            return {"items": [listing.shown(item, viewer) for item in self.parts.store.list(
-                args.get("status"), args.get("reference"), args.get("purpose"), args.get("channel"), limit)]}
+            filters = [path_text(args[n], n) if args.get(n) else None
+                       for n in ("status", "reference", "purpose", "channel")]  # no NUL for PostgreSQL
+            return {"items": [listing.shown(item, viewer) for item in self.parts.store.list(*filters, limit)]}
         return web.respond(work, ERRORS)
 
-    @guarded_http("GET", "/notifications/<int:row_id>")
+    @guarded_http("GET", "/notifications/<int(max=2147483647):row_id>")
     def http_get(self, request, row_id):
         return web.respond(lambda: listing.shown(self.parts.store.get(row_id), viewer_of(self.caller)), ERRORS)
 
-    @guarded_http("POST", "/notifications/<int:row_id>/retry")
+    @guarded_http("POST", "/notifications/<int(max=2147483647):row_id>/retry")
     def http_retry(self, request, row_id):
         return web.respond(lambda: listing.shown(self.parts.store.retry(row_id, now()), viewer_of(self.caller)),
                            ERRORS)

@@ -45,6 +45,13 @@ def parse_csv(text: str) -> list[dict]:
     """Columns: name, display_name, email, skills (billing:2;delivery), regions (eu;us),
     languages (en;pt), capacity, status, and optionally phone, whatsapp (E.164) and groups
     (confidential;billing-team). Lists are separated by ';'."""
+    try:
+        return _parse_csv(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field
+        raise RosterError({"csv": f"not readable as CSV: {exc}"}) from None
+
+
+def _parse_csv(text: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise RosterError({"header": "the first line must name the columns, including 'name'"})
@@ -148,7 +155,11 @@ def timestamp(value, errors, key) -> datetime | None:
     except ValueError:
         errors[key] = f"not an ISO 8601 date or timestamp: {value!r}"
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first UTC moment there is
+        errors[key] = f"out of the range of dates: {value!r}"
+        return None
 
 
 def _skills(value, errors, key) -> dict[str, int]:
@@ -209,6 +220,8 @@ def _check_unique(agents, errors, where) -> None:
     seen = set()
     for i, a in enumerate(agents):
         name = a.get("name")
+        if not isinstance(name, str):  # already an error of its own (and a list cannot be counted)
+            continue
         if name in seen:
             errors[where(i)] = f"{name!r} appears twice"
         seen.add(name)

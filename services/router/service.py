@@ -24,6 +24,7 @@ from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
 from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response, path_text, text_body
+from services.common.web.nameko_front import WebFront
 
 from . import metrics, roster, settings
 from .assignment import Lost
@@ -73,6 +74,7 @@ class RouterService:
     events: EventRelay = EventRelay("router", declare=topology.kombu_assignments_queues)
     tickets = CredentialedRpcProxy("tickets")
     caller = CallerOf()
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- the tickets service's events ------------------------------------------
 
@@ -152,7 +154,7 @@ class RouterService:
         return self._respond(lambda: self.add_vacation(path_text(name, "agent name"), json_body(request)),
                              created=True)
 
-    @guarded_http("DELETE", "/agents/<name>/vacations/<int:vacation_id>")
+    @guarded_http("DELETE", "/agents/<name>/vacations/<int(max=2147483647):vacation_id>")
     def http_remove_vacation(self, request, name, vacation_id):
         def work():
             roster_writer(self.caller)

@@ -16,6 +16,9 @@ from services.common.web import BadRequest
 from . import domain
 from .queries import MAX_PER_PAGE, SORTS
 
+# Far beyond any real search; a larger page's offset would overflow the database's integers (a 500).
+MAX_PAGE = 1_000_000
+
 ERRORS = (
     (NotFound, 404, "not_found"),
     (Unauthorized, 401, "unauthorized"),
@@ -76,7 +79,7 @@ def search_filters(args) -> dict:
     for name, key in (("queue", "queue"), ("region", "region"), ("assignee", "assignee"), ("customer", "customer"),
                       ("q", "text")):
         if get(name):
-            filters[key] = str(get(name))
+            filters[key] = web.path_text(str(get(name)), "search text" if name == "q" else f"{name} filter")
     for name in ("created_from", "created_to"):
         if get(name):
             filters[name] = _timestamp(name, get(name))
@@ -84,7 +87,7 @@ def search_filters(args) -> dict:
     if sort.lstrip("-") not in SORTS:
         raise BadRequest(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)} (prefix - for descending)")
     filters["sort"] = sort
-    filters["page"] = _positive_int("page", get("page") or 1)
+    filters["page"] = _positive_int("page", get("page") or 1, MAX_PAGE)
     filters["per_page"] = _positive_int("per_page", get("per_page") or 25, MAX_PER_PAGE)
     return filters
 
@@ -95,7 +98,10 @@ def _timestamp(name, value) -> datetime:
     except ValueError:
         raise BadRequest(f"{name} is not an ISO 8601 date or timestamp: {value!r}") from None
     # Stored in UTC; an offset-less value is taken as UTC too.
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00: before the first moment UTC has
+        raise BadRequest(f"{name} is out of the range of dates: {value!r}") from None
 
 
 def _positive_int(name, value, maximum=None) -> int:

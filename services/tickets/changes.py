@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.common.contract.complaint import CATEGORIES
 from services.common.contract.errors import Conflict, Forbidden
 from services.common.contract.events import Assignment, TicketUpdated
+from services.common.contract.storable_text import is_storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Status
 from services.common.time.clock import iso
 
@@ -40,6 +41,9 @@ def assign(engine, reference: str, assignee: str | None, actor_type: str, actor:
     expected_assignee (None for 'unassigned'), the change happens only if the ticket
     is still as the caller saw it; assigning whom it already has is a quiet no-op."""
     domain.check_actor(actor_type, actor)
+    for name in (assignee, expected_assignee):
+        if isinstance(name, str) and not is_storable(name):
+            raise domain.TicketError(f"no agent is called {name!r}")
 
     def values(row):
         if row.assignee == assignee:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.common.channels import catalogue
-from services.common.contract.storable_text import is_storable
+from services.common.contract.storable_text import is_storable, storable
 from services.common.contract.vocabulary import OPEN_STATUSES, ActorType, Priority, Status, one_of
 
 # What an agent (or the system) may do. A resolved ticket may be reopened; a
@@ -202,7 +202,7 @@ def check_survey(status: str, rating, comment: str | None) -> tuple[int, str | N
         raise TicketError("rating must be a whole number from 1 to 5")
     if comment is not None and not isinstance(comment, str):
         raise TicketError("comment must be text")
-    comment = (comment or "").strip()[:MAX_SURVEY_COMMENT_CHARS] or None
+    comment = storable((comment or "").strip()[:MAX_SURVEY_COMMENT_CHARS]) or None
     return value, comment
 
 

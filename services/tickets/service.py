@@ -28,6 +28,7 @@ from services.common.privacy.retention import Retention
 from services.common.privacy.subject import read_request
 from services.common.storage.db import make_engine
 from services.common.web import BadRequest, json_body, json_response, path_text
+from services.common.web.nameko_front import WebFront
 
 from . import api, confidentiality, domain, handling, metrics, privacy, privacy_requests
 from .consumer import consume, consume_events
@@ -75,6 +76,7 @@ class TicketsService:
     # made while a service is down waits for it instead of reaching no queue.
     events: EventRelay = EventRelay("tickets", declare=transport.coordinator_queues)
     caller = CallerOf()
+    web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
     # --- messages in ------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from testkit.browser import SCREENSHOTS, Shots, chromium_paths
+from testkit.browser import SCREENSHOTS, Shots, chromium_paths, csp_violations
 from testkit.paths import ROOT
 
 
@@ -33,6 +33,7 @@ def browser():
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for csp_violations()
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,1000", f"--user-data-dir={profile}"):
@@ -45,6 +46,18 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request):
+    """Every browser test also proves the pages' Content-Security-Policy blocks nothing they need."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    driver = request.getfixturevalue("browser")
+    csp_violations(driver)  # what earlier tests of the module left in the log is theirs
+    yield
+    assert csp_violations(driver) == [], "the Content-Security-Policy blocked part of a page"
 
 
 @pytest.fixture

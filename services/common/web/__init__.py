@@ -33,8 +33,18 @@ def respond(work, errors, created=False) -> Response:
         status, kind = next((s, k) for e, s, k in errors if isinstance(exc, e))
         return json_response({"error": kind, "detail": str(exc)}, status)
     except HTTPException as exc:
-        kind = (exc.name or "error").lower().replace(" ", "_")
-        return json_response({"error": kind, "detail": exc.description or exc.name}, exc.code or 400)
+        return http_error(exc)
+
+
+def http_error(exc: HTTPException) -> Response:
+    """werkzeug's HTTP error (a 404 of the URL map, a 413 while reading) in our shape, with
+    its own headers (Allow on a 405)."""
+    kind = (exc.name or "error").lower().replace(" ", "_")
+    response = json_response({"error": kind, "detail": exc.description or exc.name}, exc.code or 400)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def path_text(value: str, what: str) -> str:

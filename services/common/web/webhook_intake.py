@@ -21,7 +21,7 @@ from services.common.contract.complaint import ComplaintReceived
 from services.common.contract.reference import tracking_url
 from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
 from services.common.storage.db import make_engine
-from services.common.web import gunicorn_main
+from services.common.web import front, gunicorn_main, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ def create_app(import_name: str, name: str, channel: str, reasons: tuple[str, ..
     TwilioSignatureCheck(auth_token, public_url).install(app, metrics.rejected)
     app.register_blueprint(probes(name))
     app.register_error_handler(SQLAlchemyError, _database_unavailable)
+    front.install(app, security_headers.JSON_API)
     return app, intake
 
 
