@@ -38,7 +38,7 @@ def setup(service: str) -> logging.Logger:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    for noisy in ("kombu", "pika", "nameko", "alembic"):
+    for noisy in ("kombu", "pika", "nameko", "alembic", "twilio"):  # twilio: a line per request, its URL
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # amqp warns about a publisher confirm that arrives while a pooled channel closes.
     logging.getLogger("amqp").setLevel(logging.ERROR)

@@ -13,6 +13,7 @@ from the environment in `config`.
 
     python -m services.common.registry names            every service, in start order
     python -m services.common.registry with-migrations  those with `python -m services.<name> migrate`
+    python -m services.common.registry with-personal-data  those answering export and erasure
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class Service:
     autoscaled: bool = False           # scales with traffic: Kubernetes gives it an HPA
     load_cluster: bool = True          # started by loadtest's cluster (False: it needs an outside source
                                        # the cluster does not simulate, or is not on a complaint's path)
+    # Holds customers' personal data in its own tables or files: answers a subject-access
+    # export and a subject's erasure, and applies the retention rules (services/common/privacy).
+    personal_data: bool = False
     health_live: str = HEALTH_LIVE
     health_ready: str = HEALTH_READY
 
@@ -74,21 +78,22 @@ class Service:
 
 # Start order: the consumers first, so nothing waits on them; the intakes last.
 SERVICES: tuple[Service, ...] = (
-    Service("tickets", 8004, NAMEKO, migrations=True),
+    Service("tickets", 8004, NAMEKO, migrations=True, personal_data=True),
+    # The router's mirror keeps what routing needs (category, region, language, priority), no contact data.
     Service("router", 8005, NAMEKO, migrations=True, rpc_calls=("tickets",), autoscaled=True),
-    Service("notifier", 8006, NAMEKO, migrations=True, rpc_calls=("tickets", "router")),
+    Service("notifier", 8006, NAMEKO, migrations=True, rpc_calls=("tickets", "router"), personal_data=True),
     Service("console", 8008, GUNICORN, migrations=True, calls=("router",), rpc_calls=("tickets", "router"),
             load_cluster=False),
     Service("intake_chat", 8001, GUNICORN, channels=(Channel("web"), Channel("chat")), migrations=True,
             calls=("console",), rpc_calls=("tickets",), autoscaled=True),
     Service("intake_whatsapp", 8002, GUNICORN, channels=(Channel("whatsapp", "whatsapp", "whatsapp", True, True),),
-            migrations=True, autoscaled=True),
+            migrations=True, autoscaled=True, personal_data=True),
     Service("intake_voice", 8003, GUNICORN, channels=(Channel("voice", "phone", "sms"),), migrations=True,
-            autoscaled=True),
+            autoscaled=True, personal_data=True),
     Service("intake_sms", 8009, GUNICORN, channels=(Channel("sms", "phone", "sms", True),), migrations=True,
-            autoscaled=True),
+            autoscaled=True, personal_data=True),
     Service("intake_email", 8007, POLLER, channels=(Channel("email", "email", "email", True),), migrations=True,
-            load_cluster=False),
+            load_cluster=False, personal_data=True),
 )
 
 BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}
@@ -109,8 +114,12 @@ def with_migrations() -> list[str]:
     return [s.name for s in SERVICES if s.migrations]
 
 
+def with_personal_data() -> list[str]:
+    return [s.name for s in SERVICES if s.personal_data]
+
+
 def main(argv: list[str]) -> int:
-    listings = {"names": names, "with-migrations": with_migrations}
+    listings = {"names": names, "with-migrations": with_migrations, "with-personal-data": with_personal_data}
     if len(argv) != 1 or argv[0] not in listings:
         print(__doc__, file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import sys
 
 from services.common import config, logs
 from services.common.channels.regions import RegionMapError
+from services.common.privacy.retention import Retention, RetentionError
 
 from . import migrate, settings
 from .service import IntakeEmailService
@@ -39,8 +40,12 @@ def main(argv: list[str]) -> int:
     try:
         mailboxes = settings.mailboxes()
         regions = settings.regions()
+        retention = Retention.from_env()
     except settings.SettingsError as exc:
         log.error("bad mailbox configuration: %s", exc)
+        return 2
+    except RetentionError as exc:
+        log.error("bad retention rule: %s", exc)
         return 2
     except RegionMapError as exc:
         log.error("bad region map: %s", exc)
@@ -55,7 +60,7 @@ def main(argv: list[str]) -> int:
                     "serving health and metrics only, reading no mail")
     for mailbox in mailboxes:
         log.info("mailbox %s", mailbox.name, extra={k: v for k, v in mailbox.describe().items() if k != "name"})
-    service = IntakeEmailService(mailboxes, url, config.amqp_uri(), regions)
+    service = IntakeEmailService(mailboxes, url, config.amqp_uri(), regions, retention)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     service.start()

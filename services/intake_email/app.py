@@ -7,6 +7,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from services.common.auth.flask_guard import guard
+from services.common.privacy import flask_side
 from services.common.web import front, http_error, readiness, security_headers
 
 from . import metrics
@@ -18,6 +19,7 @@ def create_app(service) -> Flask:
     guard(app, "intake_email")   # every path but health and metrics wants a token
     front.install(app, security_headers.JSON_API, description="intake_email")
     app.register_error_handler(HTTPException, http_error)  # a 404 or 405 in JSON too, not an HTML page
+    app.register_blueprint(flask_side.blueprint("intake_email", lambda: service.privacy))   # POST /privacy/export
 
     @app.get("/health/live")
     def live():

@@ -20,6 +20,7 @@ from services.common.channels.regions import RegionMap
 from services.common.contract.complaint import ContractError
 from services.common.contract.storable_text import escaped
 from services.common.messaging.publisher import BrokerUnavailable, ComplaintPublisher
+from services.common.privacy.subject import redact
 
 from . import metrics
 from .complaint import FollowUp, build_complaint, content_digest, external_id, region_of, reused_id_external_id
@@ -118,8 +119,9 @@ class Ingestor:
                               detail=skip.detail, sender=facts.sender_email, subject=facts.subject,
                               content_sha256=digest)
             metrics.SKIPPED.labels(mailbox, skip.reason).inc()
-            log.info("skipped uid %s: %s (%s)", msg.uid, skip.reason, skip.detail,
-                     extra={"mailbox": mailbox})
+            # The detail (which header or address decided) is on the skipped list, not in the log:
+            # it may name the sender.
+            log.info("skipped uid %s: %s", msg.uid, skip.reason, extra={"mailbox": mailbox})
             return SKIPPED
         self.publisher.publish(complaint)   # returns only once the broker confirmed
         outcome["published"] = complaint.reference
@@ -155,7 +157,7 @@ class Ingestor:
         self.store.record(mailbox, uidvalidity, msg.uid, external, QUARANTINED, reason=reason, raw=msg.raw,
                           size=msg.size, content_sha256=digest)
         metrics.QUARANTINED.labels(mailbox).inc()
-        log.warning("quarantined uid %s: %s", msg.uid, reason, extra={"mailbox": mailbox})
+        log.warning("quarantined uid %s: %s", msg.uid, redact(reason), extra={"mailbox": mailbox})
         return QUARANTINED
 
     def _last_resort(self, mailbox, uidvalidity, msg: Fetched, outcome: dict, exc: Exception) -> str:
@@ -171,7 +173,7 @@ class Ingestor:
         if published:
             reason += f" (published as {published} before that)"
         external = outcome.get("external") or external_id(mailbox, None, msg.raw)
-        log.error("uid %s: %s; quarantining it with its raw bytes", msg.uid, reason,
+        log.error("uid %s: %s; quarantining it with its raw bytes", msg.uid, redact(reason),
                   exc_info=None if cause is not exc else exc, extra={"mailbox": mailbox})
         self.store.record(mailbox, uidvalidity, msg.uid, escaped(external)[:500], QUARANTINED, reason=reason,
                           raw=msg.raw, size=msg.size)

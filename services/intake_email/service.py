@@ -11,11 +11,14 @@ from werkzeug.serving import make_server
 from services.common import config
 from services.common.channels.regions import RegionMap
 from services.common.messaging.publisher import ComplaintPublisher
+from services.common.privacy.background import PrivacyWorker
+from services.common.privacy.retention import Retention
 
 from . import settings
 from .app import create_app
 from .ingest import Ingestor
 from .poller import MailboxPoller
+from .privacy import EmailPrivacy
 from .store import EmailStore
 
 log = logging.getLogger("intake_email")
@@ -24,7 +27,7 @@ STOP_TIMEOUT = 30.0
 
 class IntakeEmailService:
     def __init__(self, mailboxes: list[settings.Mailbox], database_url: str, amqp_uri: str,
-                 regions: RegionMap | None = None):
+                 regions: RegionMap | None = None, retention: Retention | None = None):
         self.stop_event = threading.Event()
         self.store = EmailStore(database_url)
         self.publisher = ComplaintPublisher(amqp_uri)
@@ -34,6 +37,9 @@ class IntakeEmailService:
         ingestor = Ingestor(self.store, self.publisher, settings.max_attachment_bytes(),
                             settings.max_message_bytes(), regions, {m.name: m.region for m in mailboxes})
         self.pollers = [MailboxPoller(m, ingestor, self.store, self.stop_event) for m in mailboxes]
+        # Erasure requests and the retention rules, on threads of their own (privacy.py).
+        self.privacy = EmailPrivacy(self.store.engine)
+        self.privacy_worker = PrivacyWorker(self.privacy, amqp_uri, retention)
         self.http = make_server(config.http_host(), config.port("intake_email"), create_app(self), threaded=True)
         self._http_thread = threading.Thread(target=self.http.serve_forever, name="http", daemon=True)
 
@@ -43,6 +49,7 @@ class IntakeEmailService:
 
     def start(self) -> None:
         self._http_thread.start()
+        self.privacy_worker.start()
         for poller in self.pollers:
             poller.start()
 
@@ -64,6 +71,7 @@ class IntakeEmailService:
                 clean = False
                 log.error("mailbox %s did not stop within %.0f s", poller.mailbox.name, STOP_TIMEOUT)
         self.http.shutdown()
+        self.privacy_worker.stop()
         self.publisher.close()
         self._probe.close()
         self.store.close()

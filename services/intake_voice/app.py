@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.common import config
+from services.common.privacy import flask_side
+from services.common.privacy.background import PrivacyWorker
 from services.common.web import webhook_intake
 
 from . import settings, views
 from .complaints import CHANNEL
 from .outcomes import Outcomes
+from .privacy import VoicePrivacy, twilio_recordings
 from .prompts import Prompts
 from .store import VoiceStore
 
@@ -28,4 +32,7 @@ def create_app(publisher=None, engine=None) -> Flask:
     app.extensions["intake_voice.prompts"] = Prompts(settings.public_url(), settings.gather_timeout(),
                                                      settings.max_recording_seconds(), settings.transcribe())
     app.register_blueprint(views.bp)
+    outcomes = app.extensions["intake_voice.outcomes"]
+    privacy = VoicePrivacy(intake.engine, outcomes.reference, twilio_recordings())
+    flask_side.install(app, privacy, lambda: PrivacyWorker(privacy, config.amqp_uri()))
     return app

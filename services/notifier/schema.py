@@ -53,4 +53,7 @@ ticket_state = Table(
     Column("callback", JSON(none_as_null=True)),          # a callback request not yet handed to an agent
     Column("waiting_alerted", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When the customer's contact data in `ticket` was erased (an erasure request or the
+    # retention rule; services/notifier/privacy.py).
+    Column("erased_at", DateTime(timezone=True)),
 )

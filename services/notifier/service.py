@@ -33,6 +33,10 @@ from services.common.contract.events import (
 )
 from services.common.contract.reference import tracking_url
 from services.common.contract.vocabulary import Priority
+from services.common.privacy.background import apply_retention
+from services.common.privacy.nameko_side import ErasureReports, consume_requests, erasure_requested, export_response
+from services.common.privacy.retention import Retention
+from services.common.privacy.subject import redact
 from services.common.storage.db import make_engine
 from services.common.time.clock import now
 from services.common.web import BadRequest, json_response, path_text
@@ -41,11 +45,13 @@ from services.common.web.nameko_front import WebFront
 from . import backoff, listing, metrics, settings
 from .handling import Notifier
 from .plan import TEMPLATE_VARIABLES, Links, Planner
+from .privacy import NotifierPrivacy
 from .senders import PermanentError, Senders
 from .store import NotFound, NotifierStore
 from .templates import Templates
 
 SEND_BATCH = 50  # rows per timer tick, so other timers get their turn
+RETENTION = Retention.from_env()  # a bad RETENTION_* value stops the start
 
 log = logging.getLogger("notifier")
 
@@ -118,6 +124,7 @@ class NotifierService:
     parts: Components = Parts()
     tickets = CredentialedRpcProxy("tickets")
     router = CredentialedRpcProxy("router")
+    reports: ErasureReports = ErasureReports()
     caller = CallerOf()
     web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
@@ -192,6 +199,21 @@ class NotifierService:
         if pending is not None:
             self.parts.notifier.callback(reference, self._agent(pending[0]), now())
 
+    # --- privacy ------------------------------------------------------------------------
+
+    @consume_requests("notifier")
+    def on_erasure_requested(self, body):
+        """A person's erasure: their messages' copies erased, unsent ones cancelled; reported."""
+        erasure_requested(NotifierPrivacy(self.parts.store.engine), body, self.reports)
+
+    @timer(interval=RETENTION.check_seconds, eager=True)
+    def apply_retention(self):
+        apply_retention(NotifierPrivacy(self.parts.store.engine), RETENTION)
+
+    @guarded_http("POST", "/privacy/export")
+    def http_export(self, request):
+        return export_response(NotifierPrivacy(self.parts.store.engine), self.caller, request)
+
     # --- sending -------------------------------------------------------------------------
 
     @timer(interval=settings.send_interval())
@@ -219,13 +241,13 @@ class NotifierService:
                     metrics.NOTIFICATIONS.labels(row.channel, "failed").inc()
                     log.error("notification failed", extra={"id": row.id, "purpose": row.purpose,
                                                              "channel": row.channel, "reference": row.reference,
-                                                             "attempts": attempts, "error": error[:300]})
+                                                             "attempts": attempts, "error": redact(error[:300])})
                 else:
                     delay = backoff.retry_delay(attempts, s.retry_base, s.retry_cap)
                     parts.store.mark_retry(row.id, error, now() + timedelta(seconds=delay), now())
                     metrics.NOTIFICATIONS.labels(row.channel, "retried").inc()
                     log.warning("notification send failed; retry in %.0fs", delay, extra={
-                        "id": row.id, "channel": row.channel, "attempts": attempts, "error": error[:300]})
+                        "id": row.id, "channel": row.channel, "attempts": attempts, "error": redact(error[:300])})
                 continue
             parts.store.mark_sent(row.id, provider_id, now())
             metrics.NOTIFICATIONS.labels(row.channel, "sent").inc()

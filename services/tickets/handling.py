@@ -18,13 +18,21 @@ import eventlet
 import pika.exceptions
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from services.common import registry
 from services.common.contract.complaint import ComplaintReceived, ContractError
 from services.common.contract.errors import Conflict, Invalid
-from services.common.contract.events import EventError, TicketAssigned, TicketUnassigned, received
+from services.common.contract.events import (
+    EventError,
+    SubjectErasureCompleted,
+    TicketAssigned,
+    TicketUnassigned,
+    received,
+)
 from services.common.contract.reference import normalize_reference
+from services.common.privacy.subject import redact
 from services.common.web import BadRequest
 
-from . import dead_letters, domain, metrics, replay, salvage
+from . import dead_letters, domain, metrics, privacy_requests, replay, salvage
 from .consumer import PARK
 from .store import TicketStore
 
@@ -61,7 +69,7 @@ def complaint(store: TicketStore, body) -> None:
     except ContractError as exc:
         qid = store.quarantine(f"invalid ComplaintReceived: {exc}", _raw(body))
         metrics.QUARANTINED.labels("invalid_contract").inc()
-        log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": str(exc)})
+        log.warning("complaint quarantined", extra={"quarantine_id": qid, "reason": redact(str(exc))})
         return
     _await_verified_reference(store, c)
     try:
@@ -134,6 +142,22 @@ def router_decision(store: TicketStore, body, event_type: str | None) -> str:
     metrics.ASSIGNMENTS.labels(outcome).inc()
     log.info("router decision %s: %s", event.event_type, outcome, extra={
         "reference": event.reference, "assignee": assignee, "previous": event.previous})
+    return outcome
+
+
+# --- privacy: the services' answers to an erasure request ----------------------------------
+
+def erasure_report(store: TicketStore, body) -> str:
+    """Record a service's SubjectErasureCompleted; PARK for one that is not a valid report."""
+    try:
+        event = received(SubjectErasureCompleted, body).event
+    except EventError as exc:
+        metrics.ERASURE_REPORTS.labels("unknown", "malformed").inc()
+        log.error("erasure report unusable, parked: %s", sorted(exc.errors))
+        return PARK
+    outcome = with_db_retries(lambda: privacy_requests.record_report(store.engine, event))
+    metrics.ERASURE_REPORTS.labels(event.service if event.service in registry.BY_NAME else "other", outcome).inc()
+    log.info("privacy: erasure report %s", outcome, extra={"request_id": event.request_id, "service": event.service})
     return outcome
 
 

@@ -37,7 +37,15 @@ ASSIGNMENTS = Counter("complaints_tickets_assignments_total",
 OPEN = Gauge("complaints_tickets_open", "Open tickets by status and priority", ["status", "priority"])
 
 
-def render(store, dead_letter_depth, parked_decisions_depth) -> Response:
+ERASURES_PENDING = Gauge("complaints_privacy_erasures_pending",
+                         "Erasure requests not yet answered by every service holding personal data")
+ERASURE_REPORTS = Counter("complaints_privacy_erasure_reports_total",
+                          "Services' answers to erasure requests, by service and outcome (recorded, again, unknown, "
+                          "malformed)", ["service", "outcome"])
+
+
+def render(store, dead_letter_depth, parked_decisions_depth, erasures_pending=lambda: 0) -> Response:
+    ERASURES_PENDING.set(erasures_pending())
     # Open counts come from the database at scrape time, so every replica
     # reports the same truth rather than its own share.
     counts = store.open_counts()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from services.common.messaging.outbox import outbox_table
@@ -62,6 +63,12 @@ tickets = Table(
     # A confidential case (confidentiality.py): only members of confidential_group see it.
     Column("confidential", Boolean, nullable=False, default=False, index=True),
     Column("confidential_group", String(64)),
+    # Privacy: a ticket on legal hold keeps its personal data through erasure requests and
+    # retention (reported as kept, with the reason); erased_at is when its contact data and
+    # what the customer wrote were erased or pseudonymised (privacy_erasure.py).
+    Column("legal_hold", Boolean, nullable=False, default=False, server_default=false()),
+    Column("legal_hold_reason", String(200)),
+    Column("erased_at", DateTime(timezone=True)),
 )
 
 # How the customer can be reached and recognised: one row per (kind, value), e.g.
@@ -163,4 +170,30 @@ dead_letters = Table(
     Column("state", String(10), nullable=False),  # parked | replayed
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
+
+# A data subject's erasure requests, which this service coordinates (privacy_requests.py).
+# `identifiers` are the person's own until every service has answered (they must be
+# announced again until then), pseudonyms after.
+privacy_erasures = Table(
+    "privacy_erasures", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("identifiers", JSON, nullable=False),
+    Column("ticket_references", JSON, nullable=False, default=list),
+    Column("held_references", JSON, nullable=False, default=list),
+    Column("services", JSON, nullable=False, default=list),   # who must answer, as it was asked
+    Column("requested_by", String(320), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=False),
+    Column("announcements", Integer, nullable=False, default=1),
+    Column("completed_at", DateTime(timezone=True), index=True),
+)
+
+# Each service's answer to a request (SubjectErasureCompleted): what it erased, pseudonymised or kept.
+privacy_erasure_reports = Table(
+    "privacy_erasure_reports", metadata,
+    Column("request_id", String(36), ForeignKey("privacy_erasures.request_id"), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("report", JSON, nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
 )

@@ -21,11 +21,16 @@ from services.common.contract.complaint import CATEGORIES
 from services.common.contract.errors import CALLER_ERRORS, Forbidden
 from services.common.messaging import topology
 from services.common.messaging.event_relay import EventRelay
+from services.common.privacy import transport
+from services.common.privacy.background import apply_retention
+from services.common.privacy.nameko_side import export_response
+from services.common.privacy.retention import Retention
+from services.common.privacy.subject import read_request
 from services.common.storage.db import make_engine
-from services.common.web import BadRequest, json_body, json_response
+from services.common.web import BadRequest, json_body, json_response, path_text
 from services.common.web.nameko_front import WebFront
 
-from . import api, confidentiality, domain, handling, metrics
+from . import api, confidentiality, domain, handling, metrics, privacy, privacy_requests
 from .consumer import consume, consume_events
 from .handling import caller_errors
 from .schema import outbox
@@ -43,6 +48,11 @@ DEAD_LETTER_AUTO_REPLAYS = int(os.environ.get("TICKETS_DEAD_LETTER_AUTO_REPLAYS"
 # Confidential cases: the categories that always are one, and the group that sees them.
 CONFIDENTIAL = confidentiality.settings_from(os.environ.get("CONFIDENTIAL_CATEGORIES"),
                                              os.environ.get("CONFIDENTIAL_GROUP"), CATEGORIES)
+# Privacy: the retention rules (a bad value stops the start), how long an unfinished erasure
+# request waits before it is announced again, and who must answer one (PRIVACY_SERVICES).
+RETENTION = Retention.from_env()
+REANNOUNCE_SECONDS = float(os.environ.get("PRIVACY_REANNOUNCE_SECONDS", 600))
+PRIVACY_SERVICES = transport.expected_services()
 
 
 class Store(DependencyProvider):
@@ -62,7 +72,9 @@ class TicketsService:
     name = "tickets"
 
     store: TicketStore = Store()
-    events: EventRelay = EventRelay("tickets")
+    # Declares every service's erasure-request queue before the first publish, so a request
+    # made while a service is down waits for it instead of reaching no queue.
+    events: EventRelay = EventRelay("tickets", declare=transport.coordinator_queues)
     caller = CallerOf()
     web_front = WebFront()  # security headers, /openapi.yaml, JSON errors on every HTTP answer
 
@@ -82,6 +94,12 @@ class TicketsService:
         self._relay_soon()
         return outcome
 
+    @consume_events([transport.reports_queue(), transport.parking_queue()], requeue_on_error=True)
+    def handle_erasure_report(self, body, event_type):
+        """A service's SubjectErasureCompleted: its report recorded; the request complete
+        once every service answered."""
+        return handling.erasure_report(self.store, body)
+
     # --- events out and the clocks ------------------------------------------------
 
     @timer(interval=1)
@@ -97,6 +115,16 @@ class TicketsService:
     @timer(interval=DEAD_LETTER_CHECK_SECONDS)
     def watch_dead_letters(self):
         handling.watch_dead_letters(self.store, config.amqp_uri(), DEAD_LETTER_AUTO_REPLAYS)
+
+    @timer(interval=REANNOUNCE_SECONDS)
+    def reannounce_erasures(self):
+        """Erasure requests some service has not answered yet go out again."""
+        if privacy_requests.reannounce(self.store.engine, REANNOUNCE_SECONDS):
+            self._relay_soon()
+
+    @timer(interval=RETENTION.check_seconds, eager=True)
+    def apply_retention(self):
+        apply_retention(privacy.TicketsPrivacy(self.store.engine), RETENTION)
 
     def _relay_soon(self):
         try:
@@ -265,6 +293,48 @@ class TicketsService:
             self._relay_soon()
         return response
 
+    # --- privacy: export, erasure, legal hold (operators) -------------------------------
+
+    @guarded_http("POST", "/privacy/erasures")
+    def http_request_erasure(self, request):
+        def work():
+            if self.caller is None or not self.caller.operator:
+                raise Forbidden("an erasure is an operator's act; use an operator's token")
+            subject, references = read_request(json_body(request))
+            return privacy_requests.request(self.store.engine, subject, references, self.caller.actor,
+                                            PRIVACY_SERVICES)
+        response = privacy.respond(work, accepted=True)
+        if response.status_code < 300:
+            self._relay_soon()
+        return response
+
+    @guarded_http("GET", "/privacy/erasures")
+    def http_erasures(self, request):
+        return privacy.respond(lambda: {"items": privacy_requests.pending(self.store.engine)})
+
+    @guarded_http("GET", "/privacy/erasures/<request_id>")
+    def http_erasure(self, request, request_id):
+        return privacy.respond(lambda: privacy_requests.status(self.store.engine, path_text(request_id, "request id")))
+
+    @guarded_http("POST", "/privacy/export")
+    def http_export(self, request):
+        exported_by = self.caller.actor if self.caller else None
+        return export_response(privacy.TicketsPrivacy(self.store.engine, exported_by), self.caller, request)
+
+    @guarded_http("GET", "/tickets/<reference>/legal-hold")
+    def http_legal_hold(self, request, reference):
+        return privacy.respond(lambda: privacy.legal_hold(self.store.engine, reference, self._viewer()))
+
+    @guarded_http("PUT", "/tickets/<reference>/legal-hold")
+    def http_set_legal_hold(self, request, reference):
+        def work():
+            body = json_body(request)
+            if "hold" not in body:
+                raise BadRequest("'hold' (true or false) is required")
+            return privacy.set_legal_hold(self.store.engine, reference, body["hold"], body.get("reason"),
+                                          api.agent_acting(self.caller), self._viewer())
+        return privacy.respond(work)
+
     # --- operations -------------------------------------------------------------
 
     @http("GET", "/health/live")
@@ -279,6 +349,7 @@ class TicketsService:
     def metrics(self, request):
         depth = self.events.queue_depth
         return metrics.render(self.store, lambda: depth(topology.kombu_dead_letter_queue()),
-                              lambda: depth(topology.kombu_assignments_queues()[1]))
+                              lambda: depth(topology.kombu_assignments_queues()[1]),
+                              lambda: privacy_requests.pending_count(self.store.engine))
 
 

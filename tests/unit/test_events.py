@@ -9,9 +9,13 @@ from services.common.contract import events
 from services.common.contract.events import (
     Assignment,
     CustomerView,
+    ErasureEntry,
     EventError,
     Identity,
     MessageSnapshot,
+    SubjectErasureCompleted,
+    SubjectErasureRequested,
+    SubjectIdentifiers,
     TicketAssigned,
     TicketCreated,
     TicketSnapshot,
@@ -68,9 +72,30 @@ def test_confidential_must_be_a_boolean_in_an_event():
 
 
 def test_every_event_class_is_listed_once_by_source_and_type():
-    assert len(events.BY_TYPE) == len(events.TICKET_EVENTS) + len(events.ROUTER_EVENTS)
+    assert len(events.BY_TYPE) == len(events.TICKET_EVENTS) + len(events.ROUTER_EVENTS) + len(events.PRIVACY_EVENTS)
     assert {c.source for c in events.TICKET_EVENTS} == {"tickets"}
     assert {c.source for c in events.ROUTER_EVENTS} == {"router"}
+    assert {c.source for c in events.PRIVACY_EVENTS} == {"privacy"}
+
+
+def test_an_erasure_request_and_its_report_round_trip():
+    asked = SubjectErasureRequested("r-1", SubjectIdentifiers(("ana@example.org",), ("+351912345678",), ("Ana",)),
+                                    ("C-7K3M9QX2AB",), "operator:dpo", NOW, held_references=("C-0000000000",))
+    assert received(SubjectErasureRequested, delivered(asked)).event == asked
+    answered = SubjectErasureCompleted("r-1", "notifier", (ErasureEntry("notifications", "erased", 3),
+                                                           ErasureEntry("notifier_tickets", "kept", 1, "legal hold")),
+                                       NOW)
+    got = received(SubjectErasureCompleted, delivered(answered)).event
+    assert got == answered and got.report[1].reason == "legal hold"
+
+
+def test_an_erasure_report_with_a_bad_line_names_it():
+    payload = delivered(SubjectErasureCompleted("r-1", "notifier", (ErasureEntry("notifications", "erased", 3),), NOW))
+    payload["report"][0]["rows"] = "three"
+    del payload["request_id"]
+    with pytest.raises(EventError) as caught:
+        received(SubjectErasureCompleted, payload)
+    assert set(caught.value.errors) == {"report[0].rows", "request_id"}
 
 
 def test_an_unknown_status_and_a_missing_field_are_both_named():

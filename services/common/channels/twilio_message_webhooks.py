@@ -21,14 +21,18 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from prometheus_client import Counter
 
+from services.common import config
 from services.common.channels import twilio_messaging
 from services.common.channels.twilio_ids import is_sid
+from services.common.channels.twilio_message_privacy import MessagingPrivacy
 from services.common.channels.twilio_message_store import MessageStore, ReusedMessageSid
 from services.common.channels.twilio_message_tables import MessageTables
 from services.common.channels.twilio_messaging import MessagingChannel, Recorded, nothing
 from services.common.channels.twilio_messaging_settings import MessagingSettings
 from services.common.contract.complaint import utc_now_iso
 from services.common.contract.reference import reference_for
+from services.common.privacy import flask_side
+from services.common.privacy.background import PrivacyWorker
 from services.common.web import webhook_intake
 from services.common.web.webhook_intake import current, unavailable
 
@@ -45,6 +49,8 @@ def create_app(import_name: str, settings: MessagingSettings, channel: Messaging
                                             settings.auth_token(), publisher, engine)
     intake.store = MessageStore(intake.engine, tables)
     app.register_blueprint(blueprint(settings, channel))
+    privacy = MessagingPrivacy(settings.name, intake.engine, tables)
+    flask_side.install(app, privacy, lambda: PrivacyWorker(privacy, config.amqp_uri()))
     return app
 
 

@@ -29,8 +29,10 @@ from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 log = logging.getLogger(__name__)
 
-# Probes and scrapes are not Twilio's.
+# Probes and scrapes are not Twilio's; nor are an operator's privacy requests, which
+# answer only an operator's bearer token (services/common/privacy/flask_side.py).
 UNSIGNED_PATHS = ("/health/live", "/health/ready", "/metrics")
+OPERATOR_PREFIX = "/privacy/"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -77,7 +79,7 @@ class TwilioSignatureCheck:
 
         @app.before_request
         def _require_twilio_signature():
-            if request.path in UNSIGNED_PATHS or self.check_request():
+            if request.path in UNSIGNED_PATHS or request.path.startswith(OPERATOR_PREFIX) or self.check_request():
                 return None
             on_reject("bad_signature")
             log.warning("webhook refused: missing or wrong X-Twilio-Signature",

@@ -9,7 +9,9 @@ given by every producer (the constructor demands it) and is checked on every
 consumer's side, so a copy that was missed fails a test instead of 3 a.m.
 
 Exchanges: `tickets.events` (TICKET_EVENTS) and `router.events` (ROUTER_EVENTS);
-the routing key is the event type.
+the routing key is the event type. The privacy events (a data subject's erasure,
+services/common/privacy): the tickets service asks on `tickets.events`, and every
+service holding personal data answers on `privacy.events` (PRIVACY_EVENTS).
 """
 
 from __future__ import annotations
@@ -228,10 +230,59 @@ class TicketEscalated(Event):
     waiting_since: str | None = None
 
 
+# --- a data subject's erasure (services/common/privacy) -------------------------------------
+
+@dataclass(frozen=True)
+class SubjectIdentifiers:
+    """How a person is recognised: normalised emails (lower case), phones (E.164) and names."""
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubjectErasureRequested(Event):
+    """Erase or pseudonymise everything held about this person. The tickets service
+    (the coordinator) already did its part; `references` are the person's tickets it
+    erased, `held_references` those it kept under a legal hold (keep what belongs to
+    them too). Sent again, same request_id, until every service has answered."""
+    event_type: ClassVar[str] = "subject_erasure_requested"
+    source: ClassVar[str] = "tickets"
+    request_id: str
+    identifiers: SubjectIdentifiers
+    references: tuple[str, ...]
+    requested_by: str
+    requested_at: str
+    held_references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErasureEntry:
+    """One line of a service's erasure report: what happened to a table's (or a kind of
+    stored file's) rows about the person: erased, pseudonymised, deleted, or kept (why)."""
+    table: str
+    action: str
+    rows: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectErasureCompleted(Event):
+    """A service's answer to SubjectErasureRequested, once its work committed."""
+    event_type: ClassVar[str] = "subject_erasure_completed"
+    source: ClassVar[str] = "privacy"
+    request_id: str
+    service: str
+    report: tuple[ErasureEntry, ...]
+    completed_at: str
+
+
 TICKET_EVENTS: tuple[type[Event], ...] = (TicketCreated, TicketMessageAdded, TicketUpdated, TicketReplyAdded,
-                                          TicketSurveyAnswered, TicketSlaBreached)
+                                          TicketSurveyAnswered, TicketSlaBreached, SubjectErasureRequested)
 ROUTER_EVENTS: tuple[type[Event], ...] = (TicketAssigned, TicketUnassigned, TicketEscalated)
-BY_TYPE: dict[tuple[str, str], type[Event]] = {(c.source, c.event_type): c for c in TICKET_EVENTS + ROUTER_EVENTS}
+PRIVACY_EVENTS: tuple[type[Event], ...] = (SubjectErasureCompleted,)
+BY_TYPE: dict[tuple[str, str], type[Event]] = {(c.source, c.event_type): c
+                                               for c in TICKET_EVENTS + ROUTER_EVENTS + PRIVACY_EVENTS}
 
 
 @dataclass(frozen=True)

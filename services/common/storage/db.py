@@ -27,13 +27,25 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             # WAL lets the API read while the consumer writes; FKs are off by default in SQLite.
+            # secure_delete zeroes what a change or a delete frees, so erased personal data
+            # does not linger in the file's free space (services/common/privacy).
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def settle_erasure(engine: Engine) -> None:
+    """After an erasure on SQLite: copy the write-ahead log into the database and empty it,
+    so the rows as they were before are in no file any more. (PostgreSQL keeps old row
+    versions until VACUUM, which autovacuum runs; README, "Privacy".)"""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def new_metadata() -> MetaData:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from services.common import config, logs
+from services.common.privacy.retention import Retention
 from services.common.web import gunicorn_main
 
 
@@ -35,6 +36,7 @@ def main(settings: ModuleType, argv: list[str], upgrade: Callable[[str], None], 
         return 2
     if os.environ.get("AUTO_MIGRATE", "1") != "0":
         upgrade(config.database_url(name))
+    Retention.from_env()  # a bad RETENTION_* value stops the start, not each worker
     owned_metrics_dir = gunicorn_main.prepare_metrics(name)
     # Read (and, locally, create) the secret once, before the workers fork.
     config.tracking_secret()
@@ -43,7 +45,9 @@ def main(settings: ModuleType, argv: list[str], upgrade: Callable[[str], None], 
         log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
     log.info(webhooks)
 
-    def load_app():  # in each worker, after the fork
-        return importlib.import_module(f"services.{name}.app").create_app()
+    def load_app():  # in each worker, after the fork: its own connections and privacy threads
+        app = importlib.import_module(f"services.{name}.app").create_app()
+        importlib.import_module("services.common.privacy.flask_side").start_background(app)
+        return app
 
     return gunicorn_main.serve(name, load_app, owned_metrics_dir=owned_metrics_dir)

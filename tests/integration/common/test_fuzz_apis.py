@@ -135,8 +135,12 @@ def seed(running) -> dict:
                                     category="delivery", language="en")
     finally:
         store.engine.dispose()
+    # An erasure request (of somebody who never wrote), so its status page exists.
+    erasure = api.post(f"{running.url('tickets')}/privacy/erasures", json={"email": "nobody@example.org"},
+                       timeout=30).json()
     return {"reference": reference, "ref": reference, "token": sent["tracking_token"], "name": "ana",
-            "article_id": article["id"], "row_id": 1, "vacation_id": 1, "item_id": 1}
+            "article_id": article["id"], "row_id": 1, "vacation_id": 1, "item_id": 1,
+            "request_id": erasure["request_id"]}
 
 
 def fuzz(operation, base_url: str, mode: GenerationMode, known: dict | None = None) -> str | None:

@@ -6,6 +6,7 @@ from nameko.events import EventHandler
 
 from services.common.contract import events
 from services.common.messaging import topology
+from services.common.privacy import transport
 from services.notifier.service import NotifierService
 from services.router.service import RouterService
 from services.tickets.service import TicketsService
@@ -31,8 +32,10 @@ def test_every_subscription_names_a_published_event():
 
 def test_every_published_event_is_read_by_someone_or_said_not_to_be():
     read = subscriptions(RouterService) | subscriptions(NotifierService)
-    # The router's decisions reach the tickets service on its own queue (topology.ASSIGNMENT_EVENTS).
+    # The router's decisions reach the tickets service on its own queue (topology.ASSIGNMENT_EVENTS);
+    # erasure requests and reports travel on the privacy queues (services/common/privacy/transport.py).
     read |= {("router", name) for name in topology.ASSIGNMENT_EVENTS}
+    read |= {("tickets", transport.REQUESTED), ("privacy", transport.COMPLETED)}
     assert set(events.BY_TYPE) - read == READ_BY_NO_SERVICE
 
 
