@@ -12,45 +12,31 @@ need the "read" scope, everything else "write" (an RPC says which it is).
 
 from __future__ import annotations
 
-import logging
-
 from nameko.extensions import DependencyProvider
 from nameko.messaging import HeaderEncoder
 from nameko.rpc import MethodProxy, Rpc, RpcProxy, ServiceProxy
 from nameko.web.handlers import HttpRequestHandler
 
 from . import refusals, tokens
-from .refusals import metrics_allowed, refusal
-from .tokens import READ, WRITE, Caller
-
-log = logging.getLogger(__name__)
+from .tokens import WRITE, Caller
 
 ENVIRON_KEY = "complaints.caller"
 CONTEXT_KEY = "verified_caller"   # set only by a guarded entrypoint, from the token it checked
 TOKEN_KEY = "auth_token"          # nameko's own key for a caller's token in the message headers
 
 
-def check(token: str | None, service: str, scope: str) -> Caller:
-    caller = tokens.verify(token, service)
-    caller.require(scope)
-    return caller
-
-
 class GuardedHttp(HttpRequestHandler):
     def __init__(self, method, url, scope=None, **kwargs):
-        self.scope = scope or (READ if method.upper() in ("GET", "HEAD") else WRITE)
+        self.scope = scope or tokens.scope_of(method)
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         service = self.container.service_name
         try:
-            caller = check(tokens.bearer(request.headers.get("Authorization")), service, self.scope)
-        except tokens.Unauthorized as exc:
-            _refused(service, "unauthorized", request.method, request.path, exc)
-            return refusal(401, str(exc))
-        except tokens.Forbidden as exc:
-            _refused(service, "forbidden", request.method, request.path, exc)
-            return refusal(403, str(exc))
+            caller = tokens.authorize(tokens.bearer(request.headers.get("Authorization")), service, self.scope)
+        except (tokens.Unauthorized, tokens.Forbidden) as exc:
+            refusals.refused(service, exc, request.method, request.path)
+            return refusals.answer(exc)
         request.environ[ENVIRON_KEY] = caller
         return super().handle_request(request)
 
@@ -67,9 +53,9 @@ class GuardedRpc(Rpc):
         service = self.container.service_name
         headers = self.unpack_message_headers(message)
         try:
-            caller = check(headers.get(TOKEN_KEY), service, self.scope)
+            caller = tokens.authorize(headers.get(TOKEN_KEY), service, self.scope)
         except (tokens.Unauthorized, tokens.Forbidden) as exc:
-            _refused(service, type(exc).__name__.lower(), "RPC", self.method_name, exc)
+            refusals.refused(service, exc, "RPC", self.method_name)
             # Answered (and acked) without a worker: the caller gets the error back.
             self.rpc_consumer.handle_result(message, None, (type(exc), exc, None))
             return
@@ -142,14 +128,7 @@ class MetricsHttp(HttpRequestHandler):
     """/metrics: open, unless METRICS_TOKEN is set; then it wants that bearer token."""
 
     def handle_request(self, request):
-        if not metrics_allowed(request.headers.get("Authorization")):
-            return refusal(401, "metrics need 'Authorization: Bearer <METRICS_TOKEN>'")
-        return super().handle_request(request)
+        return refusals.metrics_refusal(request.headers.get("Authorization")) or super().handle_request(request)
 
 
 metrics_http = MetricsHttp.decorator
-
-
-def _refused(service, reason, method, what, exc) -> None:
-    refusals.count(service, reason)
-    log.warning("%s refused %s %s: %s", service, method, what, exc)

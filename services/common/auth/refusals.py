@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 
 from prometheus_client import Counter
@@ -14,12 +15,26 @@ from werkzeug.wrappers import Response
 
 from . import tokens
 
+log = logging.getLogger("services.common.auth")
+METRICS_REFUSED = "metrics need 'Authorization: Bearer <METRICS_TOKEN>'"
+
 REFUSED = Counter("complaints_internal_calls_refused", "Internal calls refused for want of a valid credential",
                   ["service", "reason"])
 
 
-def count(service: str, reason: str) -> None:
-    REFUSED.labels(service, reason).inc()
+def refused(service: str, exc: Exception, method: str, what: str) -> None:
+    """Count and log a refused call (tokens.Unauthorized or tokens.Forbidden)."""
+    REFUSED.labels(service, _reason(exc)).inc()
+    log.warning("%s refused %s %s: %s", service, method, what, exc)
+
+
+def answer(exc: Exception) -> Response:
+    """The HTTP answer to a refused call: 401 without a valid token, 403 for one not allowed this."""
+    return refusal(401 if _reason(exc) == "unauthorized" else 403, str(exc))
+
+
+def _reason(exc: Exception) -> str:
+    return "unauthorized" if isinstance(exc, tokens.Unauthorized) else "forbidden"
 
 
 def refusal(status: int, detail: str) -> Response:
@@ -28,6 +43,11 @@ def refusal(status: int, detail: str) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="complaints"'
     return response
+
+
+def metrics_refusal(authorization: str | None) -> Response | None:
+    """None when /metrics may answer (open, or the METRICS_TOKEN given), else the 401."""
+    return None if metrics_allowed(authorization) else refusal(401, METRICS_REFUSED)
 
 
 def metrics_allowed(authorization: str | None) -> bool:

@@ -33,8 +33,8 @@ from services.common.contract.errors import Forbidden, Unauthorized
 ALGORITHM = "HS256"
 READ, WRITE = "read", "write"
 SCOPES = (READ, WRITE)
-__all__ = ["Caller", "Forbidden", "ServiceCredentials", "Unauthorized", "bearer", "mint", "mint_operator",
-           "verify"]
+__all__ = ["Caller", "Forbidden", "ServiceCredentials", "Unauthorized", "authorize", "bearer", "mint",
+           "mint_operator", "scope_of", "verify"]
 OPERATOR_PREFIX = "operator:"
 SERVICE_TOKEN_SECONDS = 120   # minted per call, cached for half of it
 LEEWAY_SECONDS = 30           # clocks of two hosts may differ this much
@@ -112,6 +112,18 @@ def verify(token: str | None, audience: str, keys: list[str] | None = None) -> C
     elif caller.agent:
         raise Forbidden("an operator's token cannot speak for an agent")
     return caller
+
+
+def authorize(token: str | None, audience: str, scope: str) -> Caller:
+    """verify(), then the scope the call needs: the one check every guard makes."""
+    caller = verify(token, audience)
+    caller.require(scope)
+    return caller
+
+
+def scope_of(method: str) -> str:
+    """An HTTP method's scope: reads read, everything else writes."""
+    return READ if method.upper() in ("GET", "HEAD") else WRITE
 
 
 def _decode(token: str, audience: str, keys: list[str]) -> dict:
