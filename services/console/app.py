@@ -70,7 +70,6 @@ def create_app(store: ConsoleStore | None = None, tickets=None, router=None) -> 
     csrf.exempt(kb_views.api)
     app.register_blueprint(kb_views.api)
     app.before_request(auth.load_user)
-    app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ServiceUnavailable, _unavailable)
     app.register_error_handler(InternalServerError, _internal)
@@ -78,16 +77,6 @@ def create_app(store: ConsoleStore | None = None, tickets=None, router=None) -> 
     page_filters.install(app)
     front.install(app, security_headers.CONSOLE_PAGES, description="console")
     return app
-
-
-def _headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def error_page(status: int, title: str, detail: str):

@@ -20,7 +20,7 @@ from services.common.messaging.publisher import ComplaintPublisher
 from services.common.storage.db import make_engine
 from services.common.web import front, page_filters, security_headers
 
-from . import abuse, chat_views, customer_views, metrics, payload, replies, views
+from . import abuse, chat_views, customer_views, metrics, replies, views
 from .kb_client import KnowledgeBaseClient
 from .ledger import Ledger, keep_days
 from .tickets_client import TicketsClient, TicketsUnavailable
@@ -83,7 +83,6 @@ def create_app(publisher=None, tickets=None, knowledge_base=None, engine=None) -
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _internal)
     app.register_error_handler(HTTPException, _http_error)
-    app.after_request(_headers)
     app.after_request(_drain_body)
     page_filters.install(app)
     front.install(app, security_headers.CUSTOMER_PAGES, description="intake_chat")
@@ -110,18 +109,6 @@ def _internal(exc):
               exc_info=getattr(exc, "original_exception", None) or exc)
     return replies.error(500, "internal", "Something went wrong",
                          "Something went wrong on our side; nothing you sent was kept. Please try again.")
-
-
-def _headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Tracking links carry their token in the query: never pass them on as a Referer.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
-    if request.mimetype in payload.FORM_TYPES or request.path.startswith(("/complaints", "/chat", "/suggestions")):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def _drain_body(response):
