@@ -80,9 +80,15 @@ def service_token_keys() -> list[str]:
     return given or [_local_secret("service_token_key")]
 
 
+_LOCAL_SECRETS: dict[Path, str] = {}
+
+
 def _local_secret(name: str) -> str:
-    """A random secret kept in var/<name>, made on first use, for local runs."""
+    """A random secret kept in var/<name>, made on first use, for local runs. Read from
+    the file once per process: every internal call checks a token under it."""
     path = VAR_DIR / name
+    if path in _LOCAL_SECRETS:
+        return _LOCAL_SECRETS[path]
     if not path.exists():
         # Several processes may start at once: each writes its own temp file and
         # links it into place; os.link fails if another got there first, so all
@@ -97,7 +103,8 @@ def _local_secret(name: str) -> str:
             pass
         finally:
             os.unlink(tmp)
-    return path.read_text().strip()
+    _LOCAL_SECRETS[path] = path.read_text().strip()
+    return _LOCAL_SECRETS[path]
 
 
 def describe(names) -> dict[str, str]:
